@@ -1,0 +1,45 @@
+# The two commands: `make demo` (start the demo city) and `make test` (whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SEED ?= 371400
+PYTEST_ARGS ?=
+
+.PHONY: demo test install lint format bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(BIN)/.installed node_modules/.installed
+
+demo: install
+	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety migrate --noinput -v 0
+	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety seed-demo --if-empty --seed $(SEED)
+	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python bench/seed_demo.py
+	$(BIN)/python bench/api_schools.py
+
+clean:
+	rm -rf $(VENV) node_modules var

@@ -1,0 +1,19 @@
+"""``/api/v1/``: every app's API viewsets on one router, plus the OpenAPI schema."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from campus_safety.orgs import api as orgs_api
+from campus_safety.reports import api as reports_api
+from campus_safety.workforce import api as workforce_api
+
+router = DefaultRouter()
+for module in (orgs_api, workforce_api, reports_api):
+    module.register(router)
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(router.urls)),
+]

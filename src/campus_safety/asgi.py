@@ -1,0 +1,8 @@
+"""ASGI entry point, served by uvicorn (``campus-safety serve``)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus_safety.settings")
+application = get_asgi_application()

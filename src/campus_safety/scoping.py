@@ -1,0 +1,69 @@
+"""Who sees what: the one place that turns a user's scope into a queryset filter.
+
+Default-deny. A user's scope is a school, an organisation (a police station covers the
+schools it is responsible for; a bureau covers its region) or a region (covers every
+division whose GB/T 2260 code starts with the region's prefix). Each scoped model says,
+in ``scope_paths``, how it reaches a school's region, the school itself and the
+school's police station; views and the API call ``Model.objects.visible_to(user)`` and
+never filter by role themselves. Directory models (regions, organisations) set
+``scope_paths = None``: any signed-in user may read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+from django.db.models import Q
+
+if TYPE_CHECKING:
+    from campus_safety.accounts.models import User
+
+
+@dataclass(frozen=True)
+class ScopePaths:
+    """Lookup paths from a model to the things a scope is made of."""
+
+    region_code: str
+    school: str
+    police_station: str
+
+
+def region_prefix(code: str) -> str:
+    """GB/T 2260: a city 371400 covers 3714xx, a province 370000 covers 37xxxx."""
+    prefix = code
+    while prefix.endswith("00") and len(prefix) > 2:
+        prefix = prefix[:-2]
+    return prefix
+
+
+def scope_q(user: User | Any, paths: ScopePaths) -> Q | None:
+    """The filter for ``user`` over a model reached through ``paths``; None = everything."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return None
+    if user.school_id:
+        return Q(**{paths.school: user.school_id})
+    org = user.organisation
+    if org is not None:
+        if org.kind == org.Kind.POLICE_STATION:
+            return Q(**{paths.police_station: org.pk})
+        return Q(**{f"{paths.region_code}__startswith": region_prefix(org.region.code)})
+    if user.region_id:
+        return Q(**{f"{paths.region_code}__startswith": region_prefix(user.region.code)})
+    return Q(pk__in=[])
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Every model's manager: ``Model.objects.visible_to(user)``."""
+
+    def visible_to(self, user: User | Any) -> ScopedQuerySet:
+        paths: ScopePaths | None = getattr(self.model, "scope_paths", None)
+        if paths is None:
+            if getattr(user, "is_authenticated", False) and user.is_active:
+                return self.all()
+            return self.none()
+        q = scope_q(user, paths)
+        return self.all() if q is None else self.filter(q)

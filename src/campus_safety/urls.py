@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from campus_safety import health
+
+admin.site.site_header = "校园安全联动平台"
+admin.site.site_title = "校园安全联动平台"
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("campus_safety.api_urls")),
+    path("accounts/", include("campus_safety.accounts.urls")),
+    path("schools/", include("campus_safety.orgs.urls")),
+    path("workforce/", include("campus_safety.workforce.urls")),
+    path("", include("campus_safety.reports.urls")),
+]
