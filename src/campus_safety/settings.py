@@ -134,6 +134,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it to exist
 STATICFILES_DIRS = [
     ("vendor/leaflet", VENDOR_DIR / "leaflet" / "dist"),
     ("vendor/echarts", VENDOR_DIR / "echarts" / "dist"),

@@ -1,0 +1,92 @@
+"""Default-deny scoping (scoping.py): each kind of scope sees exactly its schools."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from campus_safety.orgs.models import Organisation, Region, School
+from campus_safety.scoping import region_prefix
+from campus_safety.workforce.models import Guard
+from tests.factories import (
+    CountyFactory,
+    GuardFactory,
+    OrganisationFactory,
+    SchoolFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def two_districts():
+    decheng = CountyFactory(code="371402", name="德城区")
+    lingcheng = CountyFactory(code="371403", name="陵城区")
+    station = OrganisationFactory(kind=Organisation.Kind.POLICE_STATION, region=decheng)
+    a = SchoolFactory(region=decheng, police_station=station)
+    b = SchoolFactory(region=decheng)
+    c = SchoolFactory(region=lingcheng)
+    for school in (a, b, c):
+        GuardFactory(school=school)
+    return {"decheng": decheng, "lingcheng": lingcheng, "station": station,
+            "schools": (a, b, c)}
+
+
+def visible_codes(user, model=School):
+    return set(model.objects.visible_to(user).values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize(("code", "prefix"), [("371400", "3714"), ("370000", "37"),
+                                               ("371402", "371402")])
+def test_region_prefix_covers_subordinate_codes(code, prefix):
+    assert region_prefix(code) == prefix
+
+
+def test_anonymous_and_unscoped_users_see_nothing(two_districts):
+    assert visible_codes(AnonymousUser()) == set()
+    assert visible_codes(UserFactory()) == set()
+
+
+def test_inactive_user_sees_nothing(two_districts):
+    city = Region.objects.get(code="371400")
+    assert visible_codes(UserFactory(region=city, is_active=False)) == set()
+
+
+def test_city_region_scope_sees_every_district(two_districts):
+    city = Region.objects.get(code="371400")
+    assert visible_codes(UserFactory(region=city)) == {s.pk for s in two_districts["schools"]}
+
+
+def test_district_region_scope_sees_only_its_district(two_districts):
+    a, b, _ = two_districts["schools"]
+    assert visible_codes(UserFactory(region=two_districts["decheng"])) == {a.pk, b.pk}
+
+
+def test_police_station_sees_only_the_schools_it_is_responsible_for(two_districts):
+    a, _, _ = two_districts["schools"]
+    officer = UserFactory(role="police_officer", organisation=two_districts["station"])
+    assert visible_codes(officer) == {a.pk}
+    assert visible_codes(officer, Guard) == set(
+        Guard.objects.filter(school=a).values_list("pk", flat=True))
+
+
+def test_education_bureau_sees_its_region(two_districts):
+    bureau = OrganisationFactory(kind=Organisation.Kind.EDUCATION_BUREAU,
+                                 region=two_districts["lingcheng"])
+    staff = UserFactory(role="education_staff", organisation=bureau)
+    assert visible_codes(staff) == {two_districts["schools"][2].pk}
+
+
+def test_school_scope_sees_only_its_school_even_with_a_wider_region(two_districts):
+    a, _, _ = two_districts["schools"]
+    user = UserFactory(role="school_admin", school=a, region=two_districts["decheng"])
+    assert visible_codes(user) == {a.pk}
+
+
+def test_superuser_sees_everything(two_districts):
+    assert len(visible_codes(UserFactory(is_superuser=True))) == 3
+
+
+def test_directory_models_are_readable_by_any_signed_in_user(two_districts):
+    user = UserFactory(school=two_districts["schools"][2])
+    assert Region.objects.visible_to(user).count() == Region.objects.count()
+    assert Region.objects.visible_to(AnonymousUser()).count() == 0
