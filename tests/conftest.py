@@ -24,5 +24,6 @@ def city(db):
 
 @pytest.fixture
 def admin_user(db):
-    return factories.UserFactory(is_superuser=True, is_staff=True,
-                                 role="system_admin", username="root")
+    return factories.UserFactory(
+        is_superuser=True, is_staff=True, role="system_admin", username="root"
+    )

@@ -10,8 +10,9 @@ PASSWORD = "Test-pass-2026!"
 
 
 def city_region() -> Region:
-    city, _ = Region.objects.get_or_create(code="371400",
-                                           defaults={"name": "德州市", "level": "city"})
+    city, _ = Region.objects.get_or_create(
+        code="371400", defaults={"name": "德州市", "level": "city"}
+    )
     return city
 
 

@@ -34,7 +34,11 @@ def test_console_script_runs_django_checks(tmp_path):
     env = {"CAMPUS_SAFETY_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     result = subprocess.run(
         [sys.executable, "-m", "campus_safety.cli", "check", "--fail-level", "ERROR"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret_key").exists()

@@ -27,16 +27,16 @@ def two_districts():
     c = SchoolFactory(region=lingcheng)
     for school in (a, b, c):
         GuardFactory(school=school)
-    return {"decheng": decheng, "lingcheng": lingcheng, "station": station,
-            "schools": (a, b, c)}
+    return {"decheng": decheng, "lingcheng": lingcheng, "station": station, "schools": (a, b, c)}
 
 
 def visible_codes(user, model=School):
     return set(model.objects.visible_to(user).values_list("pk", flat=True))
 
 
-@pytest.mark.parametrize(("code", "prefix"), [("371400", "3714"), ("370000", "37"),
-                                               ("371402", "371402")])
+@pytest.mark.parametrize(
+    ("code", "prefix"), [("371400", "3714"), ("370000", "37"), ("371402", "371402")]
+)
 def test_region_prefix_covers_subordinate_codes(code, prefix):
     assert region_prefix(code) == prefix
 
@@ -66,12 +66,14 @@ def test_police_station_sees_only_the_schools_it_is_responsible_for(two_district
     officer = UserFactory(role="police_officer", organisation=two_districts["station"])
     assert visible_codes(officer) == {a.pk}
     assert visible_codes(officer, Guard) == set(
-        Guard.objects.filter(school=a).values_list("pk", flat=True))
+        Guard.objects.filter(school=a).values_list("pk", flat=True)
+    )
 
 
 def test_education_bureau_sees_its_region(two_districts):
-    bureau = OrganisationFactory(kind=Organisation.Kind.EDUCATION_BUREAU,
-                                 region=two_districts["lingcheng"])
+    bureau = OrganisationFactory(
+        kind=Organisation.Kind.EDUCATION_BUREAU, region=two_districts["lingcheng"]
+    )
     staff = UserFactory(role="education_staff", organisation=bureau)
     assert visible_codes(staff) == {two_districts["schools"][2].pk}
 

@@ -35,8 +35,14 @@ def serve(argv: list[str]) -> None:
         for line in login_lines():
             print(f"    {line}")
         print()
-    uvicorn.run("campus_safety.asgi:application", host=args.host, port=port,
-                workers=args.workers, log_level="info", proxy_headers=True)
+    uvicorn.run(
+        "campus_safety.asgi:application",
+        host=args.host,
+        port=port,
+        workers=args.workers,
+        log_level="info",
+        proxy_headers=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

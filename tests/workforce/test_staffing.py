@@ -8,13 +8,32 @@ from campus_safety.workforce.staffing import annotate_staffing, get_rule, requir
 from tests.factories import GuardFactory, SchoolFactory
 
 # GB/T 29315-2022 by non-boarding students; "started" blocks of 500 above 1,000.
-GBT_STARTED = [(0, 1), (99, 1), (100, 2), (999, 2), (1000, 3), (1001, 4), (1499, 4),
-               (1500, 4), (1501, 5), (2000, 5), (2001, 6)]
-GBT_FULL = [(99, 1), (100, 2), (999, 2), (1000, 3), (1499, 3), (1500, 4), (1501, 4),
-            (1999, 4), (2000, 5)]
+GBT_STARTED = [
+    (0, 1),
+    (99, 1),
+    (100, 2),
+    (999, 2),
+    (1000, 3),
+    (1001, 4),
+    (1499, 4),
+    (1500, 4),
+    (1501, 5),
+    (2000, 5),
+    (2001, 6),
+]
+GBT_FULL = [
+    (99, 1),
+    (100, 2),
+    (999, 2),
+    (1000, 3),
+    (1499, 3),
+    (1500, 4),
+    (1501, 4),
+    (1999, 4),
+    (2000, 5),
+]
 # 2015 规范 by staff + students: 100–1000 inclusive → 2, above 1000 +1 per 500.
-SPEC_STARTED = [(99, 1), (100, 2), (999, 2), (1000, 2), (1001, 3), (1499, 3), (1500, 3),
-                (1501, 4)]
+SPEC_STARTED = [(99, 1), (100, 2), (999, 2), (1000, 2), (1001, 3), (1499, 3), (1500, 3), (1501, 4)]
 
 
 @pytest.mark.parametrize(("students", "expected"), GBT_STARTED)
@@ -54,16 +73,34 @@ def test_unknown_rule_is_a_clear_error():
 @pytest.mark.parametrize("rule_key", ["gbt29315_2022", "spec_2015"])
 @pytest.mark.parametrize("rounding", ["started", "full"])
 def test_database_expression_equals_python_rule_at_every_edge(rule_key, rounding):
-    sizes = [0, 50, 99, 100, 101, 500, 989, 990, 999, 1000, 1001, 1499, 1500, 1501, 2000,
-             2001, 4321]
+    sizes = [
+        0,
+        50,
+        99,
+        100,
+        101,
+        500,
+        989,
+        990,
+        999,
+        1000,
+        1001,
+        1499,
+        1500,
+        1501,
+        2000,
+        2001,
+        4321,
+    ]
     for n in sizes:
         SchoolFactory(students=n, boarders=n // 10, staff=10)
     with override_settings(STAFFING_BLOCK_ROUNDING=rounding, STAFFING_BOARDERS_PER_GUARD=150):
         rule = get_rule(rule_key)
         rows = annotate_staffing(School.objects.all(), rule)
         for school in rows:
-            expected = required_guards(rule, students=school.students,
-                                       boarders=school.boarders, staff=school.staff)
+            expected = required_guards(
+                rule, students=school.students, boarders=school.boarders, staff=school.staff
+            )
             assert school.required_guards == expected, school.students
 
 
@@ -75,7 +112,11 @@ def test_gap_counts_professional_and_full_time_but_not_part_time():
     GuardFactory(school=school, kind="part_time")
     row = annotate_staffing(School.objects.filter(pk=school.pk)).get()
     assert (row.guards_counted, row.guards_part_time, row.required_guards, row.guard_gap) == (
-        1, 2, 4, 3)
+        1,
+        2,
+        4,
+        3,
+    )
 
 
 @pytest.mark.django_db

@@ -7,14 +7,23 @@ from campus_safety.accounts.models import User
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ["username", "display_name", "role", "region", "organisation", "school",
-                    "is_active"]
+    list_display = [
+        "username",
+        "display_name",
+        "role",
+        "region",
+        "organisation",
+        "school",
+        "is_active",
+    ]
     list_filter = ["role", "is_active", "is_superuser"]
     search_fields = ["username", "display_name"]
     list_select_related = ["region", "organisation", "school"]
     autocomplete_fields = ["organisation", "school"]
     fieldsets = (
         *DjangoUserAdmin.fieldsets,
-        (_("Role and scope"), {"fields": ["role", "display_name", "phone", "region",
-                                          "organisation", "school"]}),
+        (
+            _("Role and scope"),
+            {"fields": ["role", "display_name", "phone", "region", "organisation", "school"]},
+        ),
     )

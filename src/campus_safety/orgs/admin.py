@@ -22,8 +22,16 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(School)
 class SchoolAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "kind", "region", "students", "boarders", "staff",
-                    "police_station"]
+    list_display = [
+        "code",
+        "name",
+        "kind",
+        "region",
+        "students",
+        "boarders",
+        "staff",
+        "police_station",
+    ]
     list_filter = ["kind", "is_boarding", "has_police_room", "region"]
     search_fields = ["code", "name", "address"]
     list_select_related = ["region", "police_station"]

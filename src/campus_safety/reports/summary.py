@@ -16,9 +16,15 @@ GUARD_KINDS = ("professional", "full_time", "part_time")
 
 
 def _blank_row() -> dict[str, Any]:
-    return {"schools": 0, "students": 0,
-            "guards": dict.fromkeys(GUARD_KINDS, 0),
-            "required": 0, "schools_short": 0, "gap": 0, "equipment": 0}
+    return {
+        "schools": 0,
+        "students": 0,
+        "guards": dict.fromkeys(GUARD_KINDS, 0),
+        "required": 0,
+        "schools_short": 0,
+        "gap": 0,
+        "equipment": 0,
+    }
 
 
 def _add_school(row: dict[str, Any], school: dict[str, Any]) -> None:
@@ -40,7 +46,11 @@ def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
     rule = rule or get_rule()
     schools = School.objects.all() if schools is None else schools
     rows = annotate_staffing(schools.order_by(), rule).values(
-        "region_id", "kind", "students", "required_guards", "guard_gap",
+        "region_id",
+        "kind",
+        "students",
+        "required_guards",
+        "guard_gap",
         *(f"guards_{k}" for k in GUARD_KINDS),
     )
     total = _blank_row()
@@ -53,7 +63,9 @@ def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
 
     equipment_rows = (
         Equipment.objects.filter(school__in=schools.order_by().values("pk"))
-        .values("kind", "school__region_id").annotate(n=Sum("quantity")).order_by()
+        .values("kind", "school__region_id")
+        .annotate(n=Sum("quantity"))
+        .order_by()
     )
     equipment_by_kind: Counter[str] = Counter()
     for row in equipment_rows:
@@ -63,9 +75,7 @@ def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
     total["equipment"] = sum(equipment_by_kind.values())
 
     regions = Region.objects.filter(pk__in=by_region).order_by("code")
-    districts = [
-        {"code": r.code, "name": r.name, **by_region[r.pk]} for r in regions
-    ]
+    districts = [{"code": r.code, "name": r.name, **by_region[r.pk]} for r in regions]
     return {
         "generated_at": clock.now().isoformat(timespec="seconds"),
         "schools": total["schools"],
@@ -82,5 +92,3 @@ def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
         },
         "districts": districts,
     }
-
-

@@ -48,13 +48,21 @@ class StaffingRule:
 
 RULES = {
     "gbt29315_2022": StaffingRule(
-        key="gbt29315_2022", label=_("GB/T 29315-2022 (by non-boarding students)"),
-        basis="day_students", small_below=100, top_from=1000, top_guards=3,
+        key="gbt29315_2022",
+        label=_("GB/T 29315-2022 (by non-boarding students)"),
+        basis="day_students",
+        small_below=100,
+        top_from=1000,
+        top_guards=3,
         top_exclusive=False,
     ),
     "spec_2015": StaffingRule(
-        key="spec_2015", label=_("2015 security work specification (by staff + students)"),
-        basis="staff_and_students", small_below=100, top_from=1000, top_guards=2,
+        key="spec_2015",
+        label=_("2015 security work specification (by staff + students)"),
+        basis="staff_and_students",
+        small_below=100,
+        top_from=1000,
+        top_guards=2,
         top_exclusive=True,
     ),
 }
@@ -69,8 +77,13 @@ def get_rule(key: str | None = None) -> StaffingRule:
     rounding = settings.STAFFING_BLOCK_ROUNDING
     if rounding not in {"started", "full"}:
         raise ValueError(f"STAFFING_BLOCK_ROUNDING must be 'started' or 'full', not {rounding!r}")
-    return StaffingRule(**{**base.__dict__, "block_rounding": rounding,
-                           "boarders_per_guard": settings.STAFFING_BOARDERS_PER_GUARD})
+    return StaffingRule(
+        **{
+            **base.__dict__,
+            "block_rounding": rounding,
+            "boarders_per_guard": settings.STAFFING_BOARDERS_PER_GUARD,
+        }
+    )
 
 
 def basis_of(rule: StaffingRule, *, students: int, boarders: int, staff: int) -> int:
@@ -79,8 +92,7 @@ def basis_of(rule: StaffingRule, *, students: int, boarders: int, staff: int) ->
     return students + staff
 
 
-def required_guards(rule: StaffingRule, *, students: int, boarders: int = 0,
-                    staff: int = 0) -> int:
+def required_guards(rule: StaffingRule, *, students: int, boarders: int = 0, staff: int = 0) -> int:
     """Guards the rule requires for a school of this size."""
     n = basis_of(rule, students=students, boarders=boarders, staff=staff)
     if n < rule.small_below:
@@ -89,7 +101,10 @@ def required_guards(rule: StaffingRule, *, students: int, boarders: int = 0,
         required = 2
     else:
         extra = n - rule.top_from
-        blocks = -(-extra // rule.block) if rule.block_rounding == "started" else extra // rule.block
+        if rule.block_rounding == "started":
+            blocks = -(-extra // rule.block)
+        else:
+            blocks = extra // rule.block
         required = rule.top_guards + blocks
     if rule.boarders_per_guard and boarders:
         required += -(-boarders // rule.boarders_per_guard)
@@ -115,9 +130,10 @@ def required_expression(rule: StaffingRule):
     top = GreaterThan if rule.top_exclusive else GreaterThanOrEqual
     required = Case(
         When(LessThan(basis, rule.small_below), then=Value(1)),
-        When(top(basis, rule.top_from),
-             then=ExpressionWrapper(Value(rule.top_guards) + blocks,
-                                    output_field=IntegerField())),
+        When(
+            top(basis, rule.top_from),
+            then=ExpressionWrapper(Value(rule.top_guards) + blocks, output_field=IntegerField()),
+        ),
         default=Value(2),
         output_field=IntegerField(),
     )
