@@ -79,3 +79,46 @@ def test_a_mask_never_reveals_more_than_seven_characters(value):
     masked = pd.mask_phone(value)
     assert len(masked) == len(value)
     assert sum(1 for a, b in zip(masked, value, strict=True) if a == b and a != "*") <= 7
+
+
+@pytest.mark.django_db
+def test_guard_phone_and_id_number_are_ciphertext_in_the_database_and_found_by_hash(key_ring):
+    from django.db import connection
+
+    from campus_safety.workforce.models import Guard
+    from tests.factories import GuardFactory
+
+    guard = GuardFactory(phone="13812345678", id_number="371402199001011234")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT phone, id_number FROM workforce_guard WHERE id = %s", [guard.pk])
+        stored_phone, stored_id = cursor.fetchone()
+    assert stored_phone.startswith(pd.TOKEN_PREFIX) and "12345678" not in stored_phone
+    assert stored_id.startswith(pd.TOKEN_PREFIX) and "1234" not in stored_id[5:9]
+    fetched = Guard.objects.get(phone_hash=pd.keyed_hash("138 1234 5678"))
+    assert (fetched.pk, fetched.phone, fetched.id_number) == (
+        guard.pk,
+        "13812345678",
+        "371402199001011234",
+    )
+
+
+@pytest.mark.django_db
+def test_bulk_created_rows_get_their_hashes_too(key_ring):
+    from campus_safety.workforce.models import Guard
+    from tests.factories import SchoolFactory
+
+    school = SchoolFactory()
+    Guard.objects.bulk_create(
+        [Guard(name="甲", kind="full_time", school=school, phone="13900000001")]
+    )
+    assert Guard.objects.filter(phone_hash=pd.keyed_hash("13900000001")).count() == 1
+
+
+@pytest.mark.django_db
+def test_encrypted_fields_cannot_be_searched_by_value():
+    from django.core.exceptions import FieldError
+
+    from campus_safety.workforce.models import Guard
+
+    with pytest.raises(FieldError):
+        list(Guard.objects.filter(phone__icontains="138"))

@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from campus_safety.personal_data import EncryptedCharField
+
 
 class User(AbstractUser):
     """A person on the platform; what they see is set by their scope (see scoping.py)."""
@@ -19,17 +21,34 @@ class User(AbstractUser):
         SYSTEM_ADMIN = "system_admin", _("Platform system administrator")
         SECURITY_ADMIN = "security_admin", _("Platform security administrator")
 
-    role = models.CharField(_("role"), max_length=32, choices=Role.choices,
-                            default=Role.VOLUNTEER)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.VOLUNTEER)
     display_name = models.CharField(_("display name"), max_length=64, blank=True)
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
-    region = models.ForeignKey("orgs.Region", verbose_name=_("scope: region"), null=True,
-                               blank=True, on_delete=models.PROTECT, related_name="+")
-    organisation = models.ForeignKey("orgs.Organisation", verbose_name=_("scope: organisation"),
-                                     null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="members")
-    school = models.ForeignKey("orgs.School", verbose_name=_("scope: school"), null=True,
-                               blank=True, on_delete=models.PROTECT, related_name="members")
+    phone = EncryptedCharField(_("phone"), hash_field="phone_hash")
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    region = models.ForeignKey(
+        "orgs.Region",
+        verbose_name=_("scope: region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    organisation = models.ForeignKey(
+        "orgs.Organisation",
+        verbose_name=_("scope: organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    school = models.ForeignKey(
+        "orgs.School",
+        verbose_name=_("scope: school"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
 
     class Meta:
         verbose_name = _("user")

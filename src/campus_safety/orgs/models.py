@@ -4,6 +4,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from campus_safety.personal_data import EncryptedCharField
 from campus_safety.scoping import ScopedQuerySet, ScopePaths
 
 region_code_validator = RegexValidator(r"^\d{6}$", _("A GB/T 2260 code has 6 digits."))
@@ -18,12 +19,19 @@ class Region(models.Model):
         CITY = "city", _("City")
         COUNTY = "county", _("County / district")
 
-    code = models.CharField(_("code"), max_length=6, unique=True,
-                            validators=[region_code_validator])
+    code = models.CharField(
+        _("code"), max_length=6, unique=True, validators=[region_code_validator]
+    )
     name = models.CharField(_("name"), max_length=64)
     level = models.CharField(_("level"), max_length=16, choices=Level.choices)
-    parent = models.ForeignKey("self", verbose_name=_("parent"), null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
     # GeoJSON geometry (Polygon/MultiPolygon, lon/lat) drawn on the map with no tiles.
     outline = models.JSONField(_("outline"), null=True, blank=True)
 
@@ -50,16 +58,31 @@ class Organisation(models.Model):
 
     name = models.CharField(_("name"), max_length=128)
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices, db_index=True)
-    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
-                               related_name="organisations")
-    parent = models.ForeignKey("self", verbose_name=_("parent"), null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="children")
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="organisations"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
-    longitude = models.FloatField(_("longitude"), null=True, blank=True,
-                                  validators=[MinValueValidator(-180), MaxValueValidator(180)])
-    latitude = models.FloatField(_("latitude"), null=True, blank=True,
-                                 validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    longitude = models.FloatField(
+        _("longitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    latitude = models.FloatField(
+        _("latitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
 
     objects = ScopedQuerySet.as_manager()
 
@@ -76,8 +99,11 @@ class Organisation(models.Model):
 
     @property
     def is_police(self) -> bool:
-        return self.kind in {self.Kind.POLICE_BUREAU, self.Kind.POLICE_SUB_BUREAU,
-                             self.Kind.POLICE_STATION}
+        return self.kind in {
+            self.Kind.POLICE_BUREAU,
+            self.Kind.POLICE_SUB_BUREAU,
+            self.Kind.POLICE_STATION,
+        }
 
 
 class School(models.Model):
@@ -93,8 +119,9 @@ class School(models.Model):
         VOCATIONAL = "vocational", _("Vocational school")
         SPECIAL = "special", _("Special education school")
 
-    code = models.CharField(_("school code"), max_length=10, unique=True,
-                            validators=[school_code_validator])
+    code = models.CharField(
+        _("school code"), max_length=10, unique=True, validators=[school_code_validator]
+    )
     name = models.CharField(_("name"), max_length=128, db_index=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, db_index=True)
     is_boarding = models.BooleanField(_("boarding"), default=False)
@@ -102,42 +129,57 @@ class School(models.Model):
     boarders = models.PositiveIntegerField(_("boarders"), default=0)
     staff = models.PositiveIntegerField(_("staff"), default=0)
     address = models.CharField(_("address"), max_length=255, blank=True)
-    longitude = models.FloatField(_("longitude"), null=True, blank=True,
-                                  validators=[MinValueValidator(-180), MaxValueValidator(180)])
-    latitude = models.FloatField(_("latitude"), null=True, blank=True,
-                                 validators=[MinValueValidator(-90), MaxValueValidator(90)])
-    region = models.ForeignKey(Region, verbose_name=_("region"), on_delete=models.PROTECT,
-                               related_name="schools")
+    longitude = models.FloatField(
+        _("longitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    latitude = models.FloatField(
+        _("latitude"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="schools"
+    )
     police_station = models.ForeignKey(
-        Organisation, verbose_name=_("responsible police station"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="schools",
+        Organisation,
+        verbose_name=_("responsible police station"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="schools",
         limit_choices_to={"kind": Organisation.Kind.POLICE_STATION},
     )
-    principal_name = models.CharField(_("principal (first responsible person)"),
-                                      max_length=64, blank=True)
-    principal_phone = models.CharField(_("principal phone"), max_length=32, blank=True)
-    security_director_name = models.CharField(_("security director"), max_length=64,
-                                              blank=True)
-    security_director_phone = models.CharField(_("security director phone"), max_length=32,
-                                               blank=True)
+    principal_name = models.CharField(
+        _("principal (first responsible person)"), max_length=64, blank=True
+    )
+    principal_phone = EncryptedCharField(_("principal phone"))
+    security_director_name = models.CharField(_("security director"), max_length=64, blank=True)
+    security_director_phone = EncryptedCharField(_("security director phone"))
     has_police_room = models.BooleanField(_("campus police room"), default=False)
-    police_room_officer = models.CharField(_("police room officer"), max_length=64,
-                                           blank=True)
-    police_room_phone = models.CharField(_("police room phone"), max_length=32, blank=True)
-    legal_vice_principal = models.CharField(_("legal vice-principal (法治副校长)"),
-                                            max_length=64, blank=True)
+    police_room_officer = models.CharField(_("police room officer"), max_length=64, blank=True)
+    police_room_phone = EncryptedCharField(_("police room phone"))
+    legal_vice_principal = models.CharField(
+        _("legal vice-principal (法治副校长)"), max_length=64, blank=True
+    )
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(region_code="region__code", school="pk",
-                             police_station="police_station")
+    scope_paths = ScopePaths(
+        region_code="region__code", school="pk", police_station="police_station"
+    )
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("school")
         verbose_name_plural = _("schools")
         constraints = [
-            models.CheckConstraint(condition=models.Q(boarders__lte=models.F("students")),
-                                   name="school_boarders_within_students"),
+            models.CheckConstraint(
+                condition=models.Q(boarders__lte=models.F("students")),
+                name="school_boarders_within_students",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,10 +4,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.orgs.models import Organisation, School
+from campus_safety.personal_data import EncryptedCharField
 from campus_safety.scoping import ScopedQuerySet, ScopePaths
 
-SCHOOL_SCOPE = ScopePaths(region_code="school__region__code", school="school",
-                          police_station="school__police_station")
+SCHOOL_SCOPE = ScopePaths(
+    region_code="school__region__code", school="school", police_station="school__police_station"
+)
 
 
 class Guard(models.Model):
@@ -20,16 +22,24 @@ class Guard(models.Model):
 
     name = models.CharField(_("name"), max_length=64)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, db_index=True)
-    school = models.ForeignKey(School, verbose_name=_("school"), on_delete=models.CASCADE,
-                               related_name="guards")
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="guards"
+    )
     company = models.ForeignKey(
-        Organisation, verbose_name=_("security company"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="guards",
+        Organisation,
+        verbose_name=_("security company"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="guards",
         limit_choices_to={"kind": Organisation.Kind.SECURITY_COMPANY},
     )
-    certificate_number = models.CharField(_("guard certificate number"), max_length=32,
-                                          blank=True)
-    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    certificate_number = models.CharField(_("guard certificate number"), max_length=32, blank=True)
+    phone = EncryptedCharField(_("phone"), hash_field="phone_hash")
+    # Keyed hashes for look-ups; declared after the encrypted fields they follow.
+    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    id_number = EncryptedCharField(_("national ID number"), hash_field="id_number_hash")
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     hired_on = models.DateField(_("hired on"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
@@ -68,8 +78,9 @@ class Equipment(models.Model):
         PEPPER_SPRAY = "pepper_spray", _("Pepper spray")
         FLASHLIGHT = "flashlight", _("Tactical flashlight")
 
-    school = models.ForeignKey(School, verbose_name=_("school"), on_delete=models.CASCADE,
-                               related_name="equipment")
+    school = models.ForeignKey(
+        School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="equipment"
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     quantity = models.PositiveIntegerField(_("quantity"))
 
