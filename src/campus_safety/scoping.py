@@ -67,3 +67,21 @@ class ScopedQuerySet(models.QuerySet):
             return self.none()
         q = scope_q(user, paths)
         return self.all() if q is None else self.filter(q)
+
+
+def covers_region(user: User | Any, region: Any) -> bool:
+    """May ``user`` place a school in ``region``? Only region-wide scopes can."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if user.school_id:
+        return False
+    org = user.organisation
+    if org is not None:
+        if org.kind == org.Kind.POLICE_STATION:
+            return False
+        return region.code.startswith(region_prefix(org.region.code))
+    if user.region_id:
+        return region.code.startswith(region_prefix(user.region.code))
+    return False

@@ -45,6 +45,92 @@ class CellError(ValueError):
     """Raised by a column parser; the message is shown to the user."""
 
 
+def parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise CellError(_("not a whole number"))
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise CellError(_("not a whole number")) from None
+    if number < 0 or number > 10_000_000:
+        raise CellError(_("out of range"))
+    return number
+
+
+def parse_float(low: float, high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        try:
+            number = float(str(value).strip())
+        except ValueError:
+            raise CellError(_("not a number")) from None
+        if not low <= number <= high:
+            raise CellError(_("must be between %(low)s and %(high)s") % {"low": low, "high": high})
+        return number
+
+    return parse
+
+
+TRUE_WORDS = {"是", "有", "yes", "y", "true", "1"}
+FALSE_WORDS = {"否", "无", "no", "n", "false", "0"}
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise CellError(_("answer 是 or 否"))
+
+
+def parse_digits(length: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit() and len(text) == length):
+            raise CellError(_("must be %(n)s digits") % {"n": length})
+        return text
+
+    return parse
+
+
+def parse_text(max_length: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        if len(text) > max_length:
+            raise CellError(_("longer than %(n)s characters") % {"n": max_length})
+        if text.startswith(FORMULA_TRIGGERS[:4]):
+            raise CellError(_("must not start with = + - @"))
+        return text
+
+    return parse
+
+
+def parse_choice(choices: Any, aliases: dict[str, str] | None = None) -> Callable[[Any], str]:
+    """Accept the stored key, the English or Chinese label, or a common Chinese alias."""
+    from django.utils import translation
+
+    def parse(value: Any) -> str:
+        text = str(value).strip()
+        lookup = dict(aliases or {})
+        for key, label in choices:
+            lookup[key] = key
+            with translation.override("en"):
+                lookup[str(label)] = key
+            with translation.override("zh-hans"):
+                lookup[str(label)] = key
+        if text not in lookup:
+            raise CellError(_("unknown value %(v)s") % {"v": text[:30]})
+        return lookup[text]
+
+    return parse
+
+
 @dataclass(frozen=True)
 class Column:
     key: str
@@ -173,3 +259,110 @@ def template_bytes(title: str, columns: Sequence[Column]) -> bytes:
     """The downloadable template: header, one example row, and a sheet of column help."""
     notes = [(c.header, (c.help or "") + ("" if c.required else _(" (optional)"))) for c in columns]
     return workbook_bytes(title, columns, [[c.example for c in columns]], notes)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """How one kind of record goes in and out of a workbook.
+
+    ``check`` resolves references and checks what single cells cannot (duplicates,
+    scope, existing rows); it appends errors and returns the rows still good.
+    ``write`` saves good rows inside one transaction and returns (created, updated).
+    """
+
+    kind: str
+    title: str
+    columns: tuple[Column, ...]
+    check: Callable[
+        [list[tuple[int, dict[str, Any]]], Any, list[RowError]], list[tuple[int, dict[str, Any]]]
+    ]
+    write: Callable[[list[dict[str, Any]], Any], tuple[int, int]]
+    queryset: Callable[[Any], Any]
+    export_row: Callable[[Any, bool], Sequence[Any]]  # (object, reveal personal data)
+
+
+REGISTRIES: dict[str, Registry] = {}
+
+
+def register(registry: Registry) -> Registry:
+    REGISTRIES[registry.kind] = registry
+    return registry
+
+
+def get_registry(kind: str) -> Registry:
+    from django.utils.module_loading import autodiscover_modules
+
+    if not REGISTRIES:
+        autodiscover_modules("imports")
+    try:
+        return REGISTRIES[kind]
+    except KeyError:
+        raise ImportFileError(
+            _("Unknown kind %(kind)s; choose one of %(kinds)s.")
+            % {"kind": kind, "kinds": ", ".join(sorted(REGISTRIES))}
+        ) from None
+
+
+def import_workbook(
+    registry: Registry,
+    source: BinaryIO | bytes,
+    user: Any,
+    *,
+    keep_good: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportResult:
+    """Validate every row; write all of them, or none when any is bad (unless
+    ``keep_good``: then the good rows are written and the bad ones reported)."""
+    from django.db import transaction
+
+    from campus_safety.audit.services import record
+
+    workbook = open_workbook(source)
+    result = ImportResult()
+    limit = int(getattr(settings, "IMPORT_MAX_ROWS", 50_000))
+    parsed: list[tuple[int, dict[str, Any]]] = []
+    for number, raw in read_rows(workbook, registry.columns):
+        result.rows += 1
+        if result.rows > limit:
+            raise ImportFileError(_("More than %(n)s rows: split the file.") % {"n": limit})
+        row = parse_row(number, raw, registry.columns, result.errors)
+        if row is not None:
+            parsed.append((number, row))
+        if progress:
+            progress(1)
+    workbook.close()
+    if result.rows == 0:
+        raise ImportFileError(_("The file has a header but no rows."))
+    good = registry.check(parsed, user, result.errors)
+    result.errors.sort(key=lambda e: (e.row, e.column))
+    if result.errors and not keep_good:
+        record(
+            f"import.{registry.kind}",
+            user=user,
+            outcome="failure",
+            detail={"rows": result.rows, "errors": len(result.errors)},
+        )
+        return result
+    with transaction.atomic():
+        result.created, result.updated = registry.write([row for _, row in good], user)
+        record(
+            f"import.{registry.kind}",
+            user=user,
+            detail={
+                "rows": result.rows,
+                "created": result.created,
+                "updated": result.updated,
+                "rejected": len({e.row for e in result.errors}),
+            },
+        )
+    return result
+
+
+def export_bytes(registry: Registry, queryset: Any, *, reveal: bool = False) -> bytes:
+    """The rows of ``queryset`` (already scoped and filtered by the caller); personal
+    data masked unless ``reveal`` (the caller checks the role and audits)."""
+    return workbook_bytes(
+        registry.title,
+        registry.columns,
+        (registry.export_row(obj, reveal) for obj in queryset.iterator(2000)),
+    )

@@ -1,0 +1,67 @@
+"""Who may do what: the role table (等保2.0 least privilege, separated admin duties).
+
+Scope (scoping.py) decides *which* objects a user reaches; this table decides *what*
+the user may do with them. System, security and audit administration are three
+different roles, and none of them can do another's work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+READ, WRITE, IMPORT, EXPORT, REVEAL = "read", "write", "import", "export", "reveal"
+ACTIONS = (READ, WRITE, IMPORT, EXPORT, REVEAL)
+RESOURCES = {
+    "schools": _("Schools"),
+    "guards": _("Guards"),
+    "equipment": _("Protective equipment"),
+    "users": _("Users"),
+    "audit": _("Audit log"),
+    "personal_data": _("Personal data (unmasked)"),
+}
+REGISTRY = ("schools", "guards", "equipment")
+
+_ALL_REGISTRY = {r: {READ, WRITE, IMPORT, EXPORT} for r in REGISTRY}
+_READ_REGISTRY = {r: {READ, EXPORT} for r in REGISTRY}
+
+PERMISSIONS: dict[str, dict[str, set[str]]] = {
+    "dispatcher": {**_READ_REGISTRY, "personal_data": {REVEAL}},
+    "police_officer": {**_READ_REGISTRY, "personal_data": {REVEAL}},
+    "education_staff": {**_ALL_REGISTRY, "personal_data": {REVEAL}},
+    "school_admin": {
+        "schools": {READ, WRITE, EXPORT},
+        "guards": {READ, WRITE, IMPORT, EXPORT},
+        "equipment": {READ, WRITE, IMPORT, EXPORT},
+        "personal_data": {REVEAL},
+    },
+    "guard": {"schools": {READ}, "guards": {READ}, "equipment": {READ}},
+    "volunteer": {"schools": {READ}},
+    "auditor": {**_READ_REGISTRY, "audit": {READ, EXPORT}},
+    "system_admin": {**_ALL_REGISTRY, "users": {READ}},
+    "security_admin": {"users": {READ, WRITE}},
+}
+
+
+def can(user: Any, action: str, resource: str) -> bool:
+    """True when the user's role allows ``action`` on ``resource`` (scope aside)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return action in PERMISSIONS.get(getattr(user, "role", ""), {}).get(resource, set())
+
+
+def table() -> list[dict[str, Any]]:
+    """The table as rows for the administrators' page."""
+    from campus_safety.accounts.models import User
+
+    return [
+        {
+            "role": role,
+            "label": label,
+            "grants": {res: sorted(PERMISSIONS.get(role, {}).get(res, set())) for res in RESOURCES},
+        }
+        for role, label in User.Role.choices
+    ]
