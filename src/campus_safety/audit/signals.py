@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.apps import apps
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_delete, post_save, pre_save
 
 from campus_safety.audit import services
@@ -57,7 +58,27 @@ def _deleted(sender, instance, **kwargs) -> None:
         services.record(f"{sender._meta.model_name}.delete", instance)
 
 
+def _logged_in(sender, request, user, **kwargs) -> None:
+    services.record("auth.login", user, user=user)
+
+
+def _logged_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        services.record("auth.logout", user, user=user)
+
+
+def _login_failed(sender, credentials, request=None, **kwargs) -> None:
+    services.record(
+        "auth.login_failed",
+        outcome="failure",
+        detail={"username": str(credentials.get("username", ""))[:150]},
+    )
+
+
 def connect() -> None:
+    user_logged_in.connect(_logged_in, dispatch_uid="audit-login")
+    user_logged_out.connect(_logged_out, dispatch_uid="audit-logout")
+    user_login_failed.connect(_login_failed, dispatch_uid="audit-login-failed")
     for model in apps.get_models():
         if _audited(model):
             uid = f"audit-{model._meta.label_lower}"
