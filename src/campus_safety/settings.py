@@ -5,6 +5,7 @@ Defaults make the embedded demo work with no configuration: SQLite in WAL mode u
 there. Production sets ``DATABASE_URL``, ``REDIS_URL``, ``MQTT_URL`` and ``SECRET_KEY``.
 """
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -52,6 +53,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -72,9 +77,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "campus_safety.accounts.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "campus_safety.audit.middleware.AuditActorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "campus_safety.urls"
@@ -119,6 +127,32 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "reports:overview"
 LOGOUT_REDIRECT_URL = "login"
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # login throttling must come first
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (等保2.0; RULES.md §6): 5 failures lock the account and, separately,
+# the source address for 15 minutes.
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_LOCK_MINUTES = int(os.environ.get("LOGIN_LOCK_MINUTES", "15"))
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCK_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "campus_safety.accounts.views.locked_out"
+AXES_CLIENT_IP_CALLABLE = "campus_safety.audit.actor.client_ip"
+AXES_VERBOSE = False
+
+# Second factor: every role but these must enrol a TOTP device (superusers always).
+TWO_FACTOR_EXEMPT_ROLES = {"guard", "volunteer"}
+OTP_TOTP_ISSUER = "校园安全联动平台"
+
+# Idle timeout: the session cookie lives this long after the last request.
+IDLE_TIMEOUT_MINUTES = int(os.environ.get("IDLE_TIMEOUT_MINUTES", "30"))
+SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
@@ -149,13 +183,13 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "campus_safety.accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -164,7 +198,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "campus_safety.api_pagination.PageSizePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -177,6 +211,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Write-only keys (region_code, school_id) and read-only nested objects differ, so
+    # requests and responses get their own components.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Four models have a "kind"; name each enum after its model instead of a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "SchoolKindEnum": "campus_safety.orgs.models.School.Kind",
+        "OrganisationKindEnum": "campus_safety.orgs.models.Organisation.Kind",
+        "GuardKindEnum": "campus_safety.workforce.models.Guard.Kind",
+        "EquipmentKindEnum": "campus_safety.workforce.models.Equipment.Kind",
+    },
 }
 
 # --- Domain settings (RULES.md: every unconfirmed value is a setting) ---
@@ -198,6 +242,13 @@ AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "180"))
 # Reverse proxies in front of the platform whose X-Forwarded-For we believe.
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
+API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "90"))
+# Uploads: the largest .xlsx accepted and the most rows in one import.
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "50000"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES
+
 DEMO_MODE = _env_bool("CAMPUS_SAFETY_DEMO", False)
 
 LOGGING = {
@@ -206,4 +257,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"axes": {"level": "WARNING"}},
 }

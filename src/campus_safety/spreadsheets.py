@@ -292,8 +292,7 @@ def register(registry: Registry) -> Registry:
 def get_registry(kind: str) -> Registry:
     from django.utils.module_loading import autodiscover_modules
 
-    if not REGISTRIES:
-        autodiscover_modules("imports")
+    autodiscover_modules("imports")  # every app's imports.py registers itself; cached
     try:
         return REGISTRIES[kind]
     except KeyError:

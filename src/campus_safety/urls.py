@@ -12,7 +12,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include("campus_safety.api_urls")),
     path("accounts/", include("campus_safety.accounts.urls")),
-    path("schools/", include("campus_safety.orgs.urls")),
+    path("", include("campus_safety.orgs.urls")),  # /schools/… and /map/
     path("workforce/", include("campus_safety.workforce.urls")),
     path("", include("campus_safety.reports.urls")),
 ]

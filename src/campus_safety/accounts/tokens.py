@@ -45,7 +45,7 @@ def create_token(user: User, name: str, days: int | None = None) -> tuple[ApiTok
 
 def authenticate_token(token: str) -> User | None:
     """The active user the token belongs to, or None (unknown, expired, revoked)."""
-    parts = token.split("_")
+    parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "cs" or len(token) > 128:
         return None
     row = (

@@ -7,9 +7,15 @@ from django.utils.translation import gettext_lazy as _
 from campus_safety.orgs.models import Organisation, Region, School
 
 SCHOOL_ORDERINGS = {
-    "code": "code", "name": "name", "kind": "kind", "students": "students",
-    "staff": "staff", "region": "region__code", "required_guards": "required_guards",
-    "guard_gap": "guard_gap", "guards_counted": "guards_counted",
+    "code": "code",
+    "name": "name",
+    "kind": "kind",
+    "students": "students",
+    "staff": "staff",
+    "region": "region__code",
+    "required_guards": "required_guards",
+    "guard_gap": "guard_gap",
+    "guards_counted": "guards_counted",
 }
 
 
@@ -18,7 +24,8 @@ class SchoolFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
     region = django_filters.ModelChoiceFilter(
-        label=_("District"), queryset=Region.objects.filter(level=Region.Level.COUNTY),
+        label=_("District"),
+        queryset=Region.objects.filter(level=Region.Level.COUNTY),
         to_field_name="code",
     )
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=School.Kind.choices)
@@ -42,8 +49,9 @@ class SchoolFilter(django_filters.FilterSet):
         value = value.strip()[:64]
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(code__startswith=value)
-                               | Q(address__icontains=value))
+        return queryset.filter(
+            Q(name__icontains=value) | Q(code__startswith=value) | Q(address__icontains=value)
+        )
 
     def filter_short(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:

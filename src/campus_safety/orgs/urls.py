@@ -4,5 +4,8 @@ from campus_safety.orgs import views
 
 app_name = "orgs"
 urlpatterns = [
-    path("", views.school_list, name="school_list"),
+    path("schools/", views.school_list, name="school_list"),
+    path("schools/<int:pk>/", views.school_detail, name="school_detail"),
+    path("schools/map.geojson", views.school_map_data, name="map_data"),
+    path("map/", views.school_map, name="map"),
 ]

@@ -1,11 +1,143 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""School pages: the filtered list, one school's profile, and the city map."""
 
-from campus_safety.orgs.models import School
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from campus_safety.orgs import listing, map_data
+from campus_safety.orgs.filters import SchoolFilter
+from campus_safety.orgs.models import Organisation, School
+from campus_safety.workforce.models import Guard
+from campus_safety.workforce.rule_choice import rule_choices, with_staffing_rule
+from campus_safety.workforce.staffing import (
+    COUNTED_KINDS,
+    RULES,
+    StaffingRule,
+    annotate_staffing,
+    basis_of,
+    get_rule,
+    required_guards,
+)
+
+SORTABLE = ("code", "name", "region", "kind", "students", "guards_counted",
+            "required_guards", "guard_gap")
+LARGEST_FIRST = ("students", "guards_counted", "required_guards", "guard_gap")
+BASIS_LABELS = {
+    "day_students": _("Non-boarding students"),
+    "staff_and_students": _("Staff + students"),
+}
+
+
+def _school_filter(request: HttpRequest, rule: StaffingRule) -> SchoolFilter:
+    """The list's filter over the user's schools, with choices narrowed to the scope."""
+    visible = School.objects.visible_to(request.user)
+    schools = annotate_staffing(visible, rule).select_related("region", "police_station")
+    filterset = SchoolFilter(request.GET, queryset=schools)
+    form = listing.tidy_filter_form(filterset.form)
+    form.fields["region"].queryset = map_data.county_regions_of(visible).order_by("code")
+    form.fields["police_station"].queryset = Organisation.objects.filter(
+        kind=Organisation.Kind.POLICE_STATION,
+        pk__in=visible.order_by().values("police_station_id"),
+    ).order_by("name")
+    return filterset
 
 
 @login_required
-def school_list(request: HttpRequest) -> HttpResponse:
-    schools = School.objects.visible_to(request.user)[:50]
-    return render(request, "orgs/school_list.html", {"schools": schools})
+@with_staffing_rule
+def school_list(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
+    filterset = _school_filter(request, rule)
+    schools = filterset.qs
+    if schools.query.order_by:  # ties (same gap, same kind) must not jump between pages
+        schools = schools.order_by(*schools.query.order_by, "code")
+    page, page_links = listing.paginate(request, schools)
+    return listing.render_list(request, "orgs/school_list.html", "orgs/_school_table.html", {
+        "filter": filterset,
+        "page": page,
+        "page_links": page_links,
+        "neighbours": listing.neighbour_queries(request, page),
+        "headers": listing.sort_headers(request, SORTABLE, LARGEST_FIRST),
+        "ordering": request.GET.get("ordering", ""),
+        "rule": rule,
+        "rules": rule_choices(),
+    })
+
+
+def staffing_under_each_rule(school: School, counted: int,
+                             active: StaffingRule) -> list[dict[str, object]]:
+    """The school's requirement under every rule, so the two policies can be compared."""
+    rows = []
+    for key in RULES:
+        rule = active if key == active.key else get_rule(key)
+        size = {"students": school.students, "boarders": school.boarders,
+                "staff": school.staff}
+        required = required_guards(rule, **size)
+        rows.append({
+            "rule": rule,
+            "basis_label": BASIS_LABELS.get(rule.basis, rule.basis),
+            "basis": basis_of(rule, **size),
+            "required": required,
+            "counted": counted,
+            "gap": max(required - counted, 0),
+            "is_active": key == active.key,
+        })
+    return rows
+
+
+@login_required
+@with_staffing_rule
+def school_detail(request: HttpRequest, pk: int, rule: StaffingRule) -> HttpResponse:
+    school = get_object_or_404(
+        School.objects.visible_to(request.user).select_related("region", "police_station"),
+        pk=pk,
+    )
+    guards = list(school.guards.select_related("company").order_by("kind", "name"))
+    counted = sum(guard.kind in COUNTED_KINDS for guard in guards)
+    staffing = staffing_under_each_rule(school, counted, rule)
+    active = next(row for row in staffing if row["is_active"])
+    guard_counts = [(label, sum(g.kind == kind for g in guards))
+                    for kind, label in Guard.Kind.choices]
+    location = None
+    if school.longitude is not None and school.latitude is not None:
+        location = {
+            "lat": school.latitude, "lon": school.longitude, "name": school.name,
+            "gap": active["gap"], "tiles": map_data.tile_layer(),
+            "outline": school.region.outline,
+        }
+    return render(request, "orgs/school_detail.html", {
+        "school": school,
+        "guards": guards,
+        "guard_counts": guard_counts,
+        "equipment": list(school.equipment.all()),
+        "staffing": staffing,
+        "active": active,
+        "rule": rule,
+        "rules": rule_choices(),
+        "location": location,
+    })
+
+
+@login_required
+def school_map(request: HttpRequest) -> HttpResponse:
+    visible = School.objects.visible_to(request.user)
+    regions = map_data.county_regions_of(visible)
+    filterset = SchoolFilter(request.GET, queryset=visible)
+    form = listing.tidy_filter_form(filterset.form)
+    form.fields["region"].queryset = regions.order_by("code")
+    config = map_data.map_config(reverse("orgs:map_data"), regions)
+    return render(request, "orgs/map.html", {"filter": filterset, "config": config})
+
+
+@login_required
+@with_staffing_rule
+def school_map_data(request: HttpRequest, rule: StaffingRule) -> JsonResponse:
+    """``/schools/map.geojson``: the user's schools as points, filtered like the list."""
+    schools = annotate_staffing(School.objects.visible_to(request.user), rule)
+    filterset = SchoolFilter(request.GET, queryset=schools)
+    return JsonResponse(map_data.school_features(filterset.qs),
+                        json_dumps_params={"ensure_ascii": False,
+                                           "separators": (",", ":")},
+                        content_type="application/geo+json")

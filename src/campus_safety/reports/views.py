@@ -1,12 +1,107 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Dashboards: the overview (city, district or school) and the printable summary report.
 
-from campus_safety.orgs.models import School
+Both read ``reports.summary.summary`` over ``School.objects.visible_to(user)``, so a
+district bureau or a school sees its own figures through the same code as the city,
+and the page shows exactly what ``campus-safety report summary --json`` prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from campus_safety.orgs.map_data import county_regions_of
+from campus_safety.orgs.models import Region, School
+from campus_safety.reports import charts
 from campus_safety.reports.summary import summary
+from campus_safety.workforce.models import Equipment
+from campus_safety.workforce.rule_choice import rule_choices, with_staffing_rule
+from campus_safety.workforce.staffing import StaffingRule, annotate_staffing
+
+LARGEST_GAPS_SHOWN = 10
+
+
+def scope_title(user: Any, school: School | None = None) -> str:
+    """Whose figures these are: the user's school, organisation, region, or the city."""
+    if school is not None:
+        return school.name
+    if user.organisation_id:
+        return user.organisation.name
+    if user.region_id:
+        return user.region.name
+    city = Region.objects.filter(level=Region.Level.CITY).order_by("code").first()
+    return city.name if city else ""
+
+
+def with_labels(counts: dict[str, int], choices: list[tuple[str, Any]]) -> list[tuple]:
+    """``{"primary": 812}`` → ``[("primary", "小学", 812)]`` in the choices' order."""
+    labels = dict(choices)
+    order = {key: i for i, key in enumerate(labels)}
+    return [(k, labels.get(k, k), n)
+            for k, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 99))]
 
 
 @login_required
-def overview(request: HttpRequest) -> HttpResponse:
-    data = summary(School.objects.visible_to(request.user))
-    return render(request, "reports/overview.html", {"summary": data})
+@with_staffing_rule
+def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
+    visible = School.objects.visible_to(request.user)
+    districts = county_regions_of(visible).order_by("code")
+    district = None
+    if code := request.GET.get("region", "").strip():
+        district = get_object_or_404(districts, code=code)
+        visible = visible.filter(region=district)
+    school = visible.select_related("region").first() if request.user.school_id else None
+    level = "school" if school else "district" if district else "city"
+    data = summary(visible, rule)
+    largest_gaps = (
+        annotate_staffing(visible, rule).filter(guard_gap__gt=0).select_related("region")
+        .order_by("-guard_gap", "code")[:LARGEST_GAPS_SHOWN]
+    )
+    chart_specs = {
+        "kinds": charts.schools_by_kind(data),
+        "guards": charts.guards_by_district(data),
+        "gaps": charts.staffing_by_district(data),
+        "guard_kinds": charts.guard_kinds(data["guards"]),
+    }
+    return render(request, "reports/overview.html", {
+        "summary": data,
+        "level": level,
+        "title": district.name if district else scope_title(request.user, school),
+        "district": district,
+        "districts": districts if level != "school" else [],
+        "school": school,
+        "largest_gaps": largest_gaps if level != "school" else [],
+        "met": data["schools"] - data["staffing"]["schools_short"],
+        "counted": data["guards"]["professional"] + data["guards"]["full_time"],
+        "charts": chart_specs,
+        "rule": rule,
+        "rules": rule_choices(),
+    })
+
+
+@login_required
+@with_staffing_rule
+def summary_report(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
+    visible = School.objects.visible_to(request.user)
+    data = summary(visible, rule)
+    school = visible.first() if request.user.school_id else None
+    return render(request, "reports/summary.html", {
+        "summary": data,
+        "title": scope_title(request.user, school),
+        "schools_by_kind": with_labels(data["schools_by_kind"], School.Kind.choices),
+        "equipment_by_kind": with_labels(data["equipment_by_kind"], Equipment.Kind.choices),
+        "counted": data["guards"]["professional"] + data["guards"]["full_time"],
+        "rule": rule,
+        "rules": rule_choices(),
+    })
+
+
+@login_required
+@with_staffing_rule
+def summary_json(request: HttpRequest, rule: StaffingRule) -> JsonResponse:
+    """The figures of ``campus-safety report summary --json``, for the user's scope."""
+    data = summary(School.objects.visible_to(request.user), rule)
+    return JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})

@@ -13,8 +13,10 @@ class GuardFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Guard.Kind.choices)
     school = django_filters.NumberFilter(label=_("School"), field_name="school_id")
     region = django_filters.ModelChoiceFilter(
-        label=_("District"), field_name="school__region",
-        queryset=Region.objects.filter(level=Region.Level.COUNTY), to_field_name="code",
+        label=_("District"),
+        field_name="school__region",
+        queryset=Region.objects.filter(level=Region.Level.COUNTY),
+        to_field_name="code",
     )
     company = django_filters.ModelChoiceFilter(
         label=_("Security company"),
@@ -23,8 +25,12 @@ class GuardFilter(django_filters.FilterSet):
     certified = django_filters.BooleanFilter(label=_("Certified"), method="filter_certified")
     ordering = django_filters.OrderingFilter(
         label=_("Sort by"),
-        fields=[("name", "name"), ("kind", "kind"), ("school__code", "school"),
-                ("hired_on", "hired_on")],
+        fields=[
+            ("name", "name"),
+            ("kind", "kind"),
+            ("school__code", "school"),
+            ("hired_on", "hired_on"),
+        ],
     )
 
     class Meta:
@@ -35,22 +41,30 @@ class GuardFilter(django_filters.FilterSet):
         value = value.strip()[:64]
         if not value:
             return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(school__name__icontains=value)
-                               | Q(certificate_number__startswith=value))
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(school__name__icontains=value)
+            | Q(certificate_number__startswith=value)
+        )
 
     def filter_certified(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
-        return queryset.exclude(certificate_number="") if value else queryset.filter(
-            certificate_number="")
+        return (
+            queryset.exclude(certificate_number="")
+            if value
+            else queryset.filter(certificate_number="")
+        )
 
 
 class EquipmentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Equipment.Kind.choices)
     school = django_filters.NumberFilter(label=_("School"), field_name="school_id")
     region = django_filters.ModelChoiceFilter(
-        label=_("District"), field_name="school__region",
-        queryset=Region.objects.filter(level=Region.Level.COUNTY), to_field_name="code",
+        label=_("District"),
+        field_name="school__region",
+        queryset=Region.objects.filter(level=Region.Level.COUNTY),
+        to_field_name="code",
     )
 
     class Meta:
