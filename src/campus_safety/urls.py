@@ -14,5 +14,6 @@ urlpatterns = [
     path("accounts/", include("campus_safety.accounts.urls")),
     path("", include("campus_safety.orgs.urls")),  # /schools/… and /map/
     path("workforce/", include("campus_safety.workforce.urls")),
+    path("audit/", include("campus_safety.audit.urls")),
     path("", include("campus_safety.reports.urls")),
 ]

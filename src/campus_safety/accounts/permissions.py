@@ -8,6 +8,7 @@ role may do with the records in reach: read on safe methods, write on the rest.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -19,7 +20,7 @@ class RolePermission(BasePermission):
     """Checks ``roles.can(user, read|write, view.resource)``; the view names its
     resource (``"schools"``, ``"guards"``, ``"equipment"``)."""
 
-    message = "Your role does not allow this on these records."
+    message = _("Your role does not allow this on these records.")
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         action = READ if request.method in SAFE_METHODS else WRITE

@@ -53,7 +53,7 @@ class SchoolFilter(django_filters.FilterSet):
             Q(name__icontains=value) | Q(code__startswith=value) | Q(address__icontains=value)
         )
 
-    def filter_short(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_short(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value is None:
             return queryset
         return queryset.filter(guard_gap__gt=0) if value else queryset.filter(guard_gap=0)

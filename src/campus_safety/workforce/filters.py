@@ -47,7 +47,7 @@ class GuardFilter(django_filters.FilterSet):
             | Q(certificate_number__startswith=value)
         )
 
-    def filter_certified(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_certified(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value is None:
             return queryset
         return (
