@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "campus_safety.orgs",
     "campus_safety.accounts",
     "campus_safety.workforce",
+    "campus_safety.devices",
+    "campus_safety.alarms",
     "campus_safety.reports",
     "campus_safety.audit",
     "campus_safety.simulator",

@@ -105,7 +105,7 @@ class SummaryViewSet(viewsets.ViewSet):
     resource = "schools"
 
     @extend_schema(parameters=[StaffingRuleQuery], responses=SummarySerializer)
-    def list(self, request: Request) -> Response:
+    def list(self, request: Request, format: str | None = None) -> Response:
         rule = StaffingRuleQuery.rule_from(request.query_params)
         return Response(summary(School.objects.visible_to(request.user), rule))
 
@@ -117,7 +117,7 @@ class DistrictStaffingViewSet(viewsets.ViewSet):
     resource = "schools"
 
     @extend_schema(parameters=[StaffingRuleQuery], responses=DistrictStaffingListSerializer)
-    def list(self, request: Request) -> Response:
+    def list(self, request: Request, format: str | None = None) -> Response:
         rule = StaffingRuleQuery.rule_from(request.query_params)
         figures = summary(School.objects.visible_to(request.user), rule)
         return Response(district_staffing(figures))

@@ -1,0 +1,127 @@
+"""The event bus: what happened, announced after it is committed.
+
+In one process (embedded mode) subscribers are called in-process. With ``REDIS_URL``
+set every event is also published on a Redis channel, and each process relays what
+other processes published to its own subscribers, so a live console attached to any
+web process hears every gateway. Event names live in ``EVENTS`` (and docs/events.md);
+publishing an unknown name is a bug and raises.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+log = logging.getLogger(__name__)
+
+EVENTS = {
+    "device.online": "a device came online (first keepalive/registration after offline)",
+    "device.offline": "a device missed its keepalive deadline",
+    "device.fault": "a device reported a fault or has been offline beyond the fault limit",
+    "device.flapping": "a device changed state too often; further flaps are not announced",
+    "device.registered": "a GB/T 28181 device registered (or re-registered)",
+    "device.pending": "an unknown device asked to register and waits for approval",
+    "device.channels": "a device's catalog (its channels) was updated",
+    "alarm.event": "a device alarm event was committed (deduplicated)",
+    "patrol.scan": "a guard-tour checkpoint scan was committed",
+}
+CHANNEL = "campus-safety:events"
+Handler = Callable[[str, dict[str, Any]], None]
+
+_subscribers: dict[str, list[Handler]] = defaultdict(list)
+_lock = threading.Lock()
+_origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+_redis = None
+_relay: threading.Thread | None = None
+
+
+class UnknownEvent(ValueError):
+    pass
+
+
+def subscribe(name: str, handler: Handler) -> Callable[[], None]:
+    """Call ``handler(name, payload)`` for event ``name`` (or ``"*"``); returns unsubscribe."""
+    if name != "*" and name not in EVENTS:
+        raise UnknownEvent(name)
+    with _lock:
+        _subscribers[name].append(handler)
+    _ensure_relay()
+
+    def unsubscribe() -> None:
+        with _lock:
+            if handler in _subscribers[name]:
+                _subscribers[name].remove(handler)
+
+    return unsubscribe
+
+
+def _deliver(name: str, payload: dict[str, Any]) -> None:
+    with _lock:
+        handlers = [*_subscribers.get(name, ()), *_subscribers.get("*", ())]
+    for handler in handlers:
+        try:
+            handler(name, payload)
+        except Exception:  # one broken subscriber must not silence the others
+            log.exception("bus subscriber failed on %s", name)
+
+
+def _redis_client():
+    global _redis
+    if _redis is None and settings.REDIS_URL:
+        import redis
+
+        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+    return _redis
+
+
+def publish(name: str, **payload: Any) -> None:
+    """Announce now. Domain code wants ``publish_on_commit``."""
+    if name not in EVENTS:
+        raise UnknownEvent(name)
+    _deliver(name, payload)
+    client = _redis_client()
+    if client is not None:
+        message = json.dumps({"origin": _origin, "name": name, "payload": payload},
+                             default=str, ensure_ascii=False)
+        try:
+            client.publish(CHANNEL, message)
+        except Exception:
+            log.exception("could not publish %s to Redis", name)
+
+
+def publish_on_commit(name: str, **payload: Any) -> None:
+    """Announce once the current transaction commits; a rollback announces nothing."""
+    if name not in EVENTS:
+        raise UnknownEvent(name)
+    transaction.on_commit(lambda: publish(name, **payload))
+
+
+def _ensure_relay() -> None:
+    """With Redis, relay other processes' events to local subscribers (one thread)."""
+    global _relay
+    client = _redis_client()
+    if client is None or (_relay is not None and _relay.is_alive()):
+        return
+
+    def run() -> None:
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(CHANNEL)
+        for message in pubsub.listen():
+            try:
+                data = json.loads(message["data"])
+            except (TypeError, ValueError):
+                continue
+            if data.get("origin") != _origin and data.get("name") in EVENTS:
+                _deliver(data["name"], data.get("payload") or {})
+
+    _relay = threading.Thread(target=run, name="bus-relay", daemon=True)
+    _relay.start()

@@ -1,0 +1,185 @@
+"""The scope matrix: every route, every role, two scopes — nothing crosses over.
+
+The routes come from the URL conf itself, so a new page or endpoint is walked the day
+it is added. A new route with an object parameter fails here until it is mapped to
+the model it exposes (``OBJECT_ROUTES``) or listed, with a reason, in ``EXEMPT``.
+"""
+
+import io
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from openpyxl import load_workbook
+
+from campus_safety.accounts.models import User
+from campus_safety.orgs.models import Organisation
+from campus_safety.workforce.models import Equipment, Guard
+from tests.factories import (
+    CountyFactory,
+    EquipmentFactory,
+    GuardFactory,
+    OrganisationFactory,
+    SchoolFactory,
+    UserFactory,
+    sign_in,
+)
+
+pytestmark = pytest.mark.django_db
+
+# Routes that carry no scoped data, with the reason.
+EXEMPT = {
+    "healthz": "database check only",
+    "set_language": "language switch",
+    "login": "public sign-in form",
+    "logout": "ends the session",
+    "two_factor_verify": "own second factor",
+    "two_factor_setup": "own second factor",
+    "two_factor_recovery": "own recovery codes",
+    "api-schema": "the API's description, no data",
+    "api-docs": "the API's description, no data",
+    "audit:entry_list": "platform-wide by design: auditors are platform-level (等保 audit admin)",
+    "audit:export": "platform-wide by design, as above",
+}
+# Routes with an object in the URL → which kind of object it is.
+OBJECT_ROUTES = {
+    "orgs:school_detail": "school",
+    "school-detail": "school",
+    "guard-detail": "guard",
+    "equipment-detail": "equipment",
+    "token_revoke": "token",
+    "region-detail": "public",
+    "organisation-detail": "public",
+}
+ROLES = [r for r, _ in User.Role.choices]
+
+
+def routes(patterns=None, namespace=""):
+    """(view name, parameter names) for every route, admin aside (superusers only)."""
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver):
+            if str(pattern.pattern).startswith("admin/"):
+                continue
+            ns = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            yield from routes(pattern.url_patterns, ns)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            params = set(getattr(pattern.pattern, "converters", {})) | set(
+                pattern.pattern.regex.groupindex)
+            yield f"{namespace}{pattern.name}", params
+
+
+def side(code: str, mark: str):
+    county = CountyFactory(code=code, name=f"县{code}")
+    station = OrganisationFactory(kind=Organisation.Kind.POLICE_STATION, region=county)
+    bureau = OrganisationFactory(kind=Organisation.Kind.EDUCATION_BUREAU, region=county)
+    school = SchoolFactory(code=f"{code}9999"[:10].ljust(10, "7"), region=county,
+                           police_station=station, name=f"{mark}学校", address=f"{mark}路")
+    guard = GuardFactory(school=school, name=f"{mark}保安", certificate_number=f"{mark}C")
+    equipment = EquipmentFactory(school=school, kind=Equipment.Kind.SHIELD, quantity=987654)
+    users = {}
+    for role in ROLES:
+        scope = {"region": county}
+        if role == "police_officer":
+            scope = {"organisation": station}
+        elif role == "education_staff":
+            scope = {"organisation": bureau}
+        elif role in {"school_admin", "guard", "volunteer"}:
+            scope = {"school": school}
+        users[role] = UserFactory(username=f"{role}_{code}", role=role, **scope)
+    return {"school": school, "guard": guard, "equipment": equipment, "users": users,
+            "marks": [mark, school.code, f"{mark}C", "987654"]}
+
+
+@pytest.fixture
+def world():
+    return {"a": side("371402", "ALPHAMARK"), "b": side("371403", "BRAVOMARK")}
+
+
+def body_text(response) -> str:
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    if content.startswith(b"PK"):
+        book = load_workbook(io.BytesIO(content), read_only=True)
+        return " ".join(str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
+                        for c in row if c is not None)
+    return content.decode("utf-8", "replace")
+
+
+def url_for(name: str, params: set[str], pk=None) -> str:
+    kwargs = {}
+    if "format" in params:
+        kwargs["format"] = "json"
+    if pk is not None:
+        kwargs["pk"] = pk
+    return reverse(name, kwargs=kwargs)
+
+
+def test_every_route_is_known_to_the_matrix():
+    unknown = [name for name, params in routes()
+               if name not in EXEMPT and params - {"format"} and name not in OBJECT_ROUTES]
+    assert unknown == [], "new routes with an object parameter: add them to OBJECT_ROUTES"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("mine", "theirs"), [("a", "b"), ("b", "a")])
+def test_no_route_shows_another_scopes_objects(client, world, role, mine, theirs):
+    user = world[mine]["users"][role]
+    sign_in(client, user)
+    other = world[theirs]
+    leaks = []
+    for name, params in routes():
+        if name in EXEMPT:
+            continue
+        kind = OBJECT_ROUTES.get(name) if params - {"format"} else None
+        if params - {"format"} and kind in (None, "public"):
+            continue
+        if kind is None:
+            url = url_for(name, params)
+            urls = [url, url + ("&" if "?" in url else "?") + "export=xlsx"]
+            for u in urls:
+                response = client.get(u)
+                if response.status_code == 200:
+                    text = body_text(response)
+                    leaks += [(u, m) for m in other["marks"] if m in text]
+            continue
+        if kind == "token":
+            from campus_safety.accounts.tokens import create_token
+
+            row, _ = create_token(other["users"][role], "theirs")
+            response = client.post(url_for(name, params, row.pk))
+            row.refresh_from_db()
+            if response.status_code != 404 or row.revoked_at is not None:
+                leaks.append((name, f"token revoke → {response.status_code}"))
+            continue
+        obj = other[kind]
+        own = world[mine][kind]
+        theirs_status = client.get(url_for(name, params, obj.pk)).status_code
+        own_status = client.get(url_for(name, params, own.pk)).status_code
+        if theirs_status != 404 and not (theirs_status == own_status and theirs_status in {
+                302, 403}):
+            leaks.append((name, f"GET other {theirs_status}, own {own_status}"))
+        if name.endswith("-detail"):
+            for method in ("patch", "put", "delete"):
+                response = getattr(client, method)(url_for(name, params, obj.pk), {},
+                                                   content_type="application/json")
+                if response.status_code not in {403, 404}:
+                    leaks.append((name, f"{method.upper()} other → {response.status_code}"))
+            assert type(obj).objects.filter(pk=obj.pk).exists()
+    assert leaks == []
+
+
+def test_the_matrix_notices_a_leak(client, world):
+    """The marker check itself works: a superuser sees the other side's markers."""
+    admin = UserFactory(is_superuser=True, is_staff=True, username="root")
+    sign_in(client, admin)
+    text = body_text(client.get("/api/v1/schools/"))
+    assert all(m in text for m in world["b"]["marks"][:2])
+    assert re.search("BRAVOMARK", body_text(client.get(reverse("orgs:school_list"))))
+
+
+def test_admin_is_closed_to_every_role_but_superusers(client, world):
+    for role in ROLES:
+        sign_in(client, world["a"]["users"][role])
+        response = client.get(f"/admin/workforce/guard/{world['b']['guard'].pk}/change/")
+        assert response.status_code == 302 and "/admin/login/" in response.url, role
+        client.logout()
+    assert Guard.objects.count() == 2
