@@ -177,6 +177,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it to exist
 STATICFILES_DIRS = [
+    PACKAGE_DIR / "static",  # the platform's own CSS and scripts
     ("vendor/leaflet", VENDOR_DIR / "leaflet" / "dist"),
     ("vendor/echarts", VENDOR_DIR / "echarts" / "dist"),
     ("vendor/htmx", VENDOR_DIR / "htmx.org" / "dist"),
@@ -280,3 +281,73 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+
+# --- Device liveness and ingestion ---
+# Offline = no keepalive for a device's interval × count (GB/T 28181: 60 s × 3), or its
+# registration expired. The sweeper runs this often (detection within 2 s needs ≤ 1 s).
+LIVENESS_SWEEP_SECONDS = float(os.environ.get("LIVENESS_SWEEP_SECONDS", "1"))
+# Last-seen times are flushed to Device.last_seen_at in batches this often.
+LIVENESS_FLUSH_SECONDS = float(os.environ.get("LIVENESS_FLUSH_SECONDS", "30"))
+# After a platform restart nothing goes offline for this long (empty: each device's own
+# interval × count), so devices get a chance to check in instead of an offline storm.
+LIVENESS_RESTART_GRACE_SECONDS = (
+    float(os.environ["LIVENESS_RESTART_GRACE_SECONDS"])
+    if os.environ.get("LIVENESS_RESTART_GRACE_SECONDS")
+    else None
+)
+# Flapping: this many online/offline changes within the window → one device.flapping
+# event; quiet again after this long without a change.
+LIVENESS_FLAP_CHANGES = int(os.environ.get("LIVENESS_FLAP_CHANGES", "5"))
+LIVENESS_FLAP_WINDOW_SECONDS = float(os.environ.get("LIVENESS_FLAP_WINDOW_SECONDS", "600"))
+LIVENESS_FLAP_STABLE_SECONDS = float(os.environ.get("LIVENESS_FLAP_STABLE_SECONDS", "900"))
+# Offline longer than this → a fault to repair (status "fault", device.fault).
+LIVENESS_FAULT_AFTER_HOURS = float(os.environ.get("LIVENESS_FAULT_AFTER_HOURS", "24"))
+# The in-memory directory of approved devices is reloaded this often (and at once in
+# this process on every change; with Redis, other processes hear of changes too).
+LIVENESS_DIRECTORY_REFRESH_SECONDS = float(
+    os.environ.get("LIVENESS_DIRECTORY_REFRESH_SECONDS", "30")
+)
+LIVENESS_REDIS_PREFIX = os.environ.get("LIVENESS_REDIS_PREFIX", "campus-safety:liveness")
+# Size limits: one JSON event (MQTT message or HTTP batch item), one HTTP batch.
+INGEST_MAX_EVENT_BYTES = int(os.environ.get("INGEST_MAX_EVENT_BYTES", str(16 * 1024)))
+INGEST_HTTP_MAX_BYTES = int(os.environ.get("INGEST_HTTP_MAX_BYTES", str(256 * 1024)))
+INGEST_HTTP_MAX_EVENTS = int(os.environ.get("INGEST_HTTP_MAX_EVENTS", "500"))
+INGEST_HTTP_REPLAY_WINDOW_SECONDS = int(os.environ.get("INGEST_HTTP_REPLAY_WINDOW_SECONDS", "300"))
+# MQTT (MQTT_URL above, e.g. mqtt://user:pass@127.0.0.1:1883; mqtts:// for TLS). The client
+# ID must stay the same across restarts: the broker keeps its session (QoS 1 messages
+# published while we were down) under that name.
+MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID", f"campus-safety-{os.uname().nodename}")
+# Shared subscription ($share/<group>/…) so several gateway processes split the load;
+# switch off for brokers without it.
+MQTT_SHARED_SUBSCRIPTION = _env_bool("MQTT_SHARED_SUBSCRIPTION", True)
+MQTT_SHARE_GROUP = os.environ.get("MQTT_SHARE_GROUP", "campus-safety")
+MQTT_KEEPALIVE_SECONDS = int(os.environ.get("MQTT_KEEPALIVE_SECONDS", "30"))
+MQTT_RECONNECT_MAX_SECONDS = int(os.environ.get("MQTT_RECONNECT_MAX_SECONDS", "30"))
+# The gateway package hosts the `campus-safety mqtt` command (no models).
+INSTALLED_APPS += ["campus_safety.gateway"]
+
+# --- GB/T 28181 gateway ---
+# SIP over UDP and TCP on one port. Platform ID (20 digits, type 200 = SIP server) and
+# SIP domain (the first 10 digits) are what devices are configured with; the password is
+# the platform-wide device password (a device's own password overrides it).
+GB28181_HOST = os.environ.get("GB28181_HOST", "0.0.0.0")  # noqa: S104 - devices reach us
+GB28181_PORT = int(os.environ.get("GB28181_PORT", "5060"))
+GB28181_PLATFORM_ID = os.environ.get("GB28181_PLATFORM_ID", "37140000002000000001")
+GB28181_DOMAIN = os.environ.get("GB28181_DOMAIN", "3714000000")
+GB28181_PASSWORD = os.environ.get("GB28181_PASSWORD", "12345678")
+# Unknown devices: False → 404; True → a pending Device (is_approved=False) and 403
+# until an administrator approves it.
+GB28181_AUTO_REGISTER = _env_bool("GB28181_AUTO_REGISTER", False)
+# Our address in Via when bound to 0.0.0.0 behind NAT (empty: worked out per device).
+GB28181_ADVERTISED_HOST = os.environ.get("GB28181_ADVERTISED_HOST", "")
+# Registration expiry granted (GB/T 28181-2022: default 86,400 s, minimum 3,600 s).
+GB28181_REGISTER_MIN_EXPIRES = int(os.environ.get("GB28181_REGISTER_MIN_EXPIRES", "3600"))
+GB28181_REGISTER_MAX_EXPIRES = int(os.environ.get("GB28181_REGISTER_MAX_EXPIRES", "86400"))
+# Largest SIP message accepted; messages per second (and burst) per source address
+# (0 = no limit, e.g. for a benchmark whose devices all share one address).
+GB28181_MAX_MESSAGE_BYTES = int(os.environ.get("GB28181_MAX_MESSAGE_BYTES", str(64 * 1024)))
+GB28181_RATE_LIMIT = float(os.environ.get("GB28181_RATE_LIMIT", "200"))
+GB28181_RATE_BURST = float(os.environ.get("GB28181_RATE_BURST", "400"))
+# Waiting for devices: the whole catalog, and a DeviceStatus/DeviceInfo answer.
+GB28181_CATALOG_TIMEOUT = float(os.environ.get("GB28181_CATALOG_TIMEOUT", "30"))
+GB28181_QUERY_TIMEOUT = float(os.environ.get("GB28181_QUERY_TIMEOUT", "10"))

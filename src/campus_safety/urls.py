@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from campus_safety import health
+from campus_safety.gateway import http_ingest
 
 admin.site.site_header = "校园安全联动平台"
 admin.site.site_title = "校园安全联动平台"
@@ -10,6 +11,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/ingest", http_ingest.ingest_batch, name="ingest"),
     path("api/v1/", include("campus_safety.api_urls")),
     path("accounts/", include("campus_safety.accounts.urls")),
     path("", include("campus_safety.orgs.urls")),  # /schools/… and /map/

@@ -48,6 +48,7 @@ OBJECT_ROUTES = {
     "guard-detail": "guard",
     "equipment-detail": "equipment",
     "token_revoke": "token",
+    "reveal": "reveal",
     "region-detail": "public",
     "organisation-detail": "public",
 }
@@ -68,14 +69,14 @@ def routes(patterns=None, namespace=""):
             yield f"{namespace}{pattern.name}", params
 
 
-def side(code: str, mark: str):
+def side(code: str, mark: str, quantity: int):
     county = CountyFactory(code=code, name=f"县{code}")
     station = OrganisationFactory(kind=Organisation.Kind.POLICE_STATION, region=county)
     bureau = OrganisationFactory(kind=Organisation.Kind.EDUCATION_BUREAU, region=county)
     school = SchoolFactory(code=f"{code}9999"[:10].ljust(10, "7"), region=county,
                            police_station=station, name=f"{mark}学校", address=f"{mark}路")
     guard = GuardFactory(school=school, name=f"{mark}保安", certificate_number=f"{mark}C")
-    equipment = EquipmentFactory(school=school, kind=Equipment.Kind.SHIELD, quantity=987654)
+    equipment = EquipmentFactory(school=school, kind=Equipment.Kind.SHIELD, quantity=quantity)
     users = {}
     for role in ROLES:
         scope = {"region": county}
@@ -87,12 +88,12 @@ def side(code: str, mark: str):
             scope = {"school": school}
         users[role] = UserFactory(username=f"{role}_{code}", role=role, **scope)
     return {"school": school, "guard": guard, "equipment": equipment, "users": users,
-            "marks": [mark, school.code, f"{mark}C", "987654"]}
+            "marks": [mark, school.code, f"{mark}C", str(quantity)]}
 
 
 @pytest.fixture
 def world():
-    return {"a": side("371402", "ALPHAMARK"), "b": side("371403", "BRAVOMARK")}
+    return {"a": side("371402", "ALPHAMARK", 987654), "b": side("371403", "BRAVOMARK", 876543)}
 
 
 def body_text(response) -> str:
@@ -140,6 +141,13 @@ def test_no_route_shows_another_scopes_objects(client, world, role, mine, theirs
                 if response.status_code == 200:
                     text = body_text(response)
                     leaks += [(u, m) for m in other["marks"] if m in text]
+            continue
+        if kind == "reveal":
+            for label, obj, field in [("orgs.school", other["school"], "principal_phone"),
+                                      ("workforce.guard", other["guard"], "phone")]:
+                response = client.post(reverse(name, args=[label, obj.pk, field]))
+                if response.status_code != 404:
+                    leaks.append((name, f"reveal {label} → {response.status_code}"))
             continue
         if kind == "token":
             from campus_safety.accounts.tokens import create_token

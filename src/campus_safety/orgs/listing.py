@@ -50,8 +50,9 @@ class SortHeader:
         return {"asc": "ascending", "desc": "descending"}.get(self.direction, "none")
 
 
-def sort_headers(request: HttpRequest, names: Iterable[str],
-                 descending_first: Iterable[str] = ()) -> dict[str, SortHeader]:
+def sort_headers(
+    request: HttpRequest, names: Iterable[str], descending_first: Iterable[str] = ()
+) -> dict[str, SortHeader]:
     """Header links for the ``ordering`` parameter of a django-filter ``OrderingFilter``.
 
     A click on the current column reverses it; numeric columns named in
@@ -68,8 +69,7 @@ def sort_headers(request: HttpRequest, names: Iterable[str],
         else:
             direction = ""
             target = f"-{name}" if name in descending_first else name
-        headers[name] = SortHeader(query_with(request.GET, ordering=target, page=None),
-                                   direction)
+        headers[name] = SortHeader(query_with(request.GET, ordering=target, page=None), direction)
     return headers
 
 
@@ -89,8 +89,9 @@ def paginate(request: HttpRequest, queryset: QuerySet) -> tuple[Page, list[PageL
         if number == paginator.ELLIPSIS:
             links.append(PageLink(None, "", False))
         else:
-            links.append(PageLink(number, query_with(request.GET, page=number),
-                                  number == page.number))
+            links.append(
+                PageLink(number, query_with(request.GET, page=number), number == page.number)
+            )
     return page, links
 
 
@@ -98,20 +99,23 @@ def neighbour_queries(request: HttpRequest, page: Page) -> dict[str, str]:
     """Links to the previous and next page, keeping the filters."""
     return {
         "previous": query_with(request.GET, page=page.previous_page_number())
-        if page.has_previous() else "",
-        "next": query_with(request.GET, page=page.next_page_number())
-        if page.has_next() else "",
+        if page.has_previous()
+        else "",
+        "next": query_with(request.GET, page=page.next_page_number()) if page.has_next() else "",
     }
 
 
 def wants_partial(request: HttpRequest) -> bool:
     """htmx swaps the table; a history restore needs the whole page again."""
-    return (request.headers.get("HX-Request") == "true"
-            and request.headers.get("HX-History-Restore-Request") != "true")
+    return (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
-def render_list(request: HttpRequest, page_template: str, partial_template: str,
-                context: dict[str, Any]) -> HttpResponse:
+def render_list(
+    request: HttpRequest, page_template: str, partial_template: str, context: dict[str, Any]
+) -> HttpResponse:
     """Render the whole page, or only the table partial for an htmx request."""
     partial = wants_partial(request)
     context = {**context, "is_partial": partial}
@@ -124,11 +128,11 @@ def render_list(request: HttpRequest, page_template: str, partial_template: str,
 def tidy_filter_form(form: forms.Form) -> forms.Form:
     """Every select starts with "All" rather than "---------" or "Unknown"."""
     for field in form.fields.values():
-        if isinstance(field, forms.ModelChoiceField):
+        if isinstance(field, forms.NullBooleanField):
+            field.widget = forms.Select(
+                choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
+            )
+        elif hasattr(field, "empty_label"):  # model choices and django-filter's choices
             field.empty_label = _("All")
-        elif isinstance(field, forms.NullBooleanField):
-            field.widget = forms.Select(choices=[("", _("All")), ("true", _("Yes")),
-                                                 ("false", _("No"))])
-        elif isinstance(field, forms.ChoiceField):
-            field.choices = [("", _("All")), *(c for c in field.choices if c[0] != "")]
+            field.widget.choices = field.choices  # the widget holds a copy made earlier
     return form

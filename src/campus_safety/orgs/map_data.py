@@ -24,8 +24,9 @@ def school_features(schools: QuerySet) -> dict[str, Any]:
     rows = (
         schools.filter(longitude__isnull=False, latitude__isnull=False)
         .order_by()
-        .values_list("pk", "name", "kind", "students", "region__code", "guard_gap",
-                     "longitude", "latitude")
+        .values_list(
+            "pk", "name", "kind", "students", "region__code", "guard_gap", "longitude", "latitude"
+        )
     )
     features = [
         {
@@ -35,8 +36,13 @@ def school_features(schools: QuerySet) -> dict[str, Any]:
                 "type": "Point",
                 "coordinates": [round(lon, COORDINATE_DIGITS), round(lat, COORDINATE_DIGITS)],
             },
-            "properties": {"name": name, "kind": kind, "students": students,
-                           "region": region, "gap": gap},
+            "properties": {
+                "name": name,
+                "kind": kind,
+                "students": students,
+                "region": region,
+                "gap": gap,
+            },
         }
         for pk, name, kind, students, region, gap, lon, lat in rows
     ]
@@ -47,8 +53,7 @@ def district_outlines(regions: QuerySet) -> list[dict[str, Any]]:
     """County-level divisions with their GeoJSON outline (``None`` when not recorded)."""
     return [
         {"code": code, "name": name, "outline": outline}
-        for code, name, outline in regions.order_by("code").values_list("code", "name",
-                                                                         "outline")
+        for code, name, outline in regions.order_by("code").values_list("code", "name", "outline")
     ]
 
 
@@ -81,5 +86,6 @@ def map_config(data_url: str, regions: QuerySet) -> dict[str, Any]:
 
 def county_regions_of(schools: QuerySet) -> QuerySet:
     """The county-level divisions that hold at least one of ``schools``."""
-    return Region.objects.filter(level=Region.Level.COUNTY,
-                                 pk__in=schools.order_by().values("region_id"))
+    return Region.objects.filter(
+        level=Region.Level.COUNTY, pk__in=schools.order_by().values("region_id")
+    )

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.orgs import listing, map_data
+from campus_safety.orgs.access import role_required
 from campus_safety.orgs.filters import SchoolFilter
 from campus_safety.orgs.models import Organisation, School
 from campus_safety.workforce.models import Guard
@@ -23,8 +24,16 @@ from campus_safety.workforce.staffing import (
     required_guards,
 )
 
-SORTABLE = ("code", "name", "region", "kind", "students", "guards_counted",
-            "required_guards", "guard_gap")
+SORTABLE = (
+    "code",
+    "name",
+    "region",
+    "kind",
+    "students",
+    "guards_counted",
+    "required_guards",
+    "guard_gap",
+)
 LARGEST_FIRST = ("students", "guards_counted", "required_guards", "guard_gap")
 BASIS_LABELS = {
     "day_students": _("Non-boarding students"),
@@ -47,47 +56,57 @@ def _school_filter(request: HttpRequest, rule: StaffingRule) -> SchoolFilter:
 
 
 @login_required
+@role_required("schools")
 @with_staffing_rule
 def school_list(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     filterset = _school_filter(request, rule)
+    # Explicit order: Meta.ordering does not apply to the grouped (annotated) query, and
+    # ties (same gap, same kind) must not jump between pages.
     schools = filterset.qs
-    if schools.query.order_by:  # ties (same gap, same kind) must not jump between pages
-        schools = schools.order_by(*schools.query.order_by, "code")
+    schools = schools.order_by(*schools.query.order_by, "code")
     page, page_links = listing.paginate(request, schools)
-    return listing.render_list(request, "orgs/school_list.html", "orgs/_school_table.html", {
-        "filter": filterset,
-        "page": page,
-        "page_links": page_links,
-        "neighbours": listing.neighbour_queries(request, page),
-        "headers": listing.sort_headers(request, SORTABLE, LARGEST_FIRST),
-        "ordering": request.GET.get("ordering", ""),
-        "rule": rule,
-        "rules": rule_choices(),
-    })
+    return listing.render_list(
+        request,
+        "orgs/school_list.html",
+        "orgs/_school_table.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "page_links": page_links,
+            "neighbours": listing.neighbour_queries(request, page),
+            "headers": listing.sort_headers(request, SORTABLE, LARGEST_FIRST),
+            "ordering": request.GET.get("ordering", ""),
+            "rule": rule,
+            "rules": rule_choices(),
+        },
+    )
 
 
-def staffing_under_each_rule(school: School, counted: int,
-                             active: StaffingRule) -> list[dict[str, object]]:
+def staffing_under_each_rule(
+    school: School, counted: int, active: StaffingRule
+) -> list[dict[str, object]]:
     """The school's requirement under every rule, so the two policies can be compared."""
     rows = []
     for key in RULES:
         rule = active if key == active.key else get_rule(key)
-        size = {"students": school.students, "boarders": school.boarders,
-                "staff": school.staff}
+        size = {"students": school.students, "boarders": school.boarders, "staff": school.staff}
         required = required_guards(rule, **size)
-        rows.append({
-            "rule": rule,
-            "basis_label": BASIS_LABELS.get(rule.basis, rule.basis),
-            "basis": basis_of(rule, **size),
-            "required": required,
-            "counted": counted,
-            "gap": max(required - counted, 0),
-            "is_active": key == active.key,
-        })
+        rows.append(
+            {
+                "rule": rule,
+                "basis_label": BASIS_LABELS.get(rule.basis, rule.basis),
+                "basis": basis_of(rule, **size),
+                "required": required,
+                "counted": counted,
+                "gap": max(required - counted, 0),
+                "is_active": key == active.key,
+            }
+        )
     return rows
 
 
 @login_required
+@role_required("schools")
 @with_staffing_rule
 def school_detail(request: HttpRequest, pk: int, rule: StaffingRule) -> HttpResponse:
     school = get_object_or_404(
@@ -98,29 +117,40 @@ def school_detail(request: HttpRequest, pk: int, rule: StaffingRule) -> HttpResp
     counted = sum(guard.kind in COUNTED_KINDS for guard in guards)
     staffing = staffing_under_each_rule(school, counted, rule)
     active = next(row for row in staffing if row["is_active"])
-    guard_counts = [(label, sum(g.kind == kind for g in guards))
-                    for kind, label in Guard.Kind.choices]
+    guard_counts = [
+        (label, sum(g.kind == kind for g in guards)) for kind, label in Guard.Kind.choices
+    ]
+    equipment = list(school.equipment.all())
     location = None
     if school.longitude is not None and school.latitude is not None:
         location = {
-            "lat": school.latitude, "lon": school.longitude, "name": school.name,
-            "gap": active["gap"], "tiles": map_data.tile_layer(),
+            "lat": school.latitude,
+            "lon": school.longitude,
+            "name": school.name,
+            "gap": active["gap"],
+            "tiles": map_data.tile_layer(),
             "outline": school.region.outline,
         }
-    return render(request, "orgs/school_detail.html", {
-        "school": school,
-        "guards": guards,
-        "guard_counts": guard_counts,
-        "equipment": list(school.equipment.all()),
-        "staffing": staffing,
-        "active": active,
-        "rule": rule,
-        "rules": rule_choices(),
-        "location": location,
-    })
+    return render(
+        request,
+        "orgs/school_detail.html",
+        {
+            "school": school,
+            "guards": guards,
+            "guard_counts": guard_counts,
+            "equipment": equipment,
+            "equipment_total": sum(item.quantity for item in equipment),
+            "staffing": staffing,
+            "active": active,
+            "rule": rule,
+            "rules": rule_choices(),
+            "location": location,
+        },
+    )
 
 
 @login_required
+@role_required("schools")
 def school_map(request: HttpRequest) -> HttpResponse:
     visible = School.objects.visible_to(request.user)
     regions = map_data.county_regions_of(visible)
@@ -132,12 +162,14 @@ def school_map(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@role_required("schools")
 @with_staffing_rule
 def school_map_data(request: HttpRequest, rule: StaffingRule) -> JsonResponse:
     """``/schools/map.geojson``: the user's schools as points, filtered like the list."""
     schools = annotate_staffing(School.objects.visible_to(request.user), rule)
     filterset = SchoolFilter(request.GET, queryset=schools)
-    return JsonResponse(map_data.school_features(filterset.qs),
-                        json_dumps_params={"ensure_ascii": False,
-                                           "separators": (",", ":")},
-                        content_type="application/geo+json")
+    return JsonResponse(
+        map_data.school_features(filterset.qs),
+        json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
+        content_type="application/geo+json",
+    )

@@ -14,19 +14,17 @@ from django.utils.translation import gettext as _
 from campus_safety.orgs.models import School
 from campus_safety.workforce.models import Equipment, Guard
 
-GUARD_KIND_COLOURS = {"professional": "#1d4ed8", "full_time": "#0f766e",
-                      "part_time": "#a3a3a3"}
+GUARD_KIND_COLOURS = {"professional": "#1d4ed8", "full_time": "#0f766e", "part_time": "#a3a3a3"}
 
 
 def pie(items: list[tuple[str, int]]) -> dict[str, Any]:
-    return {"type": "pie",
-            "series": [{"data": [{"name": str(n), "value": v} for n, v in items]}]}
+    return {"type": "pie", "series": [{"data": [{"name": str(n), "value": v} for n, v in items]}]}
 
 
-def bars(categories: list[str], series: list[dict[str, Any]],
-         horizontal: bool = False) -> dict[str, Any]:
-    return {"type": "bar", "categories": categories, "series": series,
-            "horizontal": horizontal}
+def bars(
+    categories: list[str], series: list[dict[str, Any]], horizontal: bool = False
+) -> dict[str, Any]:
+    return {"type": "bar", "categories": categories, "series": series, "horizontal": horizontal}
 
 
 def schools_by_kind(data: dict[str, Any]) -> dict[str, Any]:
@@ -40,9 +38,15 @@ def guards_by_district(data: dict[str, Any]) -> dict[str, Any]:
     labels = dict(Guard.Kind.choices)
     return bars(
         [d["name"] for d in districts],
-        [{"name": str(labels[kind]), "stack": "guards", "color": colour,
-          "data": [d["guards"][kind] for d in districts]}
-         for kind, colour in GUARD_KIND_COLOURS.items()],
+        [
+            {
+                "name": str(labels[kind]),
+                "stack": "guards",
+                "color": colour,
+                "data": [d["guards"][kind] for d in districts],
+            }
+            for kind, colour in GUARD_KIND_COLOURS.items()
+        ],
     )
 
 
@@ -50,9 +54,14 @@ def staffing_by_district(data: dict[str, Any]) -> dict[str, Any]:
     districts = data["districts"]
     return bars(
         [d["name"] for d in districts],
-        [{"name": _("Guard gap"), "color": "#b91c1c", "data": [d["gap"] for d in districts]},
-         {"name": _("Schools short of guards"), "color": "#f59e0b",
-          "data": [d["schools_short"] for d in districts]}],
+        [
+            {"name": _("Guard gap"), "color": "#b91c1c", "data": [d["gap"] for d in districts]},
+            {
+                "name": _("Schools short of guards"),
+                "color": "#f59e0b",
+                "data": [d["schools_short"] for d in districts],
+            },
+        ],
     )
 
 
@@ -60,10 +69,15 @@ def required_and_counted(districts: list[dict[str, Any]]) -> dict[str, Any]:
     """Per district: guards the rule requires next to the guards that count towards it."""
     return bars(
         [d["name"] for d in districts],
-        [{"name": _("Required"), "color": "#64748b", "data": [d["required"] for d in districts]},
-         {"name": _("Counted guards"), "color": "#0f766e",
-          "data": [d["counted"] for d in districts]},
-         {"name": _("Gap"), "color": "#b91c1c", "data": [d["gap"] for d in districts]}],
+        [
+            {"name": _("Required"), "color": "#64748b", "data": [d["required"] for d in districts]},
+            {
+                "name": _("Counted guards"),
+                "color": "#0f766e",
+                "data": [d["counted"] for d in districts],
+            },
+            {"name": _("Gap"), "color": "#b91c1c", "data": [d["gap"] for d in districts]},
+        ],
     )
 
 
@@ -74,6 +88,8 @@ def guard_kinds(guards: dict[str, int]) -> dict[str, Any]:
 
 def equipment_by_kind(totals: list[tuple[str, int]]) -> dict[str, Any]:
     labels = dict(Equipment.Kind.choices)
-    return bars([str(labels.get(k, k)) for k, _n in totals],
-                [{"name": _("Pieces"), "color": "#1d4ed8", "data": [n for _k, n in totals]}],
-                horizontal=True)
+    return bars(
+        [str(labels.get(k, k)) for k, _n in totals],
+        [{"name": _("Pieces"), "color": "#1d4ed8", "data": [n for _k, n in totals]}],
+        horizontal=True,
+    )

@@ -12,7 +12,9 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.dateparse import parse_datetime
 
+from campus_safety.orgs.access import role_required
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Region, School
 from campus_safety.reports import charts
@@ -36,15 +38,34 @@ def scope_title(user: Any, school: School | None = None) -> str:
     return city.name if city else ""
 
 
+def scope_level(user: Any, district: Region | None) -> str:
+    """Which dashboard this is: a school's, a district's, a police station's area, or the
+    city's (for users whose scope is the city or wider)."""
+    if user.school_id:
+        return "school"
+    if district is not None:
+        return "district"
+    organisation = user.organisation if user.organisation_id else None
+    if organisation is not None and organisation.kind == organisation.Kind.POLICE_STATION:
+        return "area"
+    region = organisation.region if organisation is not None else user.region
+    if region is not None and region.level == Region.Level.COUNTY:
+        return "district"
+    return "city"
+
+
 def with_labels(counts: dict[str, int], choices: list[tuple[str, Any]]) -> list[tuple]:
     """``{"primary": 812}`` → ``[("primary", "小学", 812)]`` in the choices' order."""
     labels = dict(choices)
     order = {key: i for i, key in enumerate(labels)}
-    return [(k, labels.get(k, k), n)
-            for k, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 99))]
+    return [
+        (k, labels.get(k, k), n)
+        for k, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 99))
+    ]
 
 
 @login_required
+@role_required("schools")
 @with_staffing_rule
 def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     visible = School.objects.visible_to(request.user)
@@ -53,11 +74,13 @@ def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     if code := request.GET.get("region", "").strip():
         district = get_object_or_404(districts, code=code)
         visible = visible.filter(region=district)
-    school = visible.select_related("region").first() if request.user.school_id else None
-    level = "school" if school else "district" if district else "city"
+    level = scope_level(request.user, district)
+    school = visible.select_related("region").first() if level == "school" else None
     data = summary(visible, rule)
     largest_gaps = (
-        annotate_staffing(visible, rule).filter(guard_gap__gt=0).select_related("region")
+        annotate_staffing(visible, rule)
+        .filter(guard_gap__gt=0)
+        .select_related("region")
         .order_by("-guard_gap", "code")[:LARGEST_GAPS_SHOWN]
     )
     chart_specs = {
@@ -66,40 +89,52 @@ def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
         "gaps": charts.staffing_by_district(data),
         "guard_kinds": charts.guard_kinds(data["guards"]),
     }
-    return render(request, "reports/overview.html", {
-        "summary": data,
-        "level": level,
-        "title": district.name if district else scope_title(request.user, school),
-        "district": district,
-        "districts": districts if level != "school" else [],
-        "school": school,
-        "largest_gaps": largest_gaps if level != "school" else [],
-        "met": data["schools"] - data["staffing"]["schools_short"],
-        "counted": data["guards"]["professional"] + data["guards"]["full_time"],
-        "charts": chart_specs,
-        "rule": rule,
-        "rules": rule_choices(),
-    })
+    return render(
+        request,
+        "reports/overview.html",
+        {
+            "summary": data,
+            "generated_at": parse_datetime(data["generated_at"]),
+            "level": level,
+            "title": district.name if district else scope_title(request.user, school),
+            "district": district,
+            "districts": districts if level != "school" else [],
+            "school": school,
+            "largest_gaps": largest_gaps if level != "school" else [],
+            "met": data["schools"] - data["staffing"]["schools_short"],
+            "counted": data["guards"]["professional"] + data["guards"]["full_time"],
+            "charts": chart_specs,
+            "rule": rule,
+            "rules": rule_choices(),
+        },
+    )
 
 
 @login_required
+@role_required("schools")
 @with_staffing_rule
 def summary_report(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     visible = School.objects.visible_to(request.user)
     data = summary(visible, rule)
     school = visible.first() if request.user.school_id else None
-    return render(request, "reports/summary.html", {
-        "summary": data,
-        "title": scope_title(request.user, school),
-        "schools_by_kind": with_labels(data["schools_by_kind"], School.Kind.choices),
-        "equipment_by_kind": with_labels(data["equipment_by_kind"], Equipment.Kind.choices),
-        "counted": data["guards"]["professional"] + data["guards"]["full_time"],
-        "rule": rule,
-        "rules": rule_choices(),
-    })
+    return render(
+        request,
+        "reports/summary.html",
+        {
+            "summary": data,
+            "generated_at": parse_datetime(data["generated_at"]),
+            "title": scope_title(request.user, school),
+            "schools_by_kind": with_labels(data["schools_by_kind"], School.Kind.choices),
+            "equipment_by_kind": with_labels(data["equipment_by_kind"], Equipment.Kind.choices),
+            "counted": data["guards"]["professional"] + data["guards"]["full_time"],
+            "rule": rule,
+            "rules": rule_choices(),
+        },
+    )
 
 
 @login_required
+@role_required("schools")
 @with_staffing_rule
 def summary_json(request: HttpRequest, rule: StaffingRule) -> JsonResponse:
     """The figures of ``campus-safety report summary --json``, for the user's scope."""

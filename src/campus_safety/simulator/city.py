@@ -11,11 +11,11 @@ city, row for row. ``build_city`` is pure Python (no database); ``loading.py`` w
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
 
 from campus_safety.simulator import geography, guards, names
 from campus_safety.simulator.geography import CITY_CODE, CITY_NAME, COUNTIES, County, Point, Ring
+from campus_safety.simulator.plan import City, OrganisationRow, RegionRow, SchoolRow
 from campus_safety.simulator.quotas import apportion, interleave
 
 DEFAULT_SEED = 371400  # the city's GB/T 2260 code
@@ -27,90 +27,6 @@ KIND_COUNTS = {
     "nine_year": 101, "primary": 689, "kindergarten": 913,
 }  # fmt: skip
 MAX_STATIONS_PER_COUNTY = 15
-MIN_STATIONS_PER_COUNTY = 8
-
-
-@dataclass(frozen=True)
-class RegionRow:
-    code: str
-    name: str
-    level: str
-    parent_code: str | None
-    outline: dict | None = field(default=None, compare=True)
-
-
-@dataclass(frozen=True)
-class OrganisationRow:
-    name: str
-    kind: str
-    region_code: str
-    parent_name: str | None
-    phone: str
-    address: str
-    longitude: float | None
-    latitude: float | None
-
-
-@dataclass(frozen=True)
-class SchoolRow:
-    code: str
-    name: str
-    kind: str
-    is_boarding: bool
-    students: int
-    boarders: int
-    staff: int
-    address: str
-    longitude: float
-    latitude: float
-    region_code: str
-    police_station_name: str
-    principal_name: str
-    principal_phone: str
-    security_director_name: str
-    security_director_phone: str
-    has_police_room: bool
-    police_room_officer: str
-    police_room_phone: str
-    legal_vice_principal: str
-    is_urban: bool
-
-
-@dataclass(frozen=True)
-class GuardRow:
-    name: str
-    kind: str
-    school_code: str
-    company_name: str | None
-    certificate_number: str
-    phone: str
-    hired_on: date
-
-
-@dataclass(frozen=True)
-class EquipmentRow:
-    school_code: str
-    kind: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class City:
-    """Everything the demo writes, in the order it is written."""
-
-    seed: int
-    regions: tuple[RegionRow, ...]
-    organisations: tuple[OrganisationRow, ...]
-    schools: tuple[SchoolRow, ...]
-    guards: tuple[GuardRow, ...]
-    equipment: tuple[EquipmentRow, ...]
-
-    @property
-    def row_count(self) -> int:
-        return (
-            len(self.regions) + len(self.organisations) + len(self.schools)
-            + len(self.guards) + len(self.equipment)
-        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -210,14 +126,14 @@ def _organisations(
 SIZES = {
     ("kindergarten", "urban"): (150, 450, 260),
     ("kindergarten", "centre"): (120, 380, 200),
-    ("kindergarten", "village"): (60, 170, 68),
-    ("primary", "urban"): (600, 2500, 1400),
+    ("kindergarten", "village"): (60, 160, 62),
+    ("primary", "urban"): (500, 2500, 900),
     ("primary", "centre"): (300, 1200, 550),
     ("primary", "village"): (150, 600, 220),
-    ("junior", "urban"): (900, 2800, 1600),
+    ("junior", "urban"): (700, 2800, 1200),
     ("junior", "centre"): (300, 1400, 650),
     ("junior", "village"): (300, 900, 420),
-    ("nine_year", "urban"): (900, 2600, 1500),
+    ("nine_year", "urban"): (700, 2600, 1100),
     ("nine_year", "centre"): (300, 1300, 600),
     ("nine_year", "village"): (300, 1000, 450),
     ("senior", "urban"): (800, 4000, 2400),
@@ -241,7 +157,7 @@ BOARDING = {
 # Share of each kind placed in the county seat's streets (the city district: more).
 URBAN_SHARE = {
     "senior": 0.8, "vocational": 0.9, "twelve_year": 1.0, "special": 1.0, "junior": 0.3,
-    "nine_year": 0.25, "primary": 0.3, "kindergarten": 0.35,
+    "nine_year": 0.25, "primary": 0.3, "kindergarten": 0.3,
 }  # fmt: skip
 # Chance of a campus police room (警务室): about half of all schools, more in big ones.
 POLICE_ROOM = {
@@ -301,15 +217,15 @@ def _schools(
 ) -> list[SchoolRow]:
     rows: list[SchoolRow] = []
     taken: set[str] = set()
+    kinds_per_county = _kinds_per_county(total)
     for county in COUNTIES:
         ring = rings[county.code]
         urban_towns = [t for t in towns[county.code] if t.is_urban]
         rural_towns = [t for t in towns[county.code] if not t.is_urban]
         namer = names.SchoolNamer(rng, taken)
-        city_prefix = CITY_NAME if county.is_district and county.code == "371402" else county.name
+        city_prefix = CITY_NAME if county.code == "371402" else county.name
         centres_left: dict[str, list[Town]] = {}
-        kinds = _kinds_per_county(total)[county.code]
-        for serial, kind in enumerate(kinds, start=1):
+        for serial, kind in enumerate(kinds_per_county[county.code], start=1):
             urban_share = URBAN_SHARE[kind] * (1.8 if county.code == "371402" else 1.0)
             urban = not rural_towns or rng.random() < min(urban_share, 0.95)
             if urban:
@@ -324,10 +240,18 @@ def _schools(
                     town, setting, spread = rng.choice(rural_towns), "village", 0.035
             point = geography.point_near(town.point, spread, ring, rng)
             village, road = names.village_name(rng), rng.choice(names.ROADS)
-            name = namer.name(kind, county=county.name, town=town.name,
-                              city_prefix=city_prefix, village=village, road=road)
+            name = namer.name(
+                kind,
+                county=county.name,
+                town=town.name,
+                city_prefix=city_prefix,
+                village=village,
+                road=road,
+            )
             if urban:
                 address = f"{CITY_NAME}{county.name}{road}{rng.randrange(1, 1200)}号"
+            elif setting == "centre":
+                address = f"{CITY_NAME}{county.name}{town.name}{road}{rng.randrange(1, 300)}号"
             else:
                 address = f"{CITY_NAME}{county.name}{town.name}{village}村"
             students = _size(kind, setting, rng)
@@ -390,8 +314,3 @@ def build_city(seed: int = DEFAULT_SEED, schools: int = TOTAL_SCHOOLS) -> City:
         guards=tuple(guard_rows),
         equipment=tuple(equipment_rows),
     )
-
-
-def hired_on(rng: random.Random) -> date:
-    """A hiring date between 2012 and 2025 (never today: the city must not depend on when)."""
-    return date(2012, 1, 1) + timedelta(days=rng.randrange(14 * 365))

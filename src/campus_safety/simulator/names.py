@@ -8,6 +8,7 @@ draws from the ``random.Random`` it is given, so a seed fixes every name.
 from __future__ import annotations
 
 import random
+from datetime import date
 
 # Surnames by rough frequency in Shandong (commonest first, weights follow).
 SURNAMES = (
@@ -103,6 +104,16 @@ def mobile_phone(rng: random.Random) -> str:
 def landline(rng: random.Random) -> str:
     """A synthetic 德州 (area code 0534) office number."""
     return f"0534-{rng.randrange(2, 9)}{rng.randrange(10**6):06d}"
+
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+
+
+def national_id(region_code: str, born: date, rng: random.Random) -> str:
+    """A synthetic 18-digit 居民身份证号码 (GB 11643-1999) with a valid check digit."""
+    body = f"{region_code}{born:%Y%m%d}{rng.randrange(1000):03d}"
+    return body + ID_CHECK[sum(int(d) * w for d, w in zip(body, ID_WEIGHTS, strict=True)) % 11]
 
 
 def village_name(rng: random.Random) -> str:

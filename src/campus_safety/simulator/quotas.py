@@ -11,7 +11,9 @@ import math
 from collections.abc import Sequence
 
 
-def apportion(total: int, weights: Sequence[float], floors: Sequence[int] | None = None) -> list[int]:
+def apportion(
+    total: int, weights: Sequence[float], floors: Sequence[int] | None = None
+) -> list[int]:
     """Largest-remainder (Hamilton) shares of ``total`` by ``weights``, each ≥ its floor.
 
     Ties go to the earlier index, so the result depends only on the arguments.

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from campus_safety.orgs import listing
+from campus_safety.orgs.access import role_required
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Organisation, School
 from campus_safety.reports import charts
@@ -32,10 +33,12 @@ def _filtered_school(request: HttpRequest) -> School | None:
 
 
 @login_required
+@role_required("guards")
 def guard_list(request: HttpRequest) -> HttpResponse:
     visible_schools = School.objects.visible_to(request.user)
     guards = Guard.objects.visible_to(request.user).select_related(
-        "school", "school__region", "company")
+        "school", "school__region", "company"
+    )
     filterset = GuardFilter(request.GET, queryset=guards)
     form = listing.tidy_filter_form(filterset.form)
     form.fields["region"].queryset = county_regions_of(visible_schools).order_by("code")
@@ -47,29 +50,37 @@ def guard_list(request: HttpRequest) -> HttpResponse:
     if rows.query.order_by:
         rows = rows.order_by(*rows.query.order_by, "pk")
     page, page_links = listing.paginate(request, rows)
-    return listing.render_list(request, "workforce/guard_list.html",
-                               "workforce/_guard_table.html", {
-        "filter": filterset,
-        "page": page,
-        "page_links": page_links,
-        "neighbours": listing.neighbour_queries(request, page),
-        "headers": listing.sort_headers(request, GUARD_SORTABLE),
-        "ordering": request.GET.get("ordering", ""),
-        "school": _filtered_school(request),
-    })
+    return listing.render_list(
+        request,
+        "workforce/guard_list.html",
+        "workforce/_guard_table.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "page_links": page_links,
+            "neighbours": listing.neighbour_queries(request, page),
+            "headers": listing.sort_headers(request, GUARD_SORTABLE),
+            "ordering": request.GET.get("ordering", ""),
+            "school": _filtered_school(request),
+        },
+    )
 
 
 def equipment_by_district(rows: QuerySet) -> tuple[list[tuple[str, str]], list[dict]]:
     """A district × kind table of pieces held, with only the kinds that occur."""
-    cells = (rows.order_by().values("school__region__code", "school__region__name", "kind")
-             .annotate(pieces=Sum("quantity")))
+    cells = (
+        rows.order_by()
+        .values("school__region__code", "school__region__name", "kind")
+        .annotate(pieces=Sum("quantity"))
+    )
     labels = dict(Equipment.Kind.choices)
     districts: dict[str, dict[str, Any]] = {}
     kinds_seen = set()
     for cell in cells:
         code = cell["school__region__code"]
-        row = districts.setdefault(code, {"code": code, "name": cell["school__region__name"],
-                                          "pieces": {}, "total": 0})
+        row = districts.setdefault(
+            code, {"code": code, "name": cell["school__region__name"], "pieces": {}, "total": 0}
+        )
         row["pieces"][cell["kind"]] = cell["pieces"]
         row["total"] += cell["pieces"]
         kinds_seen.add(cell["kind"])
@@ -82,64 +93,89 @@ def equipment_by_district(rows: QuerySet) -> tuple[list[tuple[str, str]], list[d
 
 
 @login_required
+@role_required("equipment")
 def equipment(request: HttpRequest) -> HttpResponse:
     visible_schools = School.objects.visible_to(request.user)
-    items = Equipment.objects.visible_to(request.user).select_related("school",
-                                                                      "school__region")
+    items = Equipment.objects.visible_to(request.user).select_related("school", "school__region")
     filterset = EquipmentFilter(request.GET, queryset=items)
     form = listing.tidy_filter_form(filterset.form)
     form.fields["region"].queryset = county_regions_of(visible_schools).order_by("code")
     rows = filterset.qs
     labels = dict(Equipment.Kind.choices)
-    totals = [
-        {"kind": t["kind"], "label": labels.get(t["kind"], t["kind"]),
-         "pieces": t["pieces"], "schools": t["schools"]}
-        for t in rows.order_by().values("kind")
-        .annotate(pieces=Sum("quantity"), schools=Count("school", distinct=True))
-        .order_by("kind")
-    ]
+    order = list(labels)
+    totals = sorted(
+        (
+            {
+                "kind": t["kind"],
+                "label": labels.get(t["kind"], t["kind"]),
+                "pieces": t["pieces"],
+                "schools": t["schools"],
+            }
+            for t in rows.order_by()
+            .values("kind")
+            .annotate(pieces=Sum("quantity"), schools=Count("school", distinct=True))
+        ),
+        key=lambda t: order.index(t["kind"]) if t["kind"] in order else len(order),
+    )
     kinds, by_district = equipment_by_district(rows)
     page, page_links = listing.paginate(request, rows)
-    return listing.render_list(request, "workforce/equipment.html",
-                               "workforce/_equipment_table.html", {
-        "filter": filterset,
-        "totals": totals,
-        "total_pieces": sum(t["pieces"] for t in totals),
-        "schools_holding": rows.order_by().values("school").distinct().count(),
-        "schools_in_scope": visible_schools.count(),
-        "kinds": kinds,
-        "by_district": by_district,
-        "chart": charts.equipment_by_kind([(t["kind"], t["pieces"]) for t in totals]),
-        "page": page,
-        "page_links": page_links,
-        "neighbours": listing.neighbour_queries(request, page),
-        "school": _filtered_school(request),
-    })
+    return listing.render_list(
+        request,
+        "workforce/equipment.html",
+        "workforce/_equipment_table.html",
+        {
+            "filter": filterset,
+            "totals": totals,
+            "total_pieces": sum(t["pieces"] for t in totals),
+            "schools_holding": rows.order_by().values("school").distinct().count(),
+            "schools_in_scope": visible_schools.count(),
+            "kinds": kinds,
+            "by_district": by_district,
+            "kind_totals": [
+                next((t["pieces"] for t in totals if t["kind"] == k), 0) for k, _label in kinds
+            ],
+            "chart": charts.equipment_by_kind([(t["kind"], t["pieces"]) for t in totals]),
+            "page": page,
+            "page_links": page_links,
+            "neighbours": listing.neighbour_queries(request, page),
+            "school": _filtered_school(request),
+        },
+    )
 
 
 @login_required
+@role_required("schools", "guards")
 @with_staffing_rule
 def staffing(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     """Per district: guards required under the chosen rule, guards that count, the gap."""
     visible = School.objects.visible_to(request.user)
     data = summary(visible, rule)
     districts = [
-        {**d, "counted": d["guards"]["professional"] + d["guards"]["full_time"]}
+        {
+            **d,
+            "counted": d["guards"]["professional"] + d["guards"]["full_time"],
+            "met": d["schools"] - d["schools_short"],
+        }
         for d in data["districts"]
     ]
     largest_gaps = (
-        annotate_staffing(visible, rule).filter(guard_gap__gt=0)
+        annotate_staffing(visible, rule)
+        .filter(guard_gap__gt=0)
         .select_related("region", "police_station")
         .order_by("-guard_gap", "code")[:LARGEST_GAPS_SHOWN]
     )
     counted = data["guards"]["professional"] + data["guards"]["full_time"]
-    return render(request, "workforce/staffing.html", {
-        "summary": data,
-        "districts": districts,
-        "counted": counted,
-        "met": data["schools"] - data["staffing"]["schools_short"],
-        "largest_gaps": largest_gaps,
-        "chart": charts.required_and_counted(districts),
-        "rule": rule,
-        "rules": rule_choices(),
-    })
+    return render(
+        request,
+        "workforce/staffing.html",
+        {
+            "summary": data,
+            "districts": districts,
+            "counted": counted,
+            "met": data["schools"] - data["staffing"]["schools_short"],
+            "largest_gaps": largest_gaps,
+            "chart": charts.required_and_counted(districts),
+            "rule": rule,
+            "rules": rule_choices(),
+        },
+    )

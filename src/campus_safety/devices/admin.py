@@ -1,0 +1,146 @@
+"""Admin for the device registry until the device pages exist. Credentials are write-only:
+the form never shows a stored password or secret back, and a blank field keeps it.
+Live-state fields are read-only (only the liveness service writes them)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from campus_safety.devices.models import Device, DeviceEvent, MaintenanceWindow, StatusChange
+
+LIVE_FIELDS = [
+    "status",
+    "status_since",
+    "is_flapping",
+    "last_seen_at",
+    "registered_at",
+    "register_expires_at",
+    "remote_address",
+    "created_at",
+]
+CREDENTIALS = ("password", "secret")
+EDITABLE = [
+    "device_id",
+    "name",
+    "kind",
+    "protocol",
+    "school",
+    "key_area",
+    "parent",
+    "manufacturer",
+    "model",
+    "firmware",
+    "address",
+    "longitude",
+    "latitude",
+    "password",
+    "secret",
+    "keepalive_interval",
+    "keepalive_count",
+    "snapshot_url",
+    "is_approved",
+]
+
+
+class DeviceForm(forms.ModelForm):
+    password = forms.CharField(
+        label=_("password"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("GB/T 28181 digest password; blank keeps the stored one (or the default)."),
+    )
+    secret = forms.CharField(
+        label=_("HTTP signing secret"),
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("HMAC-SHA256 secret for /api/v1/ingest; blank keeps the stored one."),
+    )
+    snapshot_url = forms.URLField(
+        label=_("snapshot URL"), required=False, max_length=500, assume_scheme="https"
+    )
+
+    class Meta:
+        model = Device
+        fields = EDITABLE
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in CREDENTIALS:
+            self.initial[name] = ""  # never send a stored credential to the browser
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk:
+            for name in CREDENTIALS:
+                if not data.get(name):
+                    data[name] = getattr(self.instance, name)
+        return data
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    form = DeviceForm
+    list_display = [
+        "device_id",
+        "name",
+        "kind",
+        "protocol",
+        "school",
+        "status",
+        "status_since",
+        "is_flapping",
+        "last_seen_at",
+        "is_approved",
+    ]
+    list_filter = ["status", "is_approved", "is_flapping", "kind", "protocol", "key_area"]
+    search_fields = ["device_id", "name", "school__name"]
+    list_select_related = ["school"]
+    raw_id_fields = ["school", "parent"]
+    readonly_fields = LIVE_FIELDS
+    actions = ["approve"]
+
+    @admin.action(description=_("Approve the selected devices"))
+    def approve(self, request, queryset) -> None:
+        count = 0
+        for device in queryset.filter(is_approved=False):
+            device.is_approved = True
+            device.save(update_fields=["is_approved"])  # one audited write per device
+            count += 1
+        self.message_user(request, _("%d devices approved.") % count, messages.SUCCESS)
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(admin.ModelAdmin):
+    list_display = ["at", "device", "from_status", "to_status", "reason"]
+    list_filter = ["to_status"]
+    search_fields = ["device__device_id", "device__name", "reason"]
+    list_select_related = ["device"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ["school", "device", "starts_at", "ends_at", "reason"]
+    search_fields = ["school__name", "device__device_id", "reason"]
+    raw_id_fields = ["school", "device"]
+    list_select_related = ["school", "device"]
+
+
+@admin.register(DeviceEvent)
+class DeviceEventAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "device", "kind", "event_id", "occurred_at"]
+    list_filter = ["kind"]
+    search_fields = ["device__device_id", "event_id"]
+    list_select_related = ["device"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,425 @@
+"""MANSCDP+xml bodies (GB/T 28181 Annex A): Query / Control / Notify / Response.
+
+Untrusted XML goes through defusedxml only (no DTD, no entities), after we decode the
+bytes ourselves: devices declare GB2312 but send GBK or UTF-8 as often as not. Every
+failure is a ``ManscdpError``. Pure: no I/O, no Django.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+CONTENT_TYPE = "Application/MANSCDP+xml"
+MAX_BODY_BYTES = 64 * 1024
+MAX_DEPTH = 12
+MAX_ELEMENTS = 10_000
+MAX_TEXT = 1024  # longest field text we keep (names, addresses are far shorter)
+MAX_SUM_NUM = 1_000_000
+ROOTS = ("Query", "Control", "Notify", "Response")
+
+_DECLARATION = re.compile(
+    rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._\-]{1,40})[\"']", re.IGNORECASE)
+_DECLARATION_TEXT = re.compile(r"^\s*<\?xml[^>]{0,300}\?>")
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "x-gbk", "euc-cn", "hz-gb-2312"}
+_UTF8 = {"utf-8", "utf8"}
+_ID = re.compile(r"[0-9A-Za-z_\-.]{1,64}")
+_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S",
+                 "%Y-%m-%d %H:%M:%S.%f")
+
+
+class ManscdpError(ValueError):
+    """The one error for a MANSCDP body we cannot read."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """An element with its children: a plain, immutable copy of the parsed XML."""
+
+    tag: str
+    text: str
+    children: tuple[Node, ...] = ()
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def child(self, name: str) -> Node | None:
+        lower = name.lower()
+        return next((c for c in self.children if c.tag.lower() == lower), None)
+
+    def children_named(self, name: str) -> list[Node]:
+        lower = name.lower()
+        return [c for c in self.children if c.tag.lower() == lower]
+
+    def text_of(self, name: str) -> str | None:
+        node = self.child(name)
+        return None if node is None else node.text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Message:
+    """Any MANSCDP body: the four fields every one carries, plus its top-level leaves."""
+
+    root: str
+    cmd_type: str
+    sn: int
+    device_id: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+    tree: Node | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Keepalive(Message):
+    status: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogItem:
+    """One channel or node of a device's catalog (GB/T 28181 A.2.6.4)."""
+
+    device_id: str
+    name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    owner: str = ""
+    civil_code: str = ""
+    address: str = ""
+    parental: bool | None = None
+    parent_id: str = ""
+    status: str = ""
+    longitude: float | None = None
+    latitude: float | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogResponse(Message):
+    sum_num: int
+    items: tuple[CatalogItem, ...] = ()
+    invalid_items: int = 0  # Item elements without a usable DeviceID
+
+
+@dataclass(frozen=True, kw_only=True)
+class DutyStatus:
+    device_id: str
+    duty_status: str  # ONDUTY / OFFDUTY / ALARM
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceStatusResponse(Message):
+    result: str = ""
+    online: str = ""  # ONLINE / OFFLINE
+    status: str = ""
+    reason: str = ""
+    encode: str = ""
+    record: str = ""
+    device_time: str = ""
+    alarm_status: tuple[DutyStatus, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceInfoResponse(Message):
+    result: str = ""
+    device_name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    firmware: str = ""
+    channel: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmNotify(Message):
+    """An alarm (报警通知). Lenient on optional fields: an alarm is never dropped for a
+    badly written priority or coordinate (GB 50394 5.2.2: no missed alarms)."""
+
+    priority: int | None = None  # 1 highest … 4
+    method: int | None = None  # 1 telephone, 2 device, … 7 other
+    alarm_time: str = ""  # as sent: part of the event ID
+    occurred_at: dt.datetime | None = None  # naive, device local time
+    description: str = ""
+    longitude: float | None = None
+    latitude: float | None = None
+    alarm_type: str = ""
+    info: Mapping[str, str] = field(default_factory=dict)
+
+
+# --- decoding and parsing ----------------------------------------------------------------
+
+
+def decode_body(data: bytes) -> str:
+    """Bytes to text: BOM, then valid UTF-8, then the declared encoding, then GB18030.
+
+    Valid UTF-8 wins over a GB2312 declaration because GB-encoded Chinese is almost
+    never valid UTF-8, while UTF-8 bodies labelled GB2312 are common in the field.
+    GB2312/GBK declarations decode as GB18030, their superset.
+    """
+    data = bytes(data)
+    if len(data) > MAX_BODY_BYTES:
+        raise ManscdpError("body too large")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ManscdpError("undecodable UTF-16 body") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    match = _DECLARATION.match(data)
+    declared = match.group(1).decode("ascii").lower() if match else ""
+    codec = "gb18030" if declared in _GB_FAMILY else None
+    if declared in {"iso-8859-1", "latin1", "latin-1"}:
+        codec = "latin-1"
+    for candidate in (codec, "gb18030"):
+        if candidate:
+            try:
+                return data.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+    return data.decode("utf-8", errors="replace")
+
+
+def parse_tree(data: bytes) -> Node:
+    """Decode and parse with defusedxml (no DTD, no entities) into a ``Node`` tree."""
+    text = decode_body(data)
+    text = _DECLARATION_TEXT.sub("", text, count=1)
+    if not text.strip():
+        raise ManscdpError("empty body")
+    try:
+        element = SafeET.fromstring(text, forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError, UnicodeError) as exc:
+        raise ManscdpError(f"malformed XML: {str(exc)[:80]}") from None
+    count = [0]
+    return _copy(element, 0, count)
+
+
+def _copy(element: Element, depth: int, count: list[int]) -> Node:
+    count[0] += 1
+    if depth > MAX_DEPTH:
+        raise ManscdpError("XML nested too deeply")
+    if count[0] > MAX_ELEMENTS:
+        raise ManscdpError("too many XML elements")
+    tag = element.tag if isinstance(element.tag, str) else ""
+    tag = tag.rsplit("}", 1)[-1]
+    children = tuple(_copy(child, depth + 1, count) for child in element
+                     if isinstance(child.tag, str))
+    attributes = {str(k).rsplit("}", 1)[-1]: str(v) for k, v in element.attrib.items()}
+    return Node(tag, (element.text or "").strip()[:MAX_TEXT], children, attributes)
+
+
+def parse(data: bytes) -> Message:
+    """Parse a body into the most specific message type we know, else ``Message``."""
+    tree = parse_tree(data)
+    root = next((r for r in ROOTS if r.lower() == tree.tag.lower()), None)
+    if root is None:
+        raise ManscdpError("root is not Query, Control, Notify or Response")
+    cmd_type = tree.text_of("CmdType") or ""
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", cmd_type):
+        raise ManscdpError("missing or malformed CmdType")
+    sn_text = tree.text_of("SN") or ""
+    if not re.fullmatch(r"[0-9]{1,18}", sn_text):
+        raise ManscdpError("missing or malformed SN")
+    device_id = tree.text_of("DeviceID") or ""
+    if not _ID.fullmatch(device_id):
+        raise ManscdpError("missing or malformed DeviceID")
+    common = {
+        "root": root, "cmd_type": cmd_type, "sn": int(sn_text), "device_id": device_id,
+        "fields": {c.tag: c.text for c in tree.children if not c.children}, "tree": tree,
+    }
+    reader = _READERS.get((root, cmd_type.lower()))
+    return reader(tree, common) if reader else Message(**common)
+
+
+def _number(text: str | None, low: float, high: float) -> float | None:
+    try:
+        value = float(text) if text else None
+    except ValueError:
+        return None
+    if value is None or not math.isfinite(value) or not low <= value <= high:
+        return None
+    return value
+
+
+def _integer(text: str | None, low: int, high: int) -> int | None:
+    if not text or not re.fullmatch(r"[0-9]{1,9}", text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    """GB/T 28181 times: ``2024-03-01T08:00:00`` (device local, maybe with .mmm)."""
+    text = text.strip()
+    for fmt in _TIME_FORMATS:
+        try:
+            return dt.datetime.strptime(text, fmt)  # device local time, naive
+        except ValueError:
+            continue
+    return None
+
+
+def _keepalive(tree: Node, common: dict) -> Keepalive:
+    return Keepalive(**common, status=tree.text_of("Status") or "")
+
+
+def _catalog_item(node: Node) -> CatalogItem | None:
+    device_id = node.text_of("DeviceID") or ""
+    if not _ID.fullmatch(device_id):
+        return None
+    parental = node.text_of("Parental")
+    known = {"deviceid", "name", "manufacturer", "model", "owner", "civilcode", "address",
+             "parental", "parentid", "status", "longitude", "latitude", "password"}
+    extra = {c.tag: c.text for c in node.children if not c.children and c.tag.lower()
+             not in known}
+    return CatalogItem(
+        device_id=device_id, name=node.text_of("Name") or "",
+        manufacturer=node.text_of("Manufacturer") or "", model=node.text_of("Model") or "",
+        owner=node.text_of("Owner") or "", civil_code=node.text_of("CivilCode") or "",
+        address=node.text_of("Address") or "",
+        parental=None if parental not in ("0", "1") else parental == "1",
+        parent_id=node.text_of("ParentID") or "", status=node.text_of("Status") or "",
+        longitude=_number(node.text_of("Longitude"), -180, 180),
+        latitude=_number(node.text_of("Latitude"), -90, 90), extra=extra,
+    )
+
+
+def _catalog(tree: Node, common: dict) -> CatalogResponse:
+    sum_num = _integer(tree.text_of("SumNum"), 0, MAX_SUM_NUM)
+    if sum_num is None:
+        raise ManscdpError("missing or malformed SumNum")
+    device_list = tree.child("DeviceList")
+    nodes = device_list.children_named("Item") if device_list is not None else []
+    items = [_catalog_item(node) for node in nodes]
+    valid = tuple(item for item in items if item is not None)
+    return CatalogResponse(**common, sum_num=sum_num, items=valid,
+                           invalid_items=len(items) - len(valid))
+
+
+def _device_status(tree: Node, common: dict) -> DeviceStatusResponse:
+    alarm_list = tree.child("Alarmstatus")
+    duty = []
+    for item in alarm_list.children_named("Item") if alarm_list is not None else []:
+        device_id = item.text_of("DeviceID") or ""
+        if _ID.fullmatch(device_id):
+            duty.append(DutyStatus(device_id=device_id,
+                                   duty_status=item.text_of("DutyStatus") or ""))
+    return DeviceStatusResponse(
+        **common, result=tree.text_of("Result") or "", online=tree.text_of("Online") or "",
+        status=tree.text_of("Status") or "", reason=tree.text_of("Reason") or "",
+        encode=tree.text_of("Encode") or "", record=tree.text_of("Record") or "",
+        device_time=tree.text_of("DeviceTime") or "", alarm_status=tuple(duty),
+    )
+
+
+def _device_info(tree: Node, common: dict) -> DeviceInfoResponse:
+    return DeviceInfoResponse(
+        **common, result=tree.text_of("Result") or "",
+        device_name=tree.text_of("DeviceName") or "",
+        manufacturer=tree.text_of("Manufacturer") or "", model=tree.text_of("Model") or "",
+        firmware=tree.text_of("Firmware") or "",
+        channel=_integer(tree.text_of("Channel"), 0, 1_000_000),
+    )
+
+
+def _alarm(tree: Node, common: dict) -> AlarmNotify:
+    info_node = tree.child("Info")
+    info = {c.tag: c.text for c in info_node.children} if info_node is not None else {}
+    alarm_type = (info_node.text_of("AlarmType") if info_node is not None else None) or (
+        tree.text_of("AlarmType") or "")
+    alarm_time = tree.text_of("AlarmTime") or ""
+    return AlarmNotify(
+        **common, priority=_integer(tree.text_of("AlarmPriority"), 1, 4),
+        method=_integer(tree.text_of("AlarmMethod"), 1, 7), alarm_time=alarm_time,
+        occurred_at=parse_time(alarm_time) if alarm_time else None,
+        description=tree.text_of("AlarmDescription") or "",
+        longitude=_number(tree.text_of("Longitude"), -180, 180),
+        latitude=_number(tree.text_of("Latitude"), -90, 90), alarm_type=alarm_type,
+        info=info,
+    )
+
+
+_READERS = {
+    ("Notify", "keepalive"): _keepalive,
+    ("Notify", "alarm"): _alarm,
+    ("Response", "catalog"): _catalog,
+    ("Response", "devicestatus"): _device_status,
+    ("Response", "deviceinfo"): _device_info,
+}
+
+
+# --- building ----------------------------------------------------------------------------
+
+Field = tuple[str, "str | Sequence[Field]"]
+
+
+def _element(tag: str, value: str | Sequence[Field], attributes: str = "") -> str:
+    if isinstance(value, str):
+        return f"<{tag}{attributes}>{escape(value)}</{tag}>"
+    inner = "\r\n".join(_element(t, v) for t, v in value)
+    return f"<{tag}{attributes}>\r\n{inner}\r\n</{tag}>"
+
+
+def build(root: str, cmd_type: str, sn: int, device_id: str,
+          fields: Sequence[Field] = (), *, encoding: str = "GB2312") -> bytes:
+    """A body as devices expect it: GB2312 declared, CRLF lines, the common four first."""
+    if root not in ROOTS:
+        raise ValueError(f"unknown MANSCDP root {root!r}")
+    lines = [f'<?xml version="1.0" encoding="{encoding}"?>', f"<{root}>",
+             _element("CmdType", cmd_type), _element("SN", str(sn)),
+             _element("DeviceID", device_id)]
+    for tag, value in fields:
+        attributes = ""
+        if tag == "DeviceList" and not isinstance(value, str):
+            attributes = f' Num="{len(value)}"'
+        lines.append(_element(tag, value, attributes))
+    lines.append(f"</{root}>")
+    text = "\r\n".join(lines) + "\r\n"
+    codec = "gb2312" if encoding.lower() in _GB_FAMILY else encoding
+    return text.encode(codec, errors="xmlcharrefreplace")
+
+
+def build_query(cmd_type: str, sn: int, device_id: str) -> bytes:
+    """Catalog / DeviceStatus / DeviceInfo query from the platform."""
+    return build("Query", cmd_type, sn, device_id)
+
+
+def build_alarm_response(sn: int, device_id: str, result: str = "OK") -> bytes:
+    """The platform's answer to an alarm, sent once the alarm is committed."""
+    return build("Response", "Alarm", sn, device_id, [("Result", result)])
+
+
+def build_keepalive(sn: int, device_id: str, status: str = "OK") -> bytes:
+    return build("Notify", "Keepalive", sn, device_id, [("Status", status)])
+
+
+def build_alarm_notify(sn: int, device_id: str, *, priority: int = 1, method: int = 2,
+                       alarm_time: str, description: str = "", alarm_type: str | None = None,
+                       longitude: float | None = None, latitude: float | None = None,
+                       encoding: str = "GB2312") -> bytes:
+    """A device's alarm (for emulators and tests)."""
+    fields: list[Field] = [("AlarmPriority", str(priority)), ("AlarmMethod", str(method)),
+                           ("AlarmTime", alarm_time)]
+    if description:
+        fields.append(("AlarmDescription", description))
+    if longitude is not None and latitude is not None:
+        fields += [("Longitude", f"{longitude:.6f}"), ("Latitude", f"{latitude:.6f}")]
+    if alarm_type is not None:
+        fields.append(("Info", [("AlarmType", alarm_type)]))
+    return build("Notify", "Alarm", sn, device_id, fields, encoding=encoding)
+
+
+def build_catalog_response(sn: int, device_id: str, sum_num: int,
+                           items: Sequence[Mapping[str, str]], *,
+                           encoding: str = "GB2312") -> bytes:
+    """One part of a device's catalog answer (for emulators and tests)."""
+    device_list = [("Item", [(k, str(v)) for k, v in item.items()]) for item in items]
+    return build("Response", "Catalog", sn, device_id,
+                 [("SumNum", str(sum_num)), ("DeviceList", device_list)], encoding=encoding)

@@ -1,0 +1,275 @@
+"""The GB/T 28181 server bound to the platform: the one module here that knows Django.
+
+Credentials come from the device registry; keepalives and registrations go to liveness
+in memory (no query on the hot path); alarms go through the one ingestion service and
+are acknowledged only after it committed them; a catalog becomes the device's channels.
+Database work runs in a thread (``sync_to_async``), never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from campus_safety import bus, clock
+from campus_safety.devices import identifiers, liveness
+from campus_safety.devices.directory import announce_change
+from campus_safety.devices.models import Device
+from campus_safety.gateway import ingest
+from campus_safety.gateway.gb28181 import manscdp
+from campus_safety.gateway.gb28181.server import (
+    Gb28181Server,
+    PlatformInterface,
+    ReceivedAlarm,
+    Remote,
+    ServerConfig,
+    start_gb28181,
+)
+
+log = logging.getLogger(__name__)
+
+PROTOCOL = Device.Protocol.GB28181.value
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# GB/T 28181 type code (ID digits 11–13) → our device kind; servers, business groups and
+# virtual organisations in a catalog are structure, not devices, and are skipped.
+KIND_BY_TYPE = {
+    "111": Device.Kind.NVR, "118": Device.Kind.NVR, "130": Device.Kind.NVR,
+    "131": Device.Kind.CAMERA, "132": Device.Kind.CAMERA,
+    "117": Device.Kind.ALARM_CONTROLLER, "134": Device.Kind.ONE_KEY_ALARM,
+}
+
+
+def config_from_settings() -> ServerConfig:
+    """Server settings from Django settings (the GB28181_* block)."""
+    # Derived from SECRET_KEY: nonces survive a restart and every gateway process
+    # accepts the others' nonces.
+    nonce_key = hmac.new(settings.SECRET_KEY.encode(), b"gb28181-digest-nonce",
+                         hashlib.sha256).digest()
+    return ServerConfig(
+        platform_id=settings.GB28181_PLATFORM_ID, domain=settings.GB28181_DOMAIN,
+        auto_register=settings.GB28181_AUTO_REGISTER,
+        max_message_bytes=settings.GB28181_MAX_MESSAGE_BYTES,
+        rate_per_second=settings.GB28181_RATE_LIMIT, rate_burst=settings.GB28181_RATE_BURST,
+        register_min_expires=settings.GB28181_REGISTER_MIN_EXPIRES,
+        register_max_expires=settings.GB28181_REGISTER_MAX_EXPIRES,
+        register_default_expires=settings.GB28181_REGISTER_MAX_EXPIRES,
+        catalog_timeout=settings.GB28181_CATALOG_TIMEOUT,
+        query_timeout=settings.GB28181_QUERY_TIMEOUT,
+        advertised_host=settings.GB28181_ADVERTISED_HOST, nonce_key=nonce_key,
+        clock=lambda: timezone.localtime(clock.now()),  # devices set their clocks from it
+        wall_time=lambda: clock.now().timestamp(),
+    )
+
+
+# --- credentials, registrations, keepalives ------------------------------------------------
+
+
+def device_credentials(device_id: str) -> tuple[str | None, bool]:
+    """(password, approved): the device's own password, else the platform-wide one;
+    None for an unknown device. A device registered for another protocol is refused."""
+    row = (Device.objects.filter(device_id=device_id)
+           .values_list("password", "is_approved", "protocol").first())
+    if row is None:
+        return None, False
+    password, is_approved, protocol = row
+    return password or settings.GB28181_PASSWORD, bool(is_approved) and protocol == PROTOCOL
+
+
+def on_registered(device_id: str, expires: int, remote: Remote) -> None:
+    if not liveness.record_registration(device_id, expires, remote=str(remote),
+                                        protocol=PROTOCOL):
+        log.warning("GB28181: %s registered but is not in the device directory yet", device_id)
+    bus.publish("device.registered", device_id=device_id, expires=expires, remote=str(remote))
+
+
+def on_unregistered(device_id: str) -> None:
+    liveness.record_registration(device_id, 0, protocol=PROTOCOL)
+
+
+def on_keepalive(device_id: str, remote: Remote) -> None:
+    """The hot path: a dict look-up and a timestamp in memory (or a buffered Redis write)."""
+    liveness.record_keepalive(device_id, protocol=PROTOCOL)
+
+
+def on_pending(device_id: str, remote: Remote) -> None:
+    """An unknown device asked to register: keep it, unapproved, for an administrator."""
+    kind = KIND_BY_TYPE.get(identifiers.type_code(device_id), Device.Kind.CAMERA)
+    with transaction.atomic():
+        device, created = Device.objects.get_or_create(device_id=device_id, defaults={
+            "name": device_id, "kind": kind, "protocol": PROTOCOL, "is_approved": False,
+            "remote_address": str(remote)[:64]})
+        if created:
+            bus.publish_on_commit("device.pending", device_pk=device.pk, device_id=device_id,
+                                  remote=str(remote))
+
+
+# --- alarms --------------------------------------------------------------------------------
+
+
+def alarm_event_id(notify: manscdp.AlarmNotify) -> str:
+    """Stable per alarm: device + SN + AlarmTime, so a resent alarm is stored once while
+    a device that restarted its SN counter still gets its new alarms through. Without
+    an AlarmTime the ten-minute slot of arrival stands in (a rare double beats a miss)."""
+    now = clock.now()
+    moment = notify.alarm_time or f"slot:{now:%Y%m%d%H}{now.minute // 10}"
+    digest = hashlib.sha256(f"{notify.device_id}|{notify.sn}|{moment}".encode()).hexdigest()
+    return f"gb-{notify.sn}-{digest[:20]}"
+
+
+def _clean(text: str, limit: int) -> str:
+    return _CONTROL.sub(" ", text).strip()[:limit]
+
+
+def alarm_message(alarm: ReceivedAlarm) -> ingest.DeviceMessage:
+    """The normalised alarm. An NVR may report for one of its channels; a channel we do
+    not know (yet) is booked on the NVR with ``channel_id`` kept, so no alarm is lost."""
+    notify = alarm.notify
+    device_id = notify.device_id
+    payload: dict[str, Any] = {
+        # GB 50394 5.2.2, no missed alarms: an unreadable priority counts as the highest
+        "priority": notify.priority or 1,
+        "type": _clean(notify.alarm_type, 16),
+        "description": _clean(notify.description, 255),
+        "longitude": notify.longitude,
+        "latitude": notify.latitude,
+        "sn": notify.sn,
+        "alarm_time": _clean(notify.alarm_time, 32),
+        "sender_id": alarm.sender_id,
+    }
+    if notify.method is not None:
+        payload["method"] = notify.method
+    if device_id != alarm.sender_id:
+        channel, sender = liveness.lookup(device_id), liveness.lookup(alarm.sender_id)
+        if channel is None or sender is None or channel.parent_id != sender.pk:
+            payload["channel_id"] = device_id
+            device_id = alarm.sender_id
+    occurred_at = notify.occurred_at
+    if occurred_at is not None:  # device-local time, set from our Date header
+        occurred_at = timezone.make_aware(occurred_at, timezone.get_default_timezone())
+    return ingest.DeviceMessage(
+        device_id=device_id, kind="alarm", event_id=alarm_event_id(notify),
+        occurred_at=occurred_at or clock.now(), payload=payload, protocol=PROTOCOL,
+        remote=str(alarm.remote))
+
+
+def ingest_alarm(alarm: ReceivedAlarm) -> ingest.Result:
+    """Commit the alarm; returns only after the commit (the server then sends Result OK)."""
+    return ingest.ingest(alarm_message(alarm))
+
+
+# --- catalog -------------------------------------------------------------------------------
+
+
+def store_channels(parent_id: str, items: list[manscdp.CatalogItem]) -> int:
+    """A catalog becomes the device's channels (通道): new ones created under it (approved
+    with it), known ones refreshed. Nothing is deleted: a partial catalog must not make
+    channels disappear. Returns how many channels were created or changed."""
+    parent = Device.objects.filter(device_id=parent_id).first()
+    if parent is None:
+        return 0
+    wanted = {}
+    for item in items:
+        if item.device_id == parent_id:
+            continue
+        try:
+            identifiers.validate_device_id(item.device_id)
+        except identifiers.InvalidDeviceId:
+            continue  # a civil-code or organisation node of a cascaded platform
+        kind = KIND_BY_TYPE.get(identifiers.type_code(item.device_id))
+        if kind is not None:
+            wanted[item.device_id] = (item, kind)
+    with transaction.atomic():
+        existing = {d.device_id: d for d in Device.objects.filter(device_id__in=wanted)}
+        created, changed = [], []
+        for device_id, (item, kind) in wanted.items():
+            fields = {
+                "name": _clean(item.name, 128) or device_id,
+                "manufacturer": _clean(item.manufacturer, 64),
+                "model": _clean(item.model, 64), "address": _clean(item.address, 255),
+                "longitude": item.longitude, "latitude": item.latitude,
+            }
+            device = existing.get(device_id)
+            if device is None:
+                created.append(Device(device_id=device_id, kind=kind, protocol=PROTOCOL,
+                                      parent=parent, school_id=parent.school_id,
+                                      is_approved=parent.is_approved, **fields))
+            elif device.parent_id in (None, parent.pk):
+                updates = {k: v for k, v in fields.items() if getattr(device, k) != v}
+                if updates or device.parent_id is None:
+                    for name, value in updates.items():
+                        setattr(device, name, value)
+                    device.parent = parent
+                    changed.append(device)
+        Device.objects.bulk_create(created, batch_size=500)
+        Device.objects.bulk_update(changed, ["name", "manufacturer", "model", "address",
+                                             "longitude", "latitude", "parent"], batch_size=500)
+        if created or changed:
+            bus.publish_on_commit("device.channels", device_pk=parent.pk, device_id=parent_id,
+                                  school_id=parent.school_id, created=len(created),
+                                  updated=len(changed), total=len(wanted))
+    directory = liveness.default().directory
+    touched = [d.device_id for d in (*created, *changed)]
+    for device in Device.objects.filter(device_id__in=touched):
+        directory.saved(device)  # bulk writes send no signals: patch the directory here
+    if touched:
+        announce_change()
+    return len(created) + len(changed)
+
+
+# --- the binding ---------------------------------------------------------------------------
+
+
+def build_interface() -> PlatformInterface:
+    """The callables the server needs; database work goes to a worker thread."""
+    return PlatformInterface(
+        device_credentials=sync_to_async(device_credentials),
+        on_registered=sync_to_async(on_registered),  # may publish to Redis
+        on_unregistered=sync_to_async(on_unregistered),
+        on_keepalive=on_keepalive,
+        on_alarm=sync_to_async(ingest_alarm),
+        on_catalog=sync_to_async(store_channels),
+        on_pending=sync_to_async(on_pending),
+    )
+
+
+def restorable_registrations() -> list[tuple[str, Remote, float]]:
+    """UDP registrations still valid, as liveness last saved them: (ID, remote, seconds
+    left). A restarted platform takes them back instead of refusing every keepalive."""
+    now = clock.now()
+    rows = (Device.objects.filter(protocol=PROTOCOL, is_approved=True,
+                                  register_expires_at__gt=now,
+                                  remote_address__startswith="udp:")
+            .values_list("device_id", "remote_address", "register_expires_at"))
+    restorable = []
+    for device_id, remote, until in rows:
+        try:
+            restorable.append((device_id, Remote.parse(remote), (until - now).total_seconds()))
+        except ValueError:
+            continue
+    return restorable
+
+
+def _prepare() -> list[tuple[str, Remote, float]]:
+    liveness.default().directory.load()  # keepalives are checked in memory from now on
+    liveness.keep_directory_fresh()
+    return restorable_registrations()
+
+
+async def start(host: str | None = None, port: int | None = None) -> Gb28181Server:
+    """Start the SIP server from settings (what ``campus-safety serve`` calls)."""
+    restorable = await sync_to_async(_prepare)()
+    server = await start_gb28181(
+        build_interface(), settings.GB28181_HOST if host is None else host,
+        settings.GB28181_PORT if port is None else port, config=config_from_settings())
+    restored = sum(server.restore_registration(*entry) for entry in restorable)
+    if restored:
+        log.info("GB28181: %d registrations taken back from before the restart", restored)
+    return server

@@ -1,0 +1,79 @@
+"""Server transactions (RFC 3261 17.2): a retransmitted request gets the same answer.
+
+UDP peers resend a request until they hear a final response; the answer is kept for
+Timer J (64 × T1 = 32 s) so a resend is answered from here and never processed twice.
+Pure: time is passed in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable
+
+from campus_safety.gateway.gb28181.sip import BRANCH_COOKIE, SipRequest
+
+IN_PROGRESS = b""  # the request is being handled; a resend is ignored until it is answered
+# Answered with a plain 200 that is rebuilt byte for byte from the resent request (our To
+# tag is derived from it): keepalives, the bulk of the traffic, then cost a few dozen
+# bytes each in the cache instead of a whole response.
+REBUILD_200 = b"200"
+
+
+def transaction_key(request: SipRequest, source: tuple[str, int]) -> Hashable:
+    """Top Via branch + sent-by + CSeq (RFC 3261 17.2.3), per source address; the
+    RFC 2543 fallback (no magic cookie) uses Call-ID, From tag and the Via instead."""
+    via = request.top_via
+    cseq = request.cseq
+    branch = via.branch or ""
+    if branch.startswith(BRANCH_COOKIE):
+        return (branch, via.sent_by, cseq.number, cseq.method, source)
+    return (request.call_id, request.from_.tag, via.sent_by, branch, cseq.number, cseq.method,
+            source)
+
+
+def to_tag(request: SipRequest) -> str:
+    """Our To tag, derived from the request so a rebuilt answer is byte-identical."""
+    seed = f"{request.call_id}|{request.from_.tag}|{request.cseq.number}".encode()
+    return hashlib.blake2s(seed, digest_size=5).hexdigest()
+
+
+class ResponseCache:
+    """Final responses by transaction key, expiring after ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = 32.0, max_entries: int = 250_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        # keyed by hash(key): 64 bits, collisions negligible at this size, far smaller
+        self._entries: dict[int, tuple[float, bytes]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def begin(self, key: Hashable, now: float) -> bytes | None:
+        """None for a new request (now marked in progress), else the cached answer or
+        ``IN_PROGRESS``."""
+        entry = self._entries.get(hash(key))
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        if len(self._entries) >= self.max_entries:
+            self.expire(now)
+            while len(self._entries) >= self.max_entries:  # still full: drop the oldest
+                del self._entries[next(iter(self._entries))]
+        self._entries[hash(key)] = (now + self.ttl, IN_PROGRESS)
+        return None
+
+    def finish(self, key: Hashable, response: bytes, now: float) -> None:
+        self._entries[hash(key)] = (now + self.ttl, response)
+
+    def forget(self, key: Hashable) -> None:
+        self._entries.pop(hash(key), None)
+
+    def expire(self, now: float) -> int:
+        """Drop expired entries from the old end (insertion order ≈ expiry order)."""
+        dropped = 0
+        for key in list(self._entries):
+            if self._entries[key][0] > now:
+                break
+            del self._entries[key]
+            dropped += 1
+        return dropped

@@ -1,0 +1,151 @@
+"""``POST /api/v1/ingest``: a signed batch of events from one device (ARCHITECTURE.md §5).
+
+Headers: ``X-Device-Id``; ``X-Timestamp`` (Unix seconds or RFC 3339); ``X-Signature`` =
+hex HMAC-SHA256 with the device's secret over ``timestamp + "\\n" + raw body``. A request
+older or newer than the replay window is refused, and a replay inside it only finds
+its events already stored (deduplicated on (device, event_id)). The answer comes after
+the commit and lists the fate of every event: 200 when all were stored (now or
+before), 207 when some were rejected — the good ones are kept either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from campus_safety import clock
+from campus_safety.audit.actor import client_ip
+from campus_safety.devices.models import Device
+from campus_safety.gateway import ingest
+
+UNIX_SECONDS = re.compile(r"^\d{9,11}(\.\d{1,6})?$")
+
+
+def _refuse(status: int, reason: str) -> JsonResponse:
+    response = JsonResponse({"error": reason}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'HMAC-SHA256 realm="campus-safety ingest"'
+    return response
+
+
+def parse_request_time(value: str) -> dt.datetime | None:
+    """``X-Timestamp``: Unix seconds or RFC 3339 with an offset; None if neither."""
+    value = value.strip()
+    if UNIX_SECONDS.match(value):
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+    try:
+        return ingest.parse_timestamp(value, "X-Timestamp")
+    except ingest.InvalidEvent:
+        return None
+
+
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """What a device sends in ``X-Signature`` (the simulator and tests use this too)."""
+    message = timestamp.encode() + b"\n" + body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The raw body, or None when it is larger than ``limit`` (read no further)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _authenticate(request: HttpRequest, body: bytes) -> tuple[str, JsonResponse | None]:
+    """The device ID, or a 401 answer saying why not."""
+    device_id = request.headers.get("X-Device-Id", "").strip()
+    timestamp = request.headers.get("X-Timestamp", "")
+    sent = request.headers.get("X-Signature", "").strip().lower()
+    if not device_id or not timestamp or not sent:
+        return device_id, _refuse(401, "X-Device-Id, X-Timestamp and X-Signature are required")
+    at = parse_request_time(timestamp)
+    if at is None:
+        return device_id, _refuse(401, "X-Timestamp is neither Unix seconds nor RFC 3339")
+    window = settings.INGEST_HTTP_REPLAY_WINDOW_SECONDS
+    if abs((clock.now() - at).total_seconds()) > window:
+        return device_id, _refuse(401, f"X-Timestamp is outside the {window} s replay window")
+    device = (
+        Device.objects.filter(device_id=device_id, is_approved=True)
+        .only("pk", "secret", "protocol")
+        .first()
+    )
+    if device is None:
+        return device_id, _refuse(401, "unknown or unapproved device")
+    if not device.secret:
+        return device_id, _refuse(401, "device has no signing secret")
+    expected = signature(device.secret, timestamp, body)
+    if not hmac.compare_digest(expected, sent):
+        return device_id, _refuse(401, "bad signature")
+    return device_id, None
+
+
+def _events(data: Any, device_id: str) -> list[Any] | JsonResponse:
+    if not isinstance(data, dict):
+        return _refuse(400, "body must be a JSON object")
+    if data.get("device_id") != device_id:
+        return _refuse(400, "device_id in the body must match X-Device-Id")
+    events = data.get("events")
+    if not isinstance(events, list) or not events:
+        return _refuse(400, "events must be a non-empty list")
+    if len(events) > settings.INGEST_HTTP_MAX_EVENTS:
+        return _refuse(400, f"at most {settings.INGEST_HTTP_MAX_EVENTS} events per batch")
+    return events
+
+
+@csrf_exempt
+@require_POST
+def ingest_batch(request: HttpRequest) -> JsonResponse:
+    """Parse, authenticate, ingest, answer per event — after the commit."""
+    body = _read_body(request, settings.INGEST_HTTP_MAX_BYTES)
+    if body is None:
+        return _refuse(413, f"body larger than {settings.INGEST_HTTP_MAX_BYTES} bytes")
+    device_id, refusal = _authenticate(request, body)
+    if refusal is not None:
+        return refusal
+    try:
+        data = ingest.load_json(body, settings.INGEST_HTTP_MAX_BYTES)
+    except ingest.InvalidEvent as exc:
+        return _refuse(400, exc.reason)
+    events = _events(data, device_id)
+    if isinstance(events, JsonResponse):
+        return events
+    remote = client_ip(request) or ""
+    results: list[ingest.Result | None] = [None] * len(events)
+    messages, positions = [], []
+    for index, item in enumerate(events):
+        try:
+            kind = item.get("kind") if isinstance(item, dict) else None
+            messages.append(ingest.event_from_dict(device_id, kind, item, "http", remote))
+            positions.append(index)
+        except ingest.InvalidEvent as exc:
+            results[index] = ingest.Result(ingest.REJECTED, exc.reason)
+    for index, result in zip(positions, ingest.ingest_batch(messages), strict=True):
+        results[index] = result
+    answer = []
+    for index, (item, result) in enumerate(zip(events, results, strict=True)):
+        event_id = item.get("event_id") if isinstance(item, dict) else None
+        answer.append(
+            {
+                "index": index,
+                "event_id": event_id if isinstance(event_id, str) else None,
+                "outcome": result.outcome,
+                "reason": result.reason,
+            }
+        )
+    counts = {o: sum(1 for r in answer if r["outcome"] == o) for o in ingest.OUTCOMES}
+    status = 207 if counts[ingest.REJECTED] else 200
+    return JsonResponse({"device_id": device_id, **counts, "results": answer}, status=status)

@@ -1,0 +1,330 @@
+"""MQTT subscriber (paho-mqtt 2.x): ``campus/v1/{device_id}/{kind}`` at QoS 1.
+
+* Shared subscription ``$share/<group>/campus/v1/+/+`` so several gateway processes
+  split the load (``MQTT_SHARED_SUBSCRIPTION=0`` for brokers without it).
+* Manual acknowledgements: the PUBACK goes out only after ``ingest`` has committed,
+  so a crash before the commit means redelivery, never loss; redelivery is harmless
+  (deduplicated on (device, event_id)). PUBACKs keep the order messages came in.
+* Persistent session (clean_session off, a client ID that stays the same across
+  restarts): QoS 1 messages published while we were away are delivered on reconnect.
+* A bad topic or payload is logged (rate-limited), counted, acknowledged — so the
+  broker does not redeliver it forever — and never stops the consumer.
+* Reconnects with backoff after the broker restarts; a database outage holds the
+  acknowledgements back and retries, it does not drop messages.
+
+The network loop runs in paho's thread; ingestion runs in one worker thread (sync ORM).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, close_old_connections, connection
+
+from campus_safety.devices import liveness
+from campus_safety.gateway import ingest
+
+log = logging.getLogger(__name__)
+
+TOPIC_ROOT = "campus/v1"
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    """Where and how to subscribe; ``from_settings`` reads MQTT_URL and friends."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password: str = field(default="", repr=False)
+    use_tls: bool = False
+    client_id: str = "campus-safety"
+    share_group: str = "campus-safety"  # empty: a plain (unshared) subscription
+    topic_root: str = TOPIC_ROOT
+    keepalive: int = 30
+    reconnect_min: float = 1
+    reconnect_max: float = 30
+    batch_size: int = 200
+
+    @classmethod
+    def from_settings(cls, url: str | None = None, **overrides: Any) -> MqttConfig:
+        url = url if url is not None else settings.MQTT_URL
+        if not url:
+            raise ImproperlyConfigured("MQTT_URL is not set (e.g. mqtt://127.0.0.1:1883)")
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ImproperlyConfigured(f"MQTT_URL scheme must be mqtt or mqtts, not {url!r}")
+        use_tls = parts.scheme in ("mqtts", "ssl")
+        config = cls(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (8883 if use_tls else 1883),
+            username=unquote(parts.username or ""),
+            password=unquote(parts.password or ""),
+            use_tls=use_tls,
+            client_id=settings.MQTT_CLIENT_ID,
+            share_group=settings.MQTT_SHARE_GROUP if settings.MQTT_SHARED_SUBSCRIPTION else "",
+            keepalive=settings.MQTT_KEEPALIVE_SECONDS,
+            reconnect_max=settings.MQTT_RECONNECT_MAX_SECONDS,
+        )
+        return replace(config, **overrides)
+
+    @property
+    def subscription(self) -> str:
+        topic = f"{self.topic_root}/+/+"
+        return f"$share/{self.share_group}/{topic}" if self.share_group else topic
+
+
+class Metrics:
+    """Counters for the operations page: what came in and what became of it."""
+
+    NAMES = (
+        "received",
+        "accepted",
+        "duplicate",
+        "rejected",
+        "invalid",
+        "acked",
+        "errors",
+        "database_retries",
+        "connects",
+        "disconnects",
+    )
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(self.NAMES, 0)
+        self.is_connected = False
+        self.last_error = ""
+
+    def add(self, name: str, count: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += count
+
+    def __getitem__(self, name: str) -> int:
+        return self._counts[name]
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {**self._counts, "connected": self.is_connected, "last_error": self.last_error}
+
+
+class _QuietLog:
+    """At most ``limit`` warnings per ``seconds``: a flood of garbage must not flood logs."""
+
+    def __init__(self, limit: int = 10, seconds: float = 10.0) -> None:
+        self.limit, self.seconds = limit, seconds
+        self.window_start, self.count, self.suppressed = 0.0, 0, 0
+
+    def warning(self, message: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self.window_start >= self.seconds:
+            if self.suppressed:
+                log.warning("… %d more bad MQTT messages not logged", self.suppressed)
+            self.window_start, self.count, self.suppressed = now, 0, 0
+        if self.count < self.limit:
+            self.count += 1
+            log.warning(message, *args)
+        else:
+            self.suppressed += 1
+
+
+def parse_topic(topic: str, root: str = TOPIC_ROOT) -> tuple[str, str]:
+    """``campus/v1/{device_id}/{kind}`` → (device_id, kind); raises InvalidEvent."""
+    prefix = root + "/"
+    parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
+    if len(parts) != 2 or not parts[0] or len(parts[0]) > 20:
+        raise ingest.InvalidEvent(f"topic must be {root}/<device_id>/<kind>")
+    if parts[1] not in ingest.KINDS:
+        raise ingest.InvalidEvent(f"topic kind must be one of {', '.join(ingest.KINDS)}")
+    return parts[0], parts[1]
+
+
+class MqttSubscriber:
+    """One MQTT client plus one ingestion worker; ``stop()`` to end both."""
+
+    def __init__(self, config: MqttConfig) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self._queue: queue.Queue[tuple[int, paho.MQTTMessage]] = queue.Queue()
+        self._generation = 0  # bumped per connection: stale message IDs are never acked
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._stopping = threading.Event()
+        self._quiet_log = _QuietLog()
+        self._worker = threading.Thread(target=self._work, name="mqtt-ingest", daemon=True)
+        self.client = self._make_client()
+
+    def _make_client(self) -> paho.Client:
+        config = self.config
+        client = paho.Client(
+            callback_api_version=paho.CallbackAPIVersion.VERSION2,
+            client_id=config.client_id,
+            clean_session=False,
+            protocol=paho.MQTTv311,
+            manual_ack=True,
+        )
+        if config.username:
+            client.username_pw_set(config.username, config.password or None)
+        if config.use_tls:
+            client.tls_set()
+        client.reconnect_delay_set(config.reconnect_min, config.reconnect_max)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_message = self._on_message
+        return client
+
+    # --- lifecycle ---
+
+    def start(self) -> MqttSubscriber:
+        """Connect in the background (retrying until the broker answers) and consume."""
+        liveness.keep_directory_fresh()
+        self._worker.start()
+        self.client.connect_async(self.config.host, self.config.port, self.config.keepalive)
+        self.client.loop_start()
+        return self
+
+    def wait_subscribed(self, timeout: float) -> bool:
+        """True once connected and subscribed (tests, start-up checks)."""
+        return self._subscribed.wait(timeout)
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connected.is_set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Disconnect (the broker keeps our session) and stop the worker. Messages not
+        yet acknowledged are redelivered on the next connect."""
+        self._stopping.set()
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._worker.join(timeout)
+        self.metrics.is_connected = False
+
+    # --- paho callbacks (network thread) ---
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self.metrics.last_error = f"connect refused: {reason_code}"
+            log.warning("MQTT broker refused the connection: %s", reason_code)
+            return
+        self._generation += 1
+        self._connected.set()
+        self.metrics.is_connected = True
+        self.metrics.add("connects")
+        log.info(
+            "MQTT connected to %s:%s (session present: %s); subscribing %s",
+            self.config.host,
+            self.config.port,
+            flags.session_present,
+            self.config.subscription,
+        )
+        client.subscribe(self.config.subscription, qos=1)
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            self.metrics.last_error = f"subscription refused: {reason_codes}"
+            log.error("MQTT broker refused %s: %s", self.config.subscription, reason_codes)
+            return
+        self._subscribed.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected.clear()
+        self._subscribed.clear()
+        self.metrics.is_connected = False
+        if not self._stopping.is_set():
+            self.metrics.add("disconnects")
+            log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
+
+    def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+        self.metrics.add("received")
+        self._queue.put((self._generation, message))
+
+    # --- the worker (one thread, in order) ---
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                batch = [self._queue.get(timeout=0.2)]
+            except queue.Empty:
+                continue
+            while len(batch) < self.config.batch_size:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._handle(batch)
+            except Exception:  # a bug must not kill the consumer
+                log.exception("MQTT batch failed; acknowledging to avoid endless redelivery")
+                self.metrics.add("errors", len(batch))
+                self._ack(batch)
+        connection.close()  # this thread's connection
+
+    def _handle(self, batch: list[tuple[int, paho.MQTTMessage]]) -> None:
+        messages = []
+        for _generation, message in batch:
+            try:
+                device_id, kind = parse_topic(message.topic, self.config.topic_root)
+                messages.append(ingest.parse_json_event(device_id, kind, message.payload, "mqtt"))
+            except ingest.InvalidEvent as exc:
+                self.metrics.add("invalid")
+                self._quiet_log.warning("bad MQTT message on %s: %s", message.topic, exc.reason)
+        results = self._ingest(messages)
+        if results is None:
+            return  # stopping while the database was away: leave it to redelivery
+        for result in results:
+            self.metrics.add(result.outcome)
+            if result.outcome == ingest.REJECTED:
+                self._quiet_log.warning("MQTT event rejected: %s", result.reason)
+        self._ack(batch)
+
+    def _ingest(self, messages: list[ingest.DeviceMessage]) -> list[ingest.Result] | None:
+        """ingest_batch, retried while the database is unreachable; None if stopping."""
+        delay = 0.5
+        while True:
+            close_old_connections()
+            try:
+                return ingest.ingest_batch(messages)
+            except DatabaseError as exc:
+                self.metrics.add("database_retries")
+                self.metrics.last_error = f"database: {exc}"
+                log.warning(
+                    "database unavailable (%s); holding MQTT acks, retry in %gs", exc, delay
+                )
+                connection.close()
+                if self._stopping.wait(delay):
+                    return None
+                delay = min(delay * 2, 10.0)
+
+    def _ack(self, batch: list[tuple[int, paho.MQTTMessage]]) -> None:
+        for generation, message in batch:
+            if message.qos > 0 and generation == self._generation:
+                self.client.ack(message.mid, message.qos)
+                self.metrics.add("acked")
+
+
+_current: MqttSubscriber | None = None
+
+
+def start_mqtt(url: str | None = None, **overrides: Any) -> MqttSubscriber:
+    """Start subscribing (settings: MQTT_URL, MQTT_CLIENT_ID, MQTT_SHARE_GROUP, …);
+    returns the handle — ``.stop()`` ends it, ``.metrics.snapshot()`` reports."""
+    global _current
+    subscriber = MqttSubscriber(MqttConfig.from_settings(url, **overrides)).start()
+    _current = subscriber
+    return subscriber
+
+
+def metrics() -> dict[str, Any]:
+    """The running subscriber's counters (empty when MQTT is not running here)."""
+    return _current.metrics.snapshot() if _current is not None else {}
