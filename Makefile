@@ -24,7 +24,7 @@ install: $(BIN)/.installed node_modules/.installed
 demo: install
 	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety migrate --noinput -v 0
 	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety seed-demo --if-empty --seed $(SEED)
-	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety serve --host $(HOST) --port $(PORT)
+	CAMPUS_SAFETY_DEMO=1 GB28181_ENABLED=1 $(BIN)/campus-safety serve --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -32,6 +32,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

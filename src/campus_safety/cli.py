@@ -8,6 +8,7 @@ management command, and hyphens map to underscores so the documented names
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 
@@ -15,13 +16,15 @@ import sys
 def serve(argv: list[str]) -> None:
     """Serve the ASGI app with uvicorn and say where, and with which logins."""
     import django
-    import uvicorn
     from django.conf import settings
+
+    from campus_safety import runtime
 
     parser = argparse.ArgumentParser(prog="campus-safety serve")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--no-gateway", action="store_true",
+                        help="web only: run liveness, SIP and MQTT as separate processes")
     args = parser.parse_args(argv)
 
     django.setup()
@@ -34,15 +37,14 @@ def serve(argv: list[str]) -> None:
         print("  Demo logins (演示账号):")
         for line in login_lines():
             print(f"    {line}")
-        print()
-    uvicorn.run(
-        "campus_safety.asgi:application",
-        host=args.host,
-        port=port,
-        workers=args.workers,
-        log_level="info",
-        proxy_headers=True,
-    )
+    if settings.GB28181_ENABLED and not args.no_gateway:
+        print(f"  GB/T 28181 SIP: {settings.GB28181_HOST}:{settings.GB28181_PORT} (UDP/TCP), "
+              f"platform ID {settings.GB28181_PLATFORM_ID}, domain {settings.GB28181_DOMAIN}")
+    if settings.MQTT_URL and not args.no_gateway:
+        print(f"  MQTT subscriber: {settings.MQTT_URL.split('@')[-1]}")
+    print()
+    asyncio.run(runtime.run(runtime.Options(host=args.host, port=port,
+                                            gateway=not args.no_gateway)))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -330,6 +330,7 @@ INSTALLED_APPS += ["campus_safety.gateway"]
 # SIP over UDP and TCP on one port. Platform ID (20 digits, type 200 = SIP server) and
 # SIP domain (the first 10 digits) are what devices are configured with; the password is
 # the platform-wide device password (a device's own password overrides it).
+GB28181_ENABLED = _env_bool("GB28181_ENABLED", False)
 GB28181_HOST = os.environ.get("GB28181_HOST", "0.0.0.0")  # noqa: S104 - devices reach us
 GB28181_PORT = int(os.environ.get("GB28181_PORT", "5060"))
 GB28181_PLATFORM_ID = os.environ.get("GB28181_PLATFORM_ID", "37140000002000000001")

@@ -1,0 +1,59 @@
+"""One process, everything in it (the embedded mode of ARCHITECTURE.md §4): the ASGI web
+server, the liveness sweeper, and — when enabled — the GB/T 28181 SIP server and the
+MQTT subscriber, sharing one event loop. Production runs the same pieces as separate
+processes (``serve --no-gateway``, ``liveness``, ``mqtt``) against Redis and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import uvicorn
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str
+    port: int
+    workers: int = 1
+    gateway: bool = True  # SIP + MQTT + liveness in this process
+
+
+async def run(options: Options) -> None:
+    """Serve until interrupted, then stop every part cleanly."""
+    from campus_safety.devices.liveness import run_liveness
+
+    config = uvicorn.Config("campus_safety.asgi:application", host=options.host,
+                            port=options.port, log_level="info", proxy_headers=True,
+                            lifespan="off")
+    web = uvicorn.Server(config)
+    stop = asyncio.Event()
+    background: list[asyncio.Task] = []
+    sip = mqtt = None
+    if options.gateway:
+        background.append(asyncio.create_task(run_liveness(stop), name="liveness"))
+        if settings.GB28181_ENABLED:
+            from campus_safety.gateway.gb28181 import platform
+
+            sip = await platform.start()
+        if settings.MQTT_URL:
+            from campus_safety.gateway.mqtt import start_mqtt
+
+            mqtt = await asyncio.to_thread(start_mqtt)
+    try:
+        await web.serve()
+    finally:
+        stop.set()
+        if sip is not None:
+            sip.close()
+        if mqtt is not None:
+            await asyncio.to_thread(mqtt.stop)
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(task, timeout=10)
