@@ -148,3 +148,12 @@ def test_a_police_station_sees_the_overview_of_its_area(client, town):
     assert response.context["level"] == "area"
     assert response.context["title"] == station.name
     assert response.context["summary"]["schools"] == 1
+
+
+def test_the_navigation_appears_only_after_the_second_factor(client, city):
+    user = UserFactory(role="dispatcher", region=city)
+    client.force_login(user)  # password step only
+    verify = client.get(reverse("two_factor_verify")).content.decode()
+    assert 'class="mainnav"' not in verify
+    sign_in(client, user)
+    assert 'class="mainnav"' in client.get(reverse("reports:overview")).content.decode()

@@ -37,6 +37,9 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),  # the live server reads committed rows
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium"),
 ]
+# Fixture order matters: the test database is set up before the live server (and
+# dropped after it), and the data is written before Playwright starts, so the same
+# database connection that wrote it flushes it afterwards and none is left open.
 
 
 def square(lon: float, lat: float) -> dict:
@@ -60,6 +63,7 @@ def town(transactional_db):
         school = SchoolFactory(
             region=decheng,
             name=f"德城区第{n + 1}实验小学",
+            principal_phone=f"138000000{n:02d}",
             students=600,
             longitude=116.21 + n * 0.006,
             latitude=37.45,
@@ -129,7 +133,9 @@ def table_names(page) -> list[str]:
     return page.locator("#school-table tbody td:nth-child(2) a").all_inner_texts()
 
 
-def test_a_user_signs_in_filters_the_school_list_and_opens_a_school(live_server, page, town):
+def test_a_user_signs_in_filters_the_school_list_and_opens_a_school(
+    django_db_setup, live_server, town, page
+):
     sign_in(page, live_server, town)
     assert "调度员小王" in page.inner_text(".topbar")
     page.goto(f"{live_server.url}/schools/")
@@ -171,11 +177,17 @@ def test_a_user_signs_in_filters_the_school_list_and_opens_a_school(live_server,
     staffing = page.inner_text(".status")
     assert "缺 2 名保安员" in staffing  # 600 students need 2; it has 21 % 3 = 0 guards
     assert "保安员配备" in page.inner_text("body")
+    assert "138****0021" in page.inner_text("table.props")
+    page.click("table.props .reveal")  # htmx POST: needs the CSRF header from <body>
+    page.wait_for_selector("table.props .revealed")
+    assert page.inner_text("table.props .revealed") == "13800000021"
     screenshot(page, "school-detail")
     assert page.errors == []
 
 
-def test_the_map_draws_every_school_and_filters_by_district(live_server, page, town):
+def test_the_map_draws_every_school_and_filters_by_district(
+    django_db_setup, live_server, town, page
+):
     sign_in(page, live_server, town)
     page.goto(f"{live_server.url}/map/")
     page.wait_for_selector("#school-map[data-loaded=true]")
@@ -190,7 +202,7 @@ def test_the_map_draws_every_school_and_filters_by_district(live_server, page, t
     assert page.errors == []
 
 
-def test_the_overview_draws_its_charts(live_server, page, town):
+def test_the_overview_draws_its_charts(django_db_setup, live_server, town, page):
     sign_in(page, live_server, town)
     page.wait_for_selector("[data-chart='chart-guards'] canvas")
     assert page.locator("[data-chart] canvas").count() == 3
@@ -201,4 +213,10 @@ def test_the_overview_draws_its_charts(live_server, page, town):
     screenshot(page, "staffing")
     page.goto(f"{live_server.url}/report/summary/")
     screenshot(page, "summary-report")
+    page.click(".langswitch button[value=en]")
+    page.wait_for_selector("html[lang=en]")
+    assert "Campus safety summary report" in page.inner_text("h1")
+    assert page.url.endswith("/report/summary/")
+    page.click(".topbar button:has-text('Log out')")  # a POST form with the CSRF token
+    page.wait_for_url("**/accounts/login/")
     assert page.errors == []

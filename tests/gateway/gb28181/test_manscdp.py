@@ -198,3 +198,12 @@ def test_built_catalog_parts_round_trip_and_escape_markup():
         {"DeviceID": "37140200001310000001", "Name": "东门 <A&B>", "Parental": "0"}])
     assert b"Num=\"1\"" in data
     assert manscdp.parse(data).items[0].name == "东门 <A&B>"
+
+
+def test_gb2312_bytes_that_happen_to_be_valid_utf8_follow_the_declaration():
+    # 露 in GB2312 is C2 B6, which is also valid UTF-8 for ¶ (found by hypothesis).
+    body = ('<?xml version="1.0" encoding="GB2312"?><Response><CmdType>Catalog</CmdType>'
+            "<SN>1</SN><DeviceID>34020000001320000001</DeviceID><SumNum>1</SumNum>"
+            '<DeviceList Num="1"><Item><DeviceID>34020000001320000002</DeviceID>'
+            "<Name>露</Name></Item></DeviceList></Response>").encode("gb2312")
+    assert "露" in manscdp.decode_body(body)

@@ -152,11 +152,20 @@ class AlarmNotify(Message):
 # --- decoding and parsing ----------------------------------------------------------------
 
 
-def decode_body(data: bytes) -> str:
-    """Bytes to text: BOM, then valid UTF-8, then the declared encoding, then GB18030.
+def _looks_like_utf8_chinese(text: str) -> bool:
+    """True when every non-ASCII character is CJK or CJK punctuation: what a UTF-8 body
+    mislabelled GB2312 decodes to. GB bytes that happen to be valid UTF-8 (露 = C2 B6
+    reads as ¶) decode to Latin/Greek/Cyrillic instead, and must not win."""
+    return all(ord(ch) < 0x80 or 0x2E80 <= ord(ch) <= 0x9FFF or 0xF900 <= ord(ch) <= 0xFAFF
+               or 0xFF00 <= ord(ch) <= 0xFFEF or ch in "\u00b7\u2014\u2026\u201c\u201d"
+               for ch in text)
 
-    Valid UTF-8 wins over a GB2312 declaration because GB-encoded Chinese is almost
-    never valid UTF-8, while UTF-8 bodies labelled GB2312 are common in the field.
+
+def decode_body(data: bytes) -> str:
+    """Bytes to text: BOM, then UTF-8, then the declared encoding, then GB18030.
+
+    A UTF-8 body labelled GB2312 is common in the field, so valid UTF-8 wins over a GB
+    declaration when it decodes to Chinese; otherwise the declaration is believed.
     GB2312/GBK declarations decode as GB18030, their superset.
     """
     data = bytes(data)
@@ -169,12 +178,15 @@ def decode_body(data: bytes) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise ManscdpError("undecodable UTF-16 body") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
     match = _DECLARATION.match(data)
     declared = match.group(1).decode("ascii").lower() if match else ""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if declared not in _GB_FAMILY or _looks_like_utf8_chinese(text):
+            return text
     codec = "gb18030" if declared in _GB_FAMILY else None
     if declared in {"iso-8859-1", "latin1", "latin-1"}:
         codec = "latin-1"

@@ -1,8 +1,9 @@
-"""``{% if user|may_read:"guards" %}``: show a link or a section only to roles that may
-read that kind of record (``accounts/roles.py``)."""
+"""Template checks for the navigation: what the user's role may read, and whether the
+user has finished signing in (both factors) so the pages are open to them at all."""
 
 from django import template
 
+from campus_safety.accounts import two_factor
 from campus_safety.accounts.roles import READ, can
 
 register = template.Library()
@@ -10,4 +11,14 @@ register = template.Library()
 
 @register.filter
 def may_read(user: object, resource: str) -> bool:
+    """``{% if user|may_read:"guards" %}``: the role table allows reading ``resource``."""
     return can(user, READ, resource)
+
+
+@register.filter
+def signed_in_fully(user: object) -> bool:
+    """Signed in, and past the second factor when the role needs one."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    is_verified = getattr(user, "is_verified", None)
+    return not two_factor.required_for(user) or bool(is_verified and is_verified())
