@@ -49,6 +49,8 @@ OBJECT_ROUTES = {
     "equipment-detail": "equipment",
     "token_revoke": "token",
     "reveal": "reveal",
+    "orgs:import": "registry",
+    "orgs:import_template": "registry",
     "region-detail": "public",
     "organisation-detail": "public",
 }
@@ -141,6 +143,13 @@ def test_no_route_shows_another_scopes_objects(client, world, role, mine, theirs
                 if response.status_code == 200:
                     text = body_text(response)
                     leaks += [(u, m) for m in other["marks"] if m in text]
+            continue
+        if kind == "registry":
+            for registry in ("schools", "guards", "equipment"):
+                response = client.get(reverse(name, args=[registry]))
+                if response.status_code == 200:
+                    text = body_text(response)
+                    leaks += [(name, m) for m in other["marks"] if m in text]
             continue
         if kind == "reveal":
             for label, obj, field in [("orgs.school", other["school"], "principal_phone"),

@@ -15,13 +15,6 @@ from tests.factories import CountyFactory, OrganisationFactory, SchoolFactory, U
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def english_messages():
-    """Reasons are asserted in English; the Chinese catalogue is tested with the UI."""
-    from django.utils import translation
-
-    with translation.override("en"):
-        yield
 
 SCHOOL_HEADER = ["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"]
 

@@ -220,3 +220,24 @@ def test_the_overview_draws_its_charts(django_db_setup, live_server, town, page)
     page.click(".topbar button:has-text('Log out')")  # a POST form with the CSRF token
     page.wait_for_url("**/accounts/login/")
     assert page.errors == []
+
+
+def test_five_wrong_passwords_lock_the_sign_in_even_for_the_right_one(
+    django_db_setup, live_server, town, page
+):
+    page.goto(f"{live_server.url}/accounts/login/")
+    for _ in range(5):
+        page.fill("#id_username", "dispatcher")
+        page.fill("#id_password", "not-the-password")
+        page.click(".login-card button[type=submit]")
+        page.wait_for_load_state()
+    assert page.locator("#locked").is_visible()
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "dispatcher")
+    page.fill("#id_password", PASSWORD)
+    page.click(".login-card button[type=submit]")
+    page.wait_for_load_state()
+    screenshot(page, "locked")
+    assert page.locator("#locked").is_visible()
+    assert "15" in page.locator("#locked").inner_text()
+    assert "/accounts/2fa/" not in page.url

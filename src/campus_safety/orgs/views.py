@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.orgs import listing, map_data
+from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.access import role_required
 from campus_safety.orgs.filters import SchoolFilter
 from campus_safety.orgs.models import Organisation, School
@@ -64,6 +65,8 @@ def school_list(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     # ties (same gap, same kind) must not jump between pages.
     schools = filterset.qs
     schools = schools.order_by(*schools.query.order_by, "code")
+    if request.GET.get("export") == "xlsx":
+        return export_response(request, "schools", schools)
     page, page_links = listing.paginate(request, schools)
     return listing.render_list(
         request,

@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from campus_safety.orgs import listing
+from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.access import role_required
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Organisation, School
@@ -49,6 +50,8 @@ def guard_list(request: HttpRequest) -> HttpResponse:
     rows = filterset.qs
     if rows.query.order_by:
         rows = rows.order_by(*rows.query.order_by, "pk")
+    if request.GET.get("export") == "xlsx":
+        return export_response(request, "guards", rows)
     page, page_links = listing.paginate(request, rows)
     return listing.render_list(
         request,
@@ -101,6 +104,8 @@ def equipment(request: HttpRequest) -> HttpResponse:
     form = listing.tidy_filter_form(filterset.form)
     form.fields["region"].queryset = county_regions_of(visible_schools).order_by("code")
     rows = filterset.qs
+    if request.GET.get("export") == "xlsx":
+        return export_response(request, "equipment", rows)
     labels = dict(Equipment.Kind.choices)
     order = list(labels)
     totals = sorted(
