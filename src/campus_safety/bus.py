@@ -90,8 +90,9 @@ def publish(name: str, **payload: Any) -> None:
     _deliver(name, payload)
     client = _redis_client()
     if client is not None:
-        message = json.dumps({"origin": _origin, "name": name, "payload": payload},
-                             default=str, ensure_ascii=False)
+        message = json.dumps(
+            {"origin": _origin, "name": name, "payload": payload}, default=str, ensure_ascii=False
+        )
         try:
             client.publish(CHANNEL, message)
         except Exception:

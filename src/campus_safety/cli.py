@@ -23,8 +23,11 @@ def serve(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="campus-safety serve")
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--no-gateway", action="store_true",
-                        help="web only: run liveness, SIP and MQTT as separate processes")
+    parser.add_argument(
+        "--no-gateway",
+        action="store_true",
+        help="web only: run liveness, SIP and MQTT as separate processes",
+    )
     args = parser.parse_args(argv)
 
     django.setup()
@@ -38,13 +41,16 @@ def serve(argv: list[str]) -> None:
         for line in login_lines():
             print(f"    {line}")
     if settings.GB28181_ENABLED and not args.no_gateway:
-        print(f"  GB/T 28181 SIP: {settings.GB28181_HOST}:{settings.GB28181_PORT} (UDP/TCP), "
-              f"platform ID {settings.GB28181_PLATFORM_ID}, domain {settings.GB28181_DOMAIN}")
+        print(
+            f"  GB/T 28181 SIP: {settings.GB28181_HOST}:{settings.GB28181_PORT} (UDP/TCP), "
+            f"platform ID {settings.GB28181_PLATFORM_ID}, domain {settings.GB28181_DOMAIN}"
+        )
     if settings.MQTT_URL and not args.no_gateway:
         print(f"  MQTT subscriber: {settings.MQTT_URL.split('@')[-1]}")
     print()
-    asyncio.run(runtime.run(runtime.Options(host=args.host, port=port,
-                                            gateway=not args.no_gateway)))
+    asyncio.run(
+        runtime.run(runtime.Options(host=args.host, port=port, gateway=not args.no_gateway))
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

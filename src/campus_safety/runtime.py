@@ -29,9 +29,14 @@ async def run(options: Options) -> None:
     """Serve until interrupted, then stop every part cleanly."""
     from campus_safety.devices.liveness import run_liveness
 
-    config = uvicorn.Config("campus_safety.asgi:application", host=options.host,
-                            port=options.port, log_level="info", proxy_headers=True,
-                            lifespan="off")
+    config = uvicorn.Config(
+        "campus_safety.asgi:application",
+        host=options.host,
+        port=options.port,
+        log_level="info",
+        proxy_headers=True,
+        lifespan="off",
+    )
     web = uvicorn.Server(config)
     stop = asyncio.Event()
     background: list[asyncio.Task] = []

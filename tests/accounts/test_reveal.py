@@ -16,7 +16,10 @@ def test_a_dispatcher_reveals_a_principals_phone_and_it_is_recorded(client, city
     assert response.status_code == 200 and "13812345678" in response.content.decode()
     entry = AuditEntry.objects.get(action="personal_data.reveal")
     assert (entry.username, entry.object_id, entry.detail) == (
-        user.username, str(school.pk), {"field": "principal_phone"})
+        user.username,
+        str(school.pk),
+        {"field": "principal_phone"},
+    )
 
 
 def test_a_guard_may_not_reveal_and_the_attempt_is_recorded(client):
@@ -38,4 +41,5 @@ def test_only_listed_fields_can_be_revealed(client, city):
 def test_reveal_needs_post(client, city):
     school = SchoolFactory(principal_phone="13812345678")
     sign_in(client, UserFactory(role="dispatcher", region=city))
-    assert client.get(f"/accounts/reveal/orgs.school/{school.pk}/principal_phone/").status_code == 405
+    url = f"/accounts/reveal/orgs.school/{school.pk}/principal_phone/"
+    assert client.get(url).status_code == 405

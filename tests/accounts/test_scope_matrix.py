@@ -67,7 +67,8 @@ def routes(patterns=None, namespace=""):
             yield from routes(pattern.url_patterns, ns)
         elif isinstance(pattern, URLPattern) and pattern.name:
             params = set(getattr(pattern.pattern, "converters", {})) | set(
-                pattern.pattern.regex.groupindex)
+                pattern.pattern.regex.groupindex
+            )
             yield f"{namespace}{pattern.name}", params
 
 
@@ -75,8 +76,13 @@ def side(code: str, mark: str, quantity: int):
     county = CountyFactory(code=code, name=f"县{code}")
     station = OrganisationFactory(kind=Organisation.Kind.POLICE_STATION, region=county)
     bureau = OrganisationFactory(kind=Organisation.Kind.EDUCATION_BUREAU, region=county)
-    school = SchoolFactory(code=f"{code}9999"[:10].ljust(10, "7"), region=county,
-                           police_station=station, name=f"{mark}学校", address=f"{mark}路")
+    school = SchoolFactory(
+        code=f"{code}9999"[:10].ljust(10, "7"),
+        region=county,
+        police_station=station,
+        name=f"{mark}学校",
+        address=f"{mark}路",
+    )
     guard = GuardFactory(school=school, name=f"{mark}保安", certificate_number=f"{mark}C")
     equipment = EquipmentFactory(school=school, kind=Equipment.Kind.SHIELD, quantity=quantity)
     users = {}
@@ -89,8 +95,13 @@ def side(code: str, mark: str, quantity: int):
         elif role in {"school_admin", "guard", "volunteer"}:
             scope = {"school": school}
         users[role] = UserFactory(username=f"{role}_{code}", role=role, **scope)
-    return {"school": school, "guard": guard, "equipment": equipment, "users": users,
-            "marks": [mark, school.code, f"{mark}C", str(quantity)]}
+    return {
+        "school": school,
+        "guard": guard,
+        "equipment": equipment,
+        "users": users,
+        "marks": [mark, school.code, f"{mark}C", str(quantity)],
+    }
 
 
 @pytest.fixture
@@ -102,8 +113,13 @@ def body_text(response) -> str:
     content = b"".join(response.streaming_content) if response.streaming else response.content
     if content.startswith(b"PK"):
         book = load_workbook(io.BytesIO(content), read_only=True)
-        return " ".join(str(c) for ws in book.worksheets for row in ws.iter_rows(values_only=True)
-                        for c in row if c is not None)
+        return " ".join(
+            str(c)
+            for ws in book.worksheets
+            for row in ws.iter_rows(values_only=True)
+            for c in row
+            if c is not None
+        )
     return content.decode("utf-8", "replace")
 
 
@@ -117,8 +133,11 @@ def url_for(name: str, params: set[str], pk=None) -> str:
 
 
 def test_every_route_is_known_to_the_matrix():
-    unknown = [name for name, params in routes()
-               if name not in EXEMPT and params - {"format"} and name not in OBJECT_ROUTES]
+    unknown = [
+        name
+        for name, params in routes()
+        if name not in EXEMPT and params - {"format"} and name not in OBJECT_ROUTES
+    ]
     assert unknown == [], "new routes with an object parameter: add them to OBJECT_ROUTES"
 
 
@@ -152,8 +171,10 @@ def test_no_route_shows_another_scopes_objects(client, world, role, mine, theirs
                     leaks += [(name, m) for m in other["marks"] if m in text]
             continue
         if kind == "reveal":
-            for label, obj, field in [("orgs.school", other["school"], "principal_phone"),
-                                      ("workforce.guard", other["guard"], "phone")]:
+            for label, obj, field in [
+                ("orgs.school", other["school"], "principal_phone"),
+                ("workforce.guard", other["guard"], "phone"),
+            ]:
                 response = client.post(reverse(name, args=[label, obj.pk, field]))
                 if response.status_code != 404:
                     leaks.append((name, f"reveal {label} → {response.status_code}"))
@@ -171,13 +192,15 @@ def test_no_route_shows_another_scopes_objects(client, world, role, mine, theirs
         own = world[mine][kind]
         theirs_status = client.get(url_for(name, params, obj.pk)).status_code
         own_status = client.get(url_for(name, params, own.pk)).status_code
-        if theirs_status != 404 and not (theirs_status == own_status and theirs_status in {
-                302, 403}):
+        if theirs_status != 404 and not (
+            theirs_status == own_status and theirs_status in {302, 403}
+        ):
             leaks.append((name, f"GET other {theirs_status}, own {own_status}"))
         if name.endswith("-detail"):
             for method in ("patch", "put", "delete"):
-                response = getattr(client, method)(url_for(name, params, obj.pk), {},
-                                                   content_type="application/json")
+                response = getattr(client, method)(
+                    url_for(name, params, obj.pk), {}, content_type="application/json"
+                )
                 if response.status_code not in {403, 404}:
                     leaks.append((name, f"{method.upper()} other → {response.status_code}"))
             assert type(obj).objects.filter(pk=obj.pk).exists()

@@ -39,17 +39,21 @@ def test_the_template_downloads_as_xlsx(client, editor):
 
 
 def test_a_good_upload_is_written_and_reported(client, editor):
-    rows = [["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"],
-            ["1371402001", "一小", "小学", "371402", 800]]
+    rows = [
+        ["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"],
+        ["1371402001", "一小", "小学", "371402", 800],
+    ]
     response = client.post("/schools/import/schools/", {"file": upload(rows)})
     assert response.status_code == 200
     assert School.objects.filter(code="1371402001").exists()
 
 
 def test_a_bad_upload_is_answered_400_with_each_problem_and_writes_nothing(client, editor):
-    rows = [["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"],
-            ["1371402001", "一小", "小学", "371402", 800],
-            ["bad", "二小", "小学", "371402", 800]]
+    rows = [
+        ["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"],
+        ["1371402001", "一小", "小学", "371402", 800],
+        ["bad", "二小", "小学", "371402", 800],
+    ]
     response = client.post("/schools/import/schools/", {"file": upload(rows)})
     assert response.status_code == 400
     assert "学校标识码" in response.content.decode()
@@ -75,8 +79,12 @@ def test_list_pages_export_what_they_show(client, editor):
     SchoolFactory(region=county, name="乙幼儿园", kind="kindergarten")
     response = client.get("/schools/?kind=kindergarten&export=xlsx")
     assert response.status_code == 200
-    names = [row[1] for row in load_workbook(io.BytesIO(response.content)).worksheets[0]
-             .iter_rows(min_row=2, values_only=True)]
+    names = [
+        row[1]
+        for row in load_workbook(io.BytesIO(response.content))
+        .worksheets[0]
+        .iter_rows(min_row=2, values_only=True)
+    ]
     assert names == ["乙幼儿园"]
     assert client.get("/workforce/?export=xlsx").content.startswith(b"PK")
     assert client.get("/workforce/equipment/?export=xlsx").content.startswith(b"PK")

@@ -15,7 +15,6 @@ from tests.factories import CountyFactory, OrganisationFactory, SchoolFactory, U
 pytestmark = pytest.mark.django_db
 
 
-
 SCHOOL_HEADER = ["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"]
 
 

@@ -4,16 +4,39 @@ industry + 3-digit type + 1-digit network + 6-digit serial. Pure: no Django."""
 from __future__ import annotations
 
 TYPE_CODES = {
-    "111": "DVR", "112": "video server", "113": "encoder", "114": "decoder",
-    "115": "video switch", "116": "audio switch", "117": "alarm controller",
-    "118": "NVR", "130": "HVR", "131": "camera", "132": "IPC", "133": "display",
-    "134": "alarm input", "135": "alarm output", "136": "voice input",
-    "137": "voice output", "138": "mobile transmission device", "139": "other peripheral",
-    "200": "SIP server", "201": "web server", "202": "media server", "203": "proxy server",
-    "204": "security server", "205": "alarm server", "206": "database server",
-    "207": "GIS server", "208": "management server", "209": "gateway",
-    "210": "media storage server", "211": "signalling security gateway",
-    "212": "business group", "215": "business group", "216": "virtual organisation",
+    "111": "DVR",
+    "112": "video server",
+    "113": "encoder",
+    "114": "decoder",
+    "115": "video switch",
+    "116": "audio switch",
+    "117": "alarm controller",
+    "118": "NVR",
+    "130": "HVR",
+    "131": "camera",
+    "132": "IPC",
+    "133": "display",
+    "134": "alarm input",
+    "135": "alarm output",
+    "136": "voice input",
+    "137": "voice output",
+    "138": "mobile transmission device",
+    "139": "other peripheral",
+    "200": "SIP server",
+    "201": "web server",
+    "202": "media server",
+    "203": "proxy server",
+    "204": "security server",
+    "205": "alarm server",
+    "206": "database server",
+    "207": "GIS server",
+    "208": "management server",
+    "209": "gateway",
+    "210": "media storage server",
+    "211": "signalling security gateway",
+    "212": "business group",
+    "215": "business group",
+    "216": "virtual organisation",
 }
 INDUSTRY_EDUCATION = "11"
 
@@ -44,8 +67,15 @@ def centre_code(device_id: str) -> str:
     return device_id[:8]
 
 
-def make_device_id(region_code: str, type_code_: str, serial: int, *, network: str = "7",
-                   industry: str = INDUSTRY_EDUCATION, centre_suffix: str = "00") -> str:
+def make_device_id(
+    region_code: str,
+    type_code_: str,
+    serial: int,
+    *,
+    network: str = "7",
+    industry: str = INDUSTRY_EDUCATION,
+    centre_suffix: str = "00",
+) -> str:
     """Build a 20-digit ID: region (6) + centre suffix (2) + industry + type + net + serial."""
     device_id = f"{region_code}{centre_suffix}{industry}{type_code_}{network}{serial:06d}"
     return validate_device_id(device_id)

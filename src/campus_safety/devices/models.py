@@ -62,17 +62,31 @@ class Device(models.Model):
         OFFLINE = "offline", _("Offline")
         FAULT = "fault", _("Fault")
 
-    device_id = models.CharField(_("device ID"), max_length=20, unique=True,
-                                 validators=[validate_device_id])
+    device_id = models.CharField(
+        _("device ID"), max_length=20, unique=True, validators=[validate_device_id]
+    )
     name = models.CharField(_("name"), max_length=128)
     kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices, db_index=True)
     protocol = models.CharField(_("protocol"), max_length=16, choices=Protocol.choices)
-    school = models.ForeignKey(School, verbose_name=_("school"), null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="devices")
-    key_area = models.CharField(_("key area"), max_length=24, choices=KeyArea.choices,
-                                blank=True, db_index=True)
-    parent = models.ForeignKey("self", verbose_name=_("parent device"), null=True,
-                               blank=True, on_delete=models.CASCADE, related_name="channels")
+    school = models.ForeignKey(
+        School,
+        verbose_name=_("school"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="devices",
+    )
+    key_area = models.CharField(
+        _("key area"), max_length=24, choices=KeyArea.choices, blank=True, db_index=True
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent device"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="channels",
+    )
     manufacturer = models.CharField(_("manufacturer"), max_length=64, blank=True)
     model = models.CharField(_("model"), max_length=64, blank=True)
     firmware = models.CharField(_("firmware"), max_length=64, blank=True)
@@ -84,32 +98,34 @@ class Device(models.Model):
     password = EncryptedCharField(_("password"), max_plain_length=128)
     secret = EncryptedCharField(_("HTTP signing secret"), max_plain_length=128)
     keepalive_interval = models.PositiveIntegerField(_("keepalive interval (s)"), default=60)
-    keepalive_count = models.PositiveIntegerField(_("missed keepalives before offline"),
-                                                  default=3)
+    keepalive_count = models.PositiveIntegerField(_("missed keepalives before offline"), default=3)
     snapshot_url = models.URLField(_("snapshot URL"), blank=True, max_length=500)
     is_approved = models.BooleanField(_("approved"), default=True, db_index=True)
     # Live state: transitions only (keepalives touch memory/Redis, see liveness.py).
-    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
-                              default=Status.UNKNOWN, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.UNKNOWN, db_index=True
+    )
     status_since = models.DateTimeField(_("status since"), null=True, blank=True)
     is_flapping = models.BooleanField(_("flapping"), default=False)
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     registered_at = models.DateTimeField(_("registered"), null=True, blank=True)
-    register_expires_at = models.DateTimeField(_("registration expires"), null=True,
-                                               blank=True)
+    register_expires_at = models.DateTimeField(_("registration expires"), null=True, blank=True)
     remote_address = models.CharField(_("remote address"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(region_code="school__region__code", school="school",
-                             police_station="school__police_station")
+    scope_paths = ScopePaths(
+        region_code="school__region__code", school="school", police_station="school__police_station"
+    )
 
     class Meta:
         ordering = ["device_id"]
         verbose_name = _("device")
         verbose_name_plural = _("devices")
-        indexes = [models.Index(fields=["school", "kind"]),
-                   models.Index(fields=["status", "status_since"])]
+        indexes = [
+            models.Index(fields=["school", "kind"]),
+            models.Index(fields=["status", "status_since"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.device_id})"
@@ -134,9 +150,11 @@ class StatusChange(models.Model):
     reason = models.CharField(_("reason"), max_length=128, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(region_code="device__school__region__code",
-                             school="device__school",
-                             police_station="device__school__police_station")
+    scope_paths = ScopePaths(
+        region_code="device__school__region__code",
+        school="device__school",
+        police_station="device__school__police_station",
+    )
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -144,31 +162,46 @@ class StatusChange(models.Model):
         verbose_name_plural = _("status changes")
         indexes = [models.Index(fields=["device", "-at"])]
 
+    def __str__(self) -> str:
+        return (
+            f"{self.device_id} {self.from_status}→{self.to_status} at {self.at:%Y-%m-%d %H:%M:%S}"
+        )
+
 
 class MaintenanceWindow(models.Model):
     """A planned outage: offline transitions inside it are recorded but not announced."""
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE,
-                               related_name="maintenance_windows")
-    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.CASCADE,
-                               related_name="maintenance_windows",
-                               help_text=_("empty: every device of the school"))
+    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="maintenance_windows")
+    device = models.ForeignKey(
+        Device,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="maintenance_windows",
+        help_text=_("empty: every device of the school"),
+    )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
     reason = models.CharField(_("reason"), max_length=255)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(region_code="school__region__code", school="school",
-                             police_station="school__police_station")
+    scope_paths = ScopePaths(
+        region_code="school__region__code", school="school", police_station="school__police_station"
+    )
 
     class Meta:
         ordering = ["-starts_at"]
         verbose_name = _("maintenance window")
         verbose_name_plural = _("maintenance windows")
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
-                                   name="maintenance_ends_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="maintenance_ends_after_start",
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M})"
 
 
 class DeviceEvent(models.Model):
@@ -187,11 +220,17 @@ class DeviceEvent(models.Model):
     payload = models.JSONField(_("payload"), default=dict)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(region_code="device__school__region__code",
-                             school="device__school",
-                             police_station="device__school__police_station")
+    scope_paths = ScopePaths(
+        region_code="device__school__region__code",
+        school="device__school",
+        police_station="device__school__police_station",
+    )
 
     class Meta:
         ordering = ["-received_at"]
-        constraints = [models.UniqueConstraint(fields=["device", "event_id"],
-                                               name="device_event_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "event_id"], name="device_event_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.event_id}"

@@ -16,8 +16,9 @@ KINDS = ("schools", "guards", "equipment")
 
 class UploadForm(forms.Form):
     file = forms.FileField(label=_("Workbook (.xlsx)"))
-    keep_good = forms.BooleanField(label=_("Write the good rows even if some rows are bad"),
-                                   required=False)
+    keep_good = forms.BooleanField(
+        label=_("Write the good rows even if some rows are bad"), required=False
+    )
 
 
 def _registry(kind: str) -> xl.Registry:
@@ -37,24 +38,36 @@ def import_page(request: HttpRequest, kind: str) -> HttpResponse:
         upload = form.cleaned_data["file"]
         try:
             if upload.size > xl.max_import_bytes():
-                raise xl.ImportFileError(_("The file is larger than %(mb)s MB.") % {
-                    "mb": xl.max_import_bytes() // 2**20})
-            result = xl.import_workbook(registry, upload.read(), request.user,
-                                        keep_good=form.cleaned_data["keep_good"])
+                raise xl.ImportFileError(
+                    _("The file is larger than %(mb)s MB.") % {"mb": xl.max_import_bytes() // 2**20}
+                )
+            result = xl.import_workbook(
+                registry, upload.read(), request.user, keep_good=form.cleaned_data["keep_good"]
+            )
         except xl.ImportFileError as exc:
             file_error = str(exc)
     status = 400 if file_error or (result and result.errors) else 200
-    return render(request, "orgs/import.html", {
-        "kind": kind, "registry": registry, "form": form, "result": result,
-        "file_error": file_error, "errors": (result.errors[:500] if result else [])},
-        status=status)
+    return render(
+        request,
+        "orgs/import.html",
+        {
+            "kind": kind,
+            "registry": registry,
+            "form": form,
+            "result": result,
+            "file_error": file_error,
+            "errors": (result.errors[:500] if result else []),
+        },
+        status=status,
+    )
 
 
 @login_required
 def template_download(request: HttpRequest, kind: str) -> HttpResponse:
     registry = _registry(kind)
-    return xlsx_response(xl.template_bytes(registry.title, registry.columns),
-                         f"{kind}-template.xlsx")
+    return xlsx_response(
+        xl.template_bytes(registry.title, registry.columns), f"{kind}-template.xlsx"
+    )
 
 
 def xlsx_response(data: bytes, filename: str) -> HttpResponse:

@@ -9,6 +9,9 @@ urlpatterns = [
     path("schools/map.geojson", views.school_map_data, name="map_data"),
     path("map/", views.school_map, name="map"),
     path("schools/import/<str:kind>/", import_views.import_page, name="import"),
-    path("schools/import/<str:kind>/template.xlsx", import_views.template_download,
-         name="import_template"),
+    path(
+        "schools/import/<str:kind>/template.xlsx",
+        import_views.template_download,
+        name="import_template",
+    ),
 ]

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.orgs import listing, map_data
-from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.access import role_required
 from campus_safety.orgs.filters import SchoolFilter
+from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.models import Organisation, School
 from campus_safety.workforce.models import Guard
 from campus_safety.workforce.rule_choice import rule_choices, with_staffing_rule

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 PASSWORD = "Demo@2026!"  # noqa: S105 — published demo password, see README
 # Published TOTP secret of every demo account, created in demo mode only
 # (CAMPUS_SAFETY_DEMO=1): add it to any authenticator app, or run `campus-safety demo-otp`.
-TOTP_SECRET = "MNQW24DVOMWXGYLGMV2HSLLEMVWW6LJSGAZDM"  # base32 of b"campus-safety-demo-2026"
+TOTP_SECRET = "MNQW24DVOMWXGYLGMV2HSLLEMVWW6LJSGAZDM"  # noqa: S105 — b"campus-safety-demo-2026"
 JOINED = datetime(2026, 1, 1, tzinfo=UTC)  # fixed, so two seedings dump identically
 DEMO_DISTRICT = "371402"  # 德城区: the education user's and the police user's district
 

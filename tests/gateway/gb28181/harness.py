@@ -35,8 +35,9 @@ class Outcome:
 class FakePlatform:
     """Records what the server hands over; answers credentials from a dict."""
 
-    devices: dict[str, tuple[str | None, bool]] = field(default_factory=lambda: {
-        NVR_ID: (PASSWORD, True), ALARM_BOX_ID: (PASSWORD, True)})
+    devices: dict[str, tuple[str | None, bool]] = field(
+        default_factory=lambda: {NVR_ID: (PASSWORD, True), ALARM_BOX_ID: (PASSWORD, True)}
+    )
     registered: list[tuple[str, int, gb.Remote]] = field(default_factory=list)
     unregistered: list[str] = field(default_factory=list)
     keepalives: list[tuple[str, gb.Remote]] = field(default_factory=list)
@@ -77,9 +78,14 @@ class FakePlatform:
 
     def interface(self) -> gb.PlatformInterface:
         return gb.PlatformInterface(
-            device_credentials=self.device_credentials, on_registered=self.on_registered,
-            on_unregistered=self.on_unregistered, on_keepalive=self.on_keepalive,
-            on_alarm=self.on_alarm, on_catalog=self.on_catalog, on_pending=self.on_pending)
+            device_credentials=self.device_credentials,
+            on_registered=self.on_registered,
+            on_unregistered=self.on_unregistered,
+            on_keepalive=self.on_keepalive,
+            on_alarm=self.on_alarm,
+            on_catalog=self.on_catalog,
+            on_pending=self.on_pending,
+        )
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 3.0) -> Any:
@@ -100,7 +106,8 @@ class ServerThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.server: gb.Gb28181Server = self.call(
-            gb.start_gb28181(platform.interface(), "127.0.0.1", 0, config=config))
+            gb.start_gb28181(platform.interface(), "127.0.0.1", 0, config=config)
+        )
         self.port = self.server.port
 
     def submit(self, coroutine: Any) -> concurrent.futures.Future:
@@ -123,16 +130,16 @@ class ServerThread:
 
 def make_config(**overrides: Any) -> gb.ServerConfig:
     values: dict[str, Any] = {
-        "platform_id": PLATFORM_ID, "domain": DOMAIN, "catalog_on_register": False,
-        "catalog_timeout": 3.0, "query_timeout": 2.0, "sweep_interval": 0.1,
+        "platform_id": PLATFORM_ID,
+        "domain": DOMAIN,
+        "catalog_on_register": False,
+        "catalog_timeout": 3.0,
+        "query_timeout": 2.0,
+        "sweep_interval": 0.1,
         "rate_per_second": 0.0,
     }
     values.update(overrides)
     return gb.ServerConfig(**values)
-
-
-
-
 
 
 def free_udp_port() -> int:

@@ -22,8 +22,9 @@ def md5(text: str) -> str:
 class UdpPeer:
     transport = "UDP"
 
-    def __init__(self, server_port: int, device_id: str = NVR_ID, *,
-                 host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, server_port: int, device_id: str = NVR_ID, *, host: str = "127.0.0.1"
+    ) -> None:
         self.server = ("127.0.0.1", server_port)
         self.device_id = device_id
         self.host = host
@@ -60,8 +61,15 @@ class UdpPeer:
         assert isinstance(message, sip.SipRequest), message
         return message
 
-    def build(self, method: str, *, body: bytes = b"", headers: list[tuple[str, str]] = (),
-              branch: str | None = None, cseq: int | None = None) -> bytes:
+    def build(
+        self,
+        method: str,
+        *,
+        body: bytes = b"",
+        headers: list[tuple[str, str]] = (),
+        branch: str | None = None,
+        cseq: int | None = None,
+    ) -> bytes:
         if cseq is None:
             self.cseq += 1
             cseq = self.cseq
@@ -92,11 +100,14 @@ class UdpPeer:
             extra = ', qop=auth, nc=00000001, cnonce="0a4f113b"'
         else:
             response, extra = md5(f"{ha1}:{nonce}:{ha2}"), ""
-        return (f'Digest username="{self.device_id}", realm="{realm}", nonce="{nonce}", '
-                f'uri="{uri}", response="{response}", algorithm=MD5{extra}')
+        return (
+            f'Digest username="{self.device_id}", realm="{realm}", nonce="{nonce}", '
+            f'uri="{uri}", response="{response}", algorithm=MD5{extra}'
+        )
 
-    def register(self, *, password: str = PASSWORD, expires: int | None = 3600,
-                 qop: bool = True) -> sip.SipResponse:
+    def register(
+        self, *, password: str = PASSWORD, expires: int | None = 3600, qop: bool = True
+    ) -> sip.SipResponse:
         expiry = [] if expires is None else [("Expires", str(expires))]
         contact = [("Contact", f"<sip:{self.device_id}@127.0.0.1:{self.port}>")]
         self.send(self.build("REGISTER", headers=contact + expiry))

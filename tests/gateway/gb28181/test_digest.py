@@ -16,29 +16,42 @@ NOW = 1_700_000_000.0
 
 
 def answer(password: str, nonce: str, *, qop: bool = True, realm: str = REALM) -> Credentials:
-    unsigned = Credentials(username=DEVICE, realm=realm, nonce=nonce,
-                           uri="sip:37140000002000000001@3714000000", response="",
-                           algorithm="MD5", qop="auth" if qop else None,
-                           nc="00000001" if qop else None, cnonce="0a4f113b" if qop else None)
-    response = digest.expected_response(unsigned, method="REGISTER", password=password,
-                                        realm=realm)
+    unsigned = Credentials(
+        username=DEVICE,
+        realm=realm,
+        nonce=nonce,
+        uri="sip:37140000002000000001@3714000000",
+        response="",
+        algorithm="MD5",
+        qop="auth" if qop else None,
+        nc="00000001" if qop else None,
+        cnonce="0a4f113b" if qop else None,
+    )
+    response = digest.expected_response(unsigned, method="REGISTER", password=password, realm=realm)
     return dataclasses.replace(unsigned, response=response)
 
 
 def check(credentials: Credentials) -> Verdict:
-    return digest.verify(credentials, method="REGISTER", password="pw", realm=REALM,
-                         key=KEY, now=NOW, nonce_ttl=300)
+    return digest.verify(
+        credentials, method="REGISTER", password="pw", realm=REALM, key=KEY, now=NOW, nonce_ttl=300
+    )
 
 
 def test_the_rfc_2617_worked_example_gives_its_published_response():
     # RFC 2617 section 3.5: Mufasa / "Circle Of Life"
-    header = ('Digest username="Mufasa", realm="testrealm@host.com", '
-              'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, '
-              'nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", '
-              'opaque="5ccc069c403ebaf9f0171e9517f40e41"')
+    header = (
+        'Digest username="Mufasa", realm="testrealm@host.com", '
+        'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, '
+        'nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", '
+        'opaque="5ccc069c403ebaf9f0171e9517f40e41"'
+    )
     credentials = digest.parse_authorization(header)
-    assert digest.expected_response(credentials, method="GET", password="Circle Of Life",
-                                    realm="testrealm@host.com") == credentials.response
+    assert (
+        digest.expected_response(
+            credentials, method="GET", password="Circle Of Life", realm="testrealm@host.com"
+        )
+        == credentials.response
+    )
 
 
 def test_the_right_password_is_accepted_with_and_without_qop():
@@ -71,37 +84,41 @@ def test_a_device_configured_with_another_sip_domain_is_told_so():
     assert check(answer("pw", nonce, realm="3402000000")) is Verdict.REALM_MISMATCH
 
 
-@pytest.mark.parametrize("change", [{"algorithm": "SHA-256"}, {"qop": "auth-int"},
-                                    {"nc": "1"}, {"cnonce": None}])
+@pytest.mark.parametrize(
+    "change", [{"algorithm": "SHA-256"}, {"qop": "auth-int"}, {"nc": "1"}, {"cnonce": None}]
+)
 def test_unsupported_algorithms_and_incomplete_qop_answers_are_refused(change):
-    credentials = dataclasses.replace(answer("pw", digest.make_nonce(KEY, REALM, NOW)),
-                                      **change)
+    credentials = dataclasses.replace(answer("pw", digest.make_nonce(KEY, REALM, NOW)), **change)
     assert check(credentials) is Verdict.UNSUPPORTED
 
 
 def test_the_challenge_offers_md5_and_qop_auth_in_the_platform_realm():
     nonce = digest.make_nonce(KEY, REALM, NOW, random_part=b"\x00" * 8)
     assert digest.challenge(REALM, nonce, stale=True) == (
-        f'Digest realm="{REALM}", nonce="{nonce}", algorithm=MD5, qop="auth", stale=true')
+        f'Digest realm="{REALM}", nonce="{nonce}", algorithm=MD5, qop="auth", stale=true'
+    )
     assert digest.nonce_age(nonce, key=KEY, realm=REALM, now=NOW + 5) == 5
 
 
 def test_authorization_parsing_handles_quoted_commas_escapes_and_spacing():
     credentials = digest.parse_authorization(
-        'Digest  username = "a\\"b" ,realm="x, y",nonce=n,uri="sip:p@d",response="r",'
-        'algorithm=MD5')
+        'Digest  username = "a\\"b" ,realm="x, y",nonce=n,uri="sip:p@d",response="r",algorithm=MD5'
+    )
     assert (credentials.username, credentials.realm, credentials.nonce) == ('a"b', "x, y", "n")
     assert credentials.qop is None
 
 
-@pytest.mark.parametrize("header", [
-    'Basic dXNlcjpwYXNz',
-    'Digest username="a", realm="r", nonce="n", uri="u"',  # no response
-    'Digest username="a", username="b", realm="r", nonce="n", uri="u", response="x"',
-    'Digest username="a, realm="r"',
-    'Digest username',
-    'Digest ' + "x" * 5000,
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Basic dXNlcjpwYXNz",
+        'Digest username="a", realm="r", nonce="n", uri="u"',  # no response
+        'Digest username="a", username="b", realm="r", nonce="n", uri="u", response="x"',
+        'Digest username="a, realm="r"',
+        "Digest username",
+        "Digest " + "x" * 5000,
+    ],
+)
 def test_malformed_authorization_headers_raise_digest_error(header):
     with pytest.raises(DigestError):
         digest.parse_authorization(header)

@@ -14,7 +14,8 @@ from campus_safety.gateway.gb28181.transactions import (
 REQUEST = sip.parse_message(
     b"MESSAGE sip:37140000002000000001@3714000000 SIP/2.0\r\n"
     b"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK77\r\nFrom: <sip:a@b>;tag=1\r\n"
-    b"To: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 4 MESSAGE\r\nContent-Length: 0\r\n\r\n")
+    b"To: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 4 MESSAGE\r\nContent-Length: 0\r\n\r\n"
+)
 SOURCE = ("10.0.0.2", 5060)
 
 
@@ -32,16 +33,34 @@ def test_a_request_is_new_then_in_progress_then_answered_from_the_cache_until_ti
 def test_the_same_branch_from_another_address_or_with_another_cseq_is_another_transaction():
     key = transaction_key(REQUEST, SOURCE)
     assert transaction_key(REQUEST, ("10.0.0.3", 5060)) != key
-    other = sip.parse_message(sip.build_request(
-        "MESSAGE", REQUEST.uri, via=REQUEST.header("Via"), from_=REQUEST.header("From"),
-        to=REQUEST.header("To"), call_id="x", cseq=5))
+    other = sip.parse_message(
+        sip.build_request(
+            "MESSAGE",
+            REQUEST.uri,
+            via=REQUEST.header("Via"),
+            from_=REQUEST.header("From"),
+            to=REQUEST.header("To"),
+            call_id="x",
+            cseq=5,
+        )
+    )
     assert transaction_key(other, SOURCE) != key
 
 
 def test_our_to_tag_is_the_same_for_a_resent_request():
-    assert to_tag(REQUEST) == to_tag(sip.parse_message(sip.build_request(
-        "MESSAGE", REQUEST.uri, via=REQUEST.header("Via"), from_=REQUEST.header("From"),
-        to=REQUEST.header("To"), call_id="x", cseq=4)))
+    assert to_tag(REQUEST) == to_tag(
+        sip.parse_message(
+            sip.build_request(
+                "MESSAGE",
+                REQUEST.uri,
+                via=REQUEST.header("Via"),
+                from_=REQUEST.header("From"),
+                to=REQUEST.header("To"),
+                call_id="x",
+                cseq=4,
+            )
+        )
+    )
 
 
 def test_a_full_cache_drops_its_oldest_entries():

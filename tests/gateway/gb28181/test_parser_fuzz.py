@@ -17,8 +17,11 @@ from campus_safety.gateway.gb28181 import digest, manscdp, sip, transactions
 
 # FUZZ_SCALE=10 runs ten times the examples (a deeper pass than CI needs every time).
 SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
-FUZZ = settings(max_examples=2000 * SCALE, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=2000 * SCALE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 STRUCTURED = settings(FUZZ, max_examples=800 * SCALE)  # each example costs more to draw
 
 REGISTER = (
@@ -33,12 +36,30 @@ REGISTER = (
 )
 KEEPALIVE = manscdp.build_keepalive(7, "37140200001180000001")
 MESSAGE = sip.build_request(
-    "MESSAGE", "sip:37140000002000000001@3714000000",
-    via="SIP/2.0/UDP 10.0.0.2:5060;rport;branch=z9hG4bKk", from_="<sip:1@2>;tag=a",
-    to="<sip:3@4>", call_id="c", cseq=2, body=KEEPALIVE, content_type=manscdp.CONTENT_TYPE)
-CATALOG = manscdp.build_catalog_response(3, "37140200001180000001", 2, [
-    {"DeviceID": "37140200001310000001", "Name": "校门口", "Parental": "0",
-     "Longitude": "116.3", "Latitude": "37.4"}])
+    "MESSAGE",
+    "sip:37140000002000000001@3714000000",
+    via="SIP/2.0/UDP 10.0.0.2:5060;rport;branch=z9hG4bKk",
+    from_="<sip:1@2>;tag=a",
+    to="<sip:3@4>",
+    call_id="c",
+    cseq=2,
+    body=KEEPALIVE,
+    content_type=manscdp.CONTENT_TYPE,
+)
+CATALOG = manscdp.build_catalog_response(
+    3,
+    "37140200001180000001",
+    2,
+    [
+        {
+            "DeviceID": "37140200001310000001",
+            "Name": "校门口",
+            "Parental": "0",
+            "Longitude": "116.3",
+            "Latitude": "37.4",
+        }
+    ],
+)
 
 
 def answerable(data: bytes) -> None:
@@ -48,13 +69,15 @@ def answerable(data: bytes) -> None:
     except sip.SipParseError as exc:
         assert exc.reason and "\n" not in exc.reason
         if exc.partial is not None:
-            sip.build_response(exc.partial, 400, sip.reason_phrase(400, exc.reason),
-                               received=("192.0.2.1", 5060))
+            sip.build_response(
+                exc.partial, 400, sip.reason_phrase(400, exc.reason), received=("192.0.2.1", 5060)
+            )
         return
     if isinstance(message, sip.SipRequest):
         transactions.transaction_key(message, ("192.0.2.1", 5060))
-        sip.build_response(message, 200, to_tag=transactions.to_tag(message),
-                           received=("192.0.2.1", 5060))
+        sip.build_response(
+            message, 200, to_tag=transactions.to_tag(message), received=("192.0.2.1", 5060)
+        )
         header = message.header("Authorization")
         if header is not None:
             with contextlib.suppress(digest.DigestError):
@@ -69,36 +92,93 @@ def readable(data: bytes) -> None:
 def mutate(data: bytes, edits: list[tuple[int, int, bytes]]) -> bytes:
     for position, delete, insert in edits:
         position %= len(data) + 1
-        data = data[:position] + insert + data[position + delete:]
+        data = data[:position] + insert + data[position + delete :]
     return data
 
 
-edits = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 8),
-                           st.binary(max_size=6) | st.sampled_from(
-                               [b"\r\n", b"\n", b" ", b":", b";", b",", b"<", b">", b'"',
-                                b"\x00", b"\xff", b"&", b"]]>", b"<!DOCTYPE x>", b"\t"])),
-                 min_size=1, max_size=6)
+edits = st.lists(
+    st.tuples(
+        st.integers(0, 10_000),
+        st.integers(0, 8),
+        st.binary(max_size=6)
+        | st.sampled_from(
+            [
+                b"\r\n",
+                b"\n",
+                b" ",
+                b":",
+                b";",
+                b",",
+                b"<",
+                b">",
+                b'"',
+                b"\x00",
+                b"\xff",
+                b"&",
+                b"]]>",
+                b"<!DOCTYPE x>",
+                b"\t",
+            ]
+        ),
+    ),
+    min_size=1,
+    max_size=6,
+)
 
 # --- SIP ---------------------------------------------------------------------------------
 
-HEADER_NAMES = ["Via", "v", "From", "f", "To", "t", "Call-ID", "i", "CSeq", "Contact", "m",
-                "Content-Length", "l", "Content-Type", "c", "Expires", "Authorization",
-                "Max-Forwards", "X-Odd"]
+HEADER_NAMES = [
+    "Via",
+    "v",
+    "From",
+    "f",
+    "To",
+    "t",
+    "Call-ID",
+    "i",
+    "CSeq",
+    "Contact",
+    "m",
+    "Content-Length",
+    "l",
+    "Content-Type",
+    "c",
+    "Expires",
+    "Authorization",
+    "Max-Forwards",
+    "X-Odd",
+]
 hostile_text = st.text(max_size=40)
-plausible_values = st.sampled_from([
-    "SIP/2.0/UDP 10.0.0.2:5060;rport;branch=z9hG4bK1", "SIP / 2.0 / TCP [::1]:5061",
-    "<sip:37140200001180000001@3714000000>;tag=1", "sip:a@b;tag=2", '"N, X" <sip:a@[::1]:9>',
-    "1 REGISTER", "20 MESSAGE", "0", "12", "99999999999", "-1", "Application/MANSCDP+xml",
-    "*", 'Digest username="a", realm="r", nonce="n", uri="u", response="x"', "",
-])
-header = st.tuples(st.sampled_from(HEADER_NAMES) | st.text(min_size=1, max_size=12),
-                   st.sampled_from([": ", ":", " : ", ":\t", " "]),
-                   plausible_values | hostile_text)
+plausible_values = st.sampled_from(
+    [
+        "SIP/2.0/UDP 10.0.0.2:5060;rport;branch=z9hG4bK1",
+        "SIP / 2.0 / TCP [::1]:5061",
+        "<sip:37140200001180000001@3714000000>;tag=1",
+        "sip:a@b;tag=2",
+        '"N, X" <sip:a@[::1]:9>',
+        "1 REGISTER",
+        "20 MESSAGE",
+        "0",
+        "12",
+        "99999999999",
+        "-1",
+        "Application/MANSCDP+xml",
+        "*",
+        'Digest username="a", realm="r", nonce="n", uri="u", response="x"',
+        "",
+    ]
+)
+header = st.tuples(
+    st.sampled_from(HEADER_NAMES) | st.text(min_size=1, max_size=12),
+    st.sampled_from([": ", ":", " : ", ":\t", " "]),
+    plausible_values | hostile_text,
+)
 start_line = st.one_of(
-    st.builds(lambda m, u: f"{m} {u} SIP/2.0",
-              st.sampled_from(["REGISTER", "MESSAGE", "OPTIONS", "ACK", "INVITE"]) | hostile_text,
-              st.sampled_from(["sip:37140000002000000001@3714000000", "sip:x", "tel:1"])
-              | hostile_text),
+    st.builds(
+        lambda m, u: f"{m} {u} SIP/2.0",
+        st.sampled_from(["REGISTER", "MESSAGE", "OPTIONS", "ACK", "INVITE"]) | hostile_text,
+        st.sampled_from(["sip:37140000002000000001@3714000000", "sip:x", "tel:1"]) | hostile_text,
+    ),
     st.builds(lambda c, r: f"SIP/2.0 {c} {r}", st.integers(-10, 1000), hostile_text),
     hostile_text,
 )
@@ -146,29 +226,84 @@ def test_stream_framing_raises_only_sip_parse_error(data):
 
 
 @STRUCTURED
-@given(st.text(max_size=300) | st.builds(
-    lambda parts: "Digest " + ", ".join(f"{k}={v}" for k, v in parts),
-    st.lists(st.tuples(st.sampled_from(["username", "realm", "nonce", "uri", "response", "qop",
-                                        "nc", "cnonce", "algorithm"]) | st.text(max_size=5),
-                       st.text(max_size=20).map(lambda v: f'"{v}"') | st.text(max_size=20)),
-             max_size=10)))
+@given(
+    st.text(max_size=300)
+    | st.builds(
+        lambda parts: "Digest " + ", ".join(f"{k}={v}" for k, v in parts),
+        st.lists(
+            st.tuples(
+                st.sampled_from(
+                    [
+                        "username",
+                        "realm",
+                        "nonce",
+                        "uri",
+                        "response",
+                        "qop",
+                        "nc",
+                        "cnonce",
+                        "algorithm",
+                    ]
+                )
+                | st.text(max_size=5),
+                st.text(max_size=20).map(lambda v: f'"{v}"') | st.text(max_size=20),
+            ),
+            max_size=10,
+        ),
+    )
+)
 def test_authorization_parsing_raises_only_digest_error(value):
     try:
         credentials = digest.parse_authorization(value)
     except digest.DigestError:
         return
-    digest.verify(credentials, method="REGISTER", password="pw", realm="r", key=b"k" * 32,
-                  now=1e9)
+    digest.verify(credentials, method="REGISTER", password="pw", realm="r", key=b"k" * 32, now=1e9)
 
 
 # --- MANSCDP -------------------------------------------------------------------------------
 
-TAGS = ["Query", "Control", "Notify", "Response", "CmdType", "SN", "DeviceID", "SumNum",
-        "DeviceList", "Item", "Name", "Info", "AlarmType", "AlarmPriority", "AlarmTime",
-        "Longitude", "Latitude", "Parental", "Alarmstatus", "DutyStatus", "Channel"]
-TEXTS = ["Keepalive", "Catalog", "Alarm", "DeviceStatus", "DeviceInfo", "17",
-         "37140200001180000001", "3", "1", "116.3", "nan", "-1e999", "2024-03-01T08:00:00",
-         "校门口", "", "&amp;", "<![CDATA[x]]>"]
+TAGS = [
+    "Query",
+    "Control",
+    "Notify",
+    "Response",
+    "CmdType",
+    "SN",
+    "DeviceID",
+    "SumNum",
+    "DeviceList",
+    "Item",
+    "Name",
+    "Info",
+    "AlarmType",
+    "AlarmPriority",
+    "AlarmTime",
+    "Longitude",
+    "Latitude",
+    "Parental",
+    "Alarmstatus",
+    "DutyStatus",
+    "Channel",
+]
+TEXTS = [
+    "Keepalive",
+    "Catalog",
+    "Alarm",
+    "DeviceStatus",
+    "DeviceInfo",
+    "17",
+    "37140200001180000001",
+    "3",
+    "1",
+    "116.3",
+    "nan",
+    "-1e999",
+    "2024-03-01T08:00:00",
+    "校门口",
+    "",
+    "&amp;",
+    "<![CDATA[x]]>",
+]
 
 
 def render(tree: tuple) -> str:
@@ -180,9 +315,11 @@ def render(tree: tuple) -> str:
 tags = st.sampled_from([*TAGS, "x", "a-b", "_y", "ns:Item", "1bad", "a b", ""])
 xml_trees = st.recursive(
     st.tuples(tags, st.sampled_from(TEXTS) | st.text(max_size=8), st.just(())),
-    lambda children: st.tuples(tags, st.sampled_from(TEXTS),
-                               st.lists(children, max_size=4).map(tuple)),
-    max_leaves=12)
+    lambda children: st.tuples(
+        tags, st.sampled_from(TEXTS), st.lists(children, max_size=4).map(tuple)
+    ),
+    max_leaves=12,
+)
 
 
 @st.composite
@@ -210,9 +347,24 @@ def test_the_manscdp_parser_raises_only_manscdp_error_on_structured_fuzz(data):
 
 
 @FUZZ
-@given(st.sampled_from([KEEPALIVE, CATALOG, manscdp.build_alarm_notify(
-    1, "37140200001340000001", alarm_time="2024-03-01T08:00:00", description="一键报警",
-    alarm_type="1", longitude=116.3, latitude=37.4)]), edits)
+@given(
+    st.sampled_from(
+        [
+            KEEPALIVE,
+            CATALOG,
+            manscdp.build_alarm_notify(
+                1,
+                "37140200001340000001",
+                alarm_time="2024-03-01T08:00:00",
+                description="一键报警",
+                alarm_type="1",
+                longitude=116.3,
+                latitude=37.4,
+            ),
+        ]
+    ),
+    edits,
+)
 def test_the_manscdp_parser_raises_only_manscdp_error_on_mutated_real_bodies(body, changes):
     readable(mutate(body, changes))
 
@@ -223,6 +375,11 @@ xml_chars = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
 @settings(max_examples=500, deadline=None)
 @given(st.text(xml_chars, max_size=30), st.sampled_from(["GB2312", "UTF-8"]))
 def test_catalog_names_survive_a_build_and_parse_round_trip(name, encoding):
-    data = manscdp.build_catalog_response(5, "37140200001180000001", 1, [
-        {"DeviceID": "37140200001310000001", "Name": name}], encoding=encoding)
+    data = manscdp.build_catalog_response(
+        5,
+        "37140200001180000001",
+        1,
+        [{"DeviceID": "37140200001310000001", "Name": name}],
+        encoding=encoding,
+    )
     assert manscdp.parse(data).items[0].name == name.strip()

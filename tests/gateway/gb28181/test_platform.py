@@ -36,14 +36,19 @@ def events():
 
 
 def gb_device(device_id: str = NVR_ID, **fields) -> Device:
-    values = {"device_id": device_id, "kind": Device.Kind.NVR,
-              "protocol": Device.Protocol.GB28181, **fields}
+    values = {
+        "device_id": device_id,
+        "kind": Device.Kind.NVR,
+        "protocol": Device.Protocol.GB28181,
+        **fields,
+    }
     return DeviceFactory(**values)
 
 
 def notify(device_id: str = NVR_ID, sn: int = 77, **fields) -> manscdp.AlarmNotify:
-    body = manscdp.build_alarm_notify(sn, device_id, alarm_time="2024-03-01T08:00:00",
-                                      description="一键报警", alarm_type="1")
+    body = manscdp.build_alarm_notify(
+        sn, device_id, alarm_time="2024-03-01T08:00:00", description="一键报警", alarm_type="1"
+    )
     return dataclasses.replace(manscdp.parse(body), **fields)
 
 
@@ -64,7 +69,8 @@ def test_unknown_unapproved_and_other_protocol_devices_are_not_approved():
 
 
 def test_keepalives_and_registrations_reach_liveness_without_a_query(
-        live, django_assert_num_queries):
+    live, django_assert_num_queries
+):
     gb_device()
     live.directory.load()
     with django_assert_num_queries(0):
@@ -109,8 +115,13 @@ def test_an_alarm_is_committed_once_with_its_fields_and_device_local_time(live):
 def test_a_catalog_becomes_the_devices_channels_and_nothing_is_deleted(live, events):
     nvr = gb_device()
     items = [
-        manscdp.CatalogItem(device_id=CHANNEL_ID, name="校门口", manufacturer="Hikvision",
-                            longitude=116.3, latitude=37.4),
+        manscdp.CatalogItem(
+            device_id=CHANNEL_ID,
+            name="校门口",
+            manufacturer="Hikvision",
+            longitude=116.3,
+            latitude=37.4,
+        ),
         manscdp.CatalogItem(device_id=ALARM_INPUT_ID, name="一键报警"),
         manscdp.CatalogItem(device_id="371402", name="德城区"),  # a civil-code node
         manscdp.CatalogItem(device_id="37140200002150000001", name="业务分组"),
@@ -132,12 +143,19 @@ def test_a_catalog_becomes_the_devices_channels_and_nothing_is_deleted(live, eve
 
 def test_registrations_still_valid_over_udp_are_taken_back_after_a_restart(clock):
     now = clock.now()
-    gb_device(register_expires_at=now + dt.timedelta(hours=1),
-              remote_address="udp:10.20.30.40:5060")
-    gb_device(ALARM_INPUT_ID, register_expires_at=now - dt.timedelta(seconds=1),
-              remote_address="udp:10.20.30.41:5060")
-    gb_device("37140200001180000002", register_expires_at=now + dt.timedelta(hours=1),
-              remote_address="tcp:10.20.30.42:40000")
+    gb_device(
+        register_expires_at=now + dt.timedelta(hours=1), remote_address="udp:10.20.30.40:5060"
+    )
+    gb_device(
+        ALARM_INPUT_ID,
+        register_expires_at=now - dt.timedelta(seconds=1),
+        remote_address="udp:10.20.30.41:5060",
+    )
+    gb_device(
+        "37140200001180000002",
+        register_expires_at=now + dt.timedelta(hours=1),
+        remote_address="tcp:10.20.30.42:40000",
+    )
     [(device_id, remote, seconds)] = platform.restorable_registrations()
     assert (device_id, remote) == (NVR_ID, REMOTE)
     assert 3590 < seconds <= 3600
@@ -148,7 +166,10 @@ def test_an_unknown_device_asking_to_register_is_kept_unapproved(events):
     platform.on_pending(ALARM_INPUT_ID, REMOTE)
     device = Device.objects.get(device_id=ALARM_INPUT_ID)
     assert (device.is_approved, device.kind, device.protocol) == (
-        False, Device.Kind.ONE_KEY_ALARM, "gb28181")
+        False,
+        Device.Kind.ONE_KEY_ALARM,
+        "gb28181",
+    )
     assert platform.device_credentials(ALARM_INPUT_ID)[1] is False
 
 
@@ -165,8 +186,14 @@ def test_a_registered_device_alarm_is_committed_before_result_ok_end_to_end(sett
     device = UdpPeer(server.port)
     try:
         assert device.register().status == 200
-        assert device.message(manscdp.build_alarm_notify(
-            5, ALARM_INPUT_ID, alarm_time="2024-03-01T08:00:00", alarm_type="1")).status == 200
+        assert (
+            device.message(
+                manscdp.build_alarm_notify(
+                    5, ALARM_INPUT_ID, alarm_time="2024-03-01T08:00:00", alarm_type="1"
+                )
+            ).status
+            == 200
+        )
         catalog_or_response = [device.platform_request(timeout=3) for _ in range(2)]
         response = next(r for r in catalog_or_response if b"<Result>" in r.body)
         assert AlarmEvent.objects.filter(device__device_id=ALARM_INPUT_ID).exists()

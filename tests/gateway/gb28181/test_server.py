@@ -31,15 +31,15 @@ def device(sip_server):
 
 
 def alarm_body(sn: int = 5) -> bytes:
-    return manscdp.build_alarm_notify(sn, ALARM_INPUT_ID, alarm_time="2024-03-01T08:00:00",
-                                      description="一键报警", alarm_type="1")
+    return manscdp.build_alarm_notify(
+        sn, ALARM_INPUT_ID, alarm_time="2024-03-01T08:00:00", description="一键报警", alarm_type="1"
+    )
 
 
 # --- REGISTER ------------------------------------------------------------------------------
 
 
-def test_register_without_credentials_is_challenged_with_md5_digest_in_the_domain_realm(
-        device):
+def test_register_without_credentials_is_challenged_with_md5_digest_in_the_domain_realm(device):
     device.send(device.build("REGISTER", headers=[("Expires", "3600")]))
     response = device.response()
     assert response.status == 401
@@ -50,8 +50,7 @@ def test_register_without_credentials_is_challenged_with_md5_digest_in_the_domai
     assert 'qop="auth"' in challenge
 
 
-def test_register_with_the_right_password_gets_200_with_a_gb_date_and_the_expiry(
-        device, platform):
+def test_register_with_the_right_password_gets_200_with_a_gb_date_and_the_expiry(device, platform):
     response = device.register(expires=7200)
     assert response.status == 200
     assert GB_DATE.fullmatch(response.header("Date"))
@@ -64,7 +63,8 @@ def test_register_without_qop_in_the_answer_is_accepted_too(device):
 
 
 def test_a_requested_expiry_is_clamped_to_the_allowed_range_and_the_granted_value_returned(
-        device, platform):
+    device, platform
+):
     assert device.register(expires=60).header("Expires") == "3600"
     assert device.register(expires=10**7).header("Expires") == "86400"
     assert device.register(expires=None).header("Expires") == "86400"
@@ -106,8 +106,7 @@ def test_with_auto_registration_an_unknown_device_waits_for_approval(start_serve
         device.close()
 
 
-def test_an_expired_nonce_with_the_right_password_is_challenged_again_as_stale(
-        start_server):
+def test_an_expired_nonce_with_the_right_password_is_challenged_again_as_stale(start_server):
     now = [1_700_000_000.0]
     server = start_server(wall_time=lambda: now[0])
     device = UdpPeer(server.port)
@@ -115,8 +114,11 @@ def test_an_expired_nonce_with_the_right_password_is_challenged_again_as_stale(
         device.send(device.build("REGISTER"))
         challenge = device.response().header("WWW-Authenticate")
         now[0] += 301
-        device.send(device.build("REGISTER", headers=[
-            ("Authorization", device.authorization(challenge, PASSWORD))]))
+        device.send(
+            device.build(
+                "REGISTER", headers=[("Authorization", device.authorization(challenge, PASSWORD))]
+            )
+        )
         response = device.response()
         assert response.status == 401
         assert "stale=true" in response.header("WWW-Authenticate")
@@ -126,8 +128,11 @@ def test_an_expired_nonce_with_the_right_password_is_challenged_again_as_stale(
 
 def test_a_nonce_we_did_not_issue_is_challenged_again(device):
     forged = 'Digest realm="3714000000", nonce="' + "0" * 60 + '"'
-    device.send(device.build("REGISTER", headers=[
-        ("Authorization", device.authorization(forged, PASSWORD))]))
+    device.send(
+        device.build(
+            "REGISTER", headers=[("Authorization", device.authorization(forged, PASSWORD))]
+        )
+    )
     response = device.response()
     assert response.status == 401
     assert "stale" not in response.header("WWW-Authenticate")
@@ -173,7 +178,9 @@ def test_only_the_address_that_registered_may_speak_for_the_device(device, sip_s
     try:
         response = impostor.message(manscdp.build_keepalive(4, NVR_ID))
         assert (response.status, response.reason) == (
-            403, "Forbidden (not registered from this address)")
+            403,
+            "Forbidden (not registered from this address)",
+        )
     finally:
         impostor.close()
     moved_port = UdpPeer(sip_server.port)  # same host, new port: NAT rebinding is fine
@@ -184,12 +191,15 @@ def test_only_the_address_that_registered_may_speak_for_the_device(device, sip_s
 
 
 def test_a_udp_registration_taken_back_after_a_restart_needs_no_new_register(
-        device, sip_server, platform):
+    device, sip_server, platform
+):
     server = sip_server.server
     assert server.restore_registration(
-        NVR_ID, gb.Remote("udp", "127.0.0.1", device.port), expires_in=3000)
+        NVR_ID, gb.Remote("udp", "127.0.0.1", device.port), expires_in=3000
+    )
     assert not server.restore_registration(
-        NVR_ID, gb.Remote("tcp", "127.0.0.1", device.port), expires_in=3000)
+        NVR_ID, gb.Remote("tcp", "127.0.0.1", device.port), expires_in=3000
+    )
     assert device.message(manscdp.build_keepalive(1, NVR_ID)).status == 200
     assert platform.registered == []  # no REGISTER happened
 
@@ -221,11 +231,18 @@ def test_an_alarm_is_acknowledged_with_result_ok_only_after_it_is_committed(devi
     assert platform.alarm_finished_at and platform.alarm_finished_at[0] <= received
     body = manscdp.parse(request.body)
     assert (body.root, body.cmd_type, body.sn, body.device_id) == (
-        "Response", "Alarm", 41, ALARM_INPUT_ID)
+        "Response",
+        "Alarm",
+        41,
+        ALARM_INPUT_ID,
+    )
     assert body.fields["Result"] == "OK"
     alarm = platform.alarms[0]
     assert (alarm.sender_id, alarm.notify.device_id, alarm.notify.priority) == (
-        NVR_ID, ALARM_INPUT_ID, 1)
+        NVR_ID,
+        ALARM_INPUT_ID,
+        1,
+    )
 
 
 def test_an_alarm_the_platform_rejects_is_answered_with_result_error(device, platform):
@@ -265,10 +282,23 @@ def test_device_status_and_info_queries_return_the_parsed_answers(device, sip_se
     query = device.platform_request()
     device.answer(query)
     sn = manscdp.parse(query.body).sn
-    device.message(manscdp.build("Response", "DeviceStatus", sn, NVR_ID, [
-        ("Result", "OK"), ("Online", "ONLINE"), ("Status", "OK"),
-        ("Alarmstatus", [("Item", [("DeviceID", ALARM_INPUT_ID), ("DutyStatus", "ALARM")])]),
-    ]))
+    device.message(
+        manscdp.build(
+            "Response",
+            "DeviceStatus",
+            sn,
+            NVR_ID,
+            [
+                ("Result", "OK"),
+                ("Online", "ONLINE"),
+                ("Status", "OK"),
+                (
+                    "Alarmstatus",
+                    [("Item", [("DeviceID", ALARM_INPUT_ID), ("DutyStatus", "ALARM")])],
+                ),
+            ],
+        )
+    )
     status = pending.result(3)
     assert (status.online, status.status) == ("ONLINE", "OK")
     assert status.alarm_status[0].duty_status == "ALARM"
@@ -280,10 +310,20 @@ def test_the_ui_can_query_from_another_event_loop_and_thread(device, sip_server)
         pending = pool.submit(asyncio.run, gb.query_device_info(NVR_ID))
         query = device.platform_request()
         device.answer(query)
-        device.message(manscdp.build(
-            "Response", "DeviceInfo", manscdp.parse(query.body).sn, NVR_ID,
-            [("Result", "OK"), ("Manufacturer", "Hikvision"), ("Model", "DS-7608"),
-             ("Channel", "8")]))
+        device.message(
+            manscdp.build(
+                "Response",
+                "DeviceInfo",
+                manscdp.parse(query.body).sn,
+                NVR_ID,
+                [
+                    ("Result", "OK"),
+                    ("Manufacturer", "Hikvision"),
+                    ("Model", "DS-7608"),
+                    ("Channel", "8"),
+                ],
+            )
+        )
         info = pending.result(3)
     assert (info.manufacturer, info.model, info.channel) == ("Hikvision", "DS-7608", 8)
 
@@ -312,13 +352,18 @@ def test_a_garbage_datagram_is_dropped_and_the_server_keeps_serving(device, sip_
     assert sip_server.server.stats["malformed"] == 2
 
 
-@pytest.mark.parametrize(("mangle", "reason"), [
-    (lambda m: re.sub(rb"Call-ID: [^\r]*\r\n", b"", m), "missing Call-ID"),
-    (lambda m: m.replace(b"Content-Length: 0", b"Content-Length: 40"),
-     "Content-Length exceeds body"),
-    (lambda m: m.replace(b"CSeq: 1 OPTIONS", b"CSeq: one OPTIONS"), "malformed CSeq"),
-    (lambda m: m.replace(b"Max-Forwards: 70", b"Max-Forwards 70"), "malformed header line"),
-])
+@pytest.mark.parametrize(
+    ("mangle", "reason"),
+    [
+        (lambda m: re.sub(rb"Call-ID: [^\r]*\r\n", b"", m), "missing Call-ID"),
+        (
+            lambda m: m.replace(b"Content-Length: 0", b"Content-Length: 40"),
+            "Content-Length exceeds body",
+        ),
+        (lambda m: m.replace(b"CSeq: 1 OPTIONS", b"CSeq: one OPTIONS"), "malformed CSeq"),
+        (lambda m: m.replace(b"Max-Forwards: 70", b"Max-Forwards 70"), "malformed header line"),
+    ],
+)
 def test_a_malformed_request_is_answered_400_with_the_reason(device, mangle, reason):
     device.send(mangle(device.build("OPTIONS", cseq=1)))
     status_line = device.receive().split(b"\r\n")[0].decode()
@@ -336,12 +381,15 @@ def test_an_oversize_request_is_answered_400(start_server):
         device.close()
 
 
-@pytest.mark.parametrize("body", [
-    b"<Notify><CmdType>Keepalive</CmdType>",  # unclosed
-    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
-    b"<Notify><CmdType>&b;</CmdType><SN>1</SN><DeviceID>1</DeviceID></Notify>",
-    b"<Notify><SN>1</SN><DeviceID>37140200001180000001</DeviceID></Notify>",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<Notify><CmdType>Keepalive</CmdType>",  # unclosed
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b"<Notify><CmdType>&b;</CmdType><SN>1</SN><DeviceID>1</DeviceID></Notify>",
+        b"<Notify><SN>1</SN><DeviceID>37140200001180000001</DeviceID></Notify>",
+    ],
+)
 def test_a_bad_manscdp_body_is_answered_400(device, body):
     device.register()
     response = device.message(body)
@@ -378,7 +426,8 @@ def test_options_is_answered_and_other_methods_are_not_allowed(device):
 
 
 def test_over_tcp_messages_are_framed_by_content_length_and_answered_on_the_connection(
-        sip_server, platform):
+    sip_server, platform
+):
     device = TcpPeer(sip_server.port)
     try:
         assert device.register().status == 200
@@ -395,8 +444,7 @@ def test_over_tcp_messages_are_framed_by_content_length_and_answered_on_the_conn
         device.close()
 
 
-def test_over_tcp_the_platform_sends_its_requests_on_the_device_connection(
-        sip_server, platform):
+def test_over_tcp_the_platform_sends_its_requests_on_the_device_connection(sip_server, platform):
     device = TcpPeer(sip_server.port)
     try:
         device.register()
@@ -425,7 +473,8 @@ def test_over_tcp_a_message_without_content_length_is_answered_400_and_closed(si
 
 
 def test_after_registering_the_device_is_asked_for_its_catalog_and_parts_are_collected(
-        start_server, platform):
+    start_server, platform
+):
     server = start_server(catalog_on_register=True)
     device = UdpPeer(server.port)
     try:
@@ -434,8 +483,9 @@ def test_after_registering_the_device_is_asked_for_its_catalog_and_parts_are_col
         assert manscdp.parse(query.body).cmd_type == "Catalog"
         device.answer(query)
         sn = manscdp.parse(query.body).sn
-        channels = [{"DeviceID": f"3714020000131000000{i}", "Name": f"通道{i}"} for i in
-                    range(1, 6)]
+        channels = [
+            {"DeviceID": f"3714020000131000000{i}", "Name": f"通道{i}"} for i in range(1, 6)
+        ]
         for part in (channels[:2], channels[2:4], channels[4:]):
             body = manscdp.build_catalog_response(sn, NVR_ID, 5, part)
             assert device.message(body).status == 200
@@ -455,8 +505,11 @@ def test_an_incomplete_catalog_is_handed_over_when_the_time_is_up(start_server, 
         query = device.platform_request()
         device.answer(query)
         sn = manscdp.parse(query.body).sn
-        device.message(manscdp.build_catalog_response(
-            sn, NVR_ID, 3, [{"DeviceID": "37140200001310000001", "Name": "大门"}]))
+        device.message(
+            manscdp.build_catalog_response(
+                sn, NVR_ID, 3, [{"DeviceID": "37140200001310000001", "Name": "大门"}]
+            )
+        )
         wait_until(lambda: platform.catalogs)
         assert [item.device_id for item in platform.catalogs[0][1]] == ["37140200001310000001"]
     finally:

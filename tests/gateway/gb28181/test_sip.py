@@ -62,42 +62,54 @@ def test_without_content_length_a_datagram_body_is_the_rest():
 
 
 def test_compact_header_forms_are_expanded():
-    compact = (b"MESSAGE sip:37140000002000000001@3714000000 SIP/2.0\r\n"
-               b"v: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKc\r\n"
-               b"f: <sip:37140200001180000001@3714000000>;tag=1\r\n"
-               b"t: <sip:37140000002000000001@3714000000>\r\n"
-               b"i: compact-call\r\n"
-               b"CSeq: 2 MESSAGE\r\n"
-               b"m: <sip:37140200001180000001@10.0.0.2:5060>\r\n"
-               b"c: Application/MANSCDP+xml\r\n"
-               b"l: 4\r\n\r\nbody")
+    compact = (
+        b"MESSAGE sip:37140000002000000001@3714000000 SIP/2.0\r\n"
+        b"v: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKc\r\n"
+        b"f: <sip:37140200001180000001@3714000000>;tag=1\r\n"
+        b"t: <sip:37140000002000000001@3714000000>\r\n"
+        b"i: compact-call\r\n"
+        b"CSeq: 2 MESSAGE\r\n"
+        b"m: <sip:37140200001180000001@10.0.0.2:5060>\r\n"
+        b"c: Application/MANSCDP+xml\r\n"
+        b"l: 4\r\n\r\nbody"
+    )
     request = sip.parse_message(compact)
     assert [name for name, _ in request.headers] == [
-        "Via", "From", "To", "Call-ID", "CSeq", "Contact", "Content-Type", "Content-Length"]
+        "Via",
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Contact",
+        "Content-Type",
+        "Content-Length",
+    ]
     assert request.call_id == "compact-call"
     assert request.body == b"body"
     assert request.header("l") == "4"
 
 
 def test_header_names_are_case_insensitive():
-    request = sip.parse_message(REGISTER.replace(b"Call-ID", b"call-id").replace(
-        b"CSeq", b"CSEQ"))
+    request = sip.parse_message(REGISTER.replace(b"Call-ID", b"call-id").replace(b"CSeq", b"CSEQ"))
     assert request.call_id == "1183543436"
     assert request.header("cseq") == "1 REGISTER"
 
 
 def test_folded_header_lines_are_joined_with_one_space():
-    folded = REGISTER.replace(b"User-Agent: IP Camera\r\n",
-                              b"User-Agent: IP\r\n   Camera\r\n\tV5.5\r\n")
+    folded = REGISTER.replace(
+        b"User-Agent: IP Camera\r\n", b"User-Agent: IP\r\n   Camera\r\n\tV5.5\r\n"
+    )
     assert sip.parse_message(folded).header("User-Agent") == "IP Camera V5.5"
 
 
 def test_odd_whitespace_around_colons_slashes_and_cseq_is_accepted():
-    odd = (REGISTER
-           .replace(b"Via: SIP/2.0/UDP 192.168.1.64:5060",
-                    b"Via  :   SIP / 2.0 / UDP   192.168.1.64:5060")
-           .replace(b"CSeq: 1 REGISTER", b"CSeq:\t1   REGISTER   ")
-           .replace(b"Expires: 3600", b"Expires:3600"))
+    odd = (
+        REGISTER.replace(
+            b"Via: SIP/2.0/UDP 192.168.1.64:5060", b"Via  :   SIP / 2.0 / UDP   192.168.1.64:5060"
+        )
+        .replace(b"CSeq: 1 REGISTER", b"CSeq:\t1   REGISTER   ")
+        .replace(b"Expires: 3600", b"Expires:3600")
+    )
     request = sip.parse_message(odd)
     assert request.top_via.transport == "UDP"
     assert request.top_via.port == 5060
@@ -113,23 +125,28 @@ def test_bare_lf_line_endings_and_leading_blank_lines_are_tolerated():
 
 
 def test_a_gbk_display_name_in_from_is_tolerated():
-    named = REGISTER.replace(b"From: <sip:", "From: \"校门摄像机\" <sip:".encode("gbk"))
+    named = REGISTER.replace(b"From: <sip:", 'From: "校门摄像机" <sip:'.encode("gbk"))
     assert sip.parse_message(named).from_.display == "校门摄像机"
 
 
 def test_expires_may_come_from_the_contact_parameter():
-    request = sip.parse_message(REGISTER.replace(b"Expires: 3600\r\n", b"").replace(
-        b"192.168.1.64:5060>", b"192.168.1.64:5060>;expires=7200"))
+    request = sip.parse_message(
+        REGISTER.replace(b"Expires: 3600\r\n", b"").replace(
+            b"192.168.1.64:5060>", b"192.168.1.64:5060>;expires=7200"
+        )
+    )
     assert request.expires == 7200
 
 
 def test_multiple_vias_in_one_line_or_several_are_all_read():
-    request = sip.parse_message(REGISTER.replace(
-        b"Via: SIP/2.0/UDP 192.168.1.64:5060;rport;branch=z9hG4bK1489542157\r\n",
-        b"Via: SIP/2.0/UDP a.example;branch=z9hG4bKa, SIP/2.0/TCP b.example:5070;branch=x\r\n"
-        b"v: SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKc\r\n"))
-    assert [v.sent_by for v in request.vias] == ["a.example", "b.example:5070",
-                                                 "2001:db8::1:5060"]
+    request = sip.parse_message(
+        REGISTER.replace(
+            b"Via: SIP/2.0/UDP 192.168.1.64:5060;rport;branch=z9hG4bK1489542157\r\n",
+            b"Via: SIP/2.0/UDP a.example;branch=z9hG4bKa, SIP/2.0/TCP b.example:5070;branch=x\r\n"
+            b"v: SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bKc\r\n",
+        )
+    )
+    assert [v.sent_by for v in request.vias] == ["a.example", "b.example:5070", "2001:db8::1:5060"]
     assert request.top_via.branch == "z9hG4bKa"
 
 
@@ -137,7 +154,8 @@ def test_a_response_is_parsed_with_status_and_reason():
     response = sip.parse_message(
         b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKx\r\n"
         b"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 5 MESSAGE\r\n"
-        b"Content-Length: 0\r\n\r\n")
+        b"Content-Length: 0\r\n\r\n"
+    )
     assert isinstance(response, SipResponse)
     assert (response.status, response.reason) == (200, "OK")
     assert response.top_via.branch == "z9hG4bKx"
@@ -152,18 +170,24 @@ def test_a_missing_required_header_is_named_and_the_rest_is_kept(name):
     assert raised.value.partial.method == "REGISTER"
 
 
-@pytest.mark.parametrize(("mangle", "reason"), [
-    ((b"Content-Length: 0", b"Content-Length: 10"), "Content-Length exceeds body"),
-    ((b"Content-Length: 0", b"Content-Length: -1"), "bad Content-Length"),
-    ((b"Content-Length: 0", b"Content-Length: 0\r\nl: 3"), "conflicting Content-Length"),
-    ((b"CSeq: 1 REGISTER", b"CSeq: 1 MESSAGE"), "CSeq method does not match"),
-    ((b"CSeq: 1 REGISTER", b"CSeq: 99999999999 REGISTER"), "malformed CSeq"),
-    ((b"Expires: 3600", b"Expires: soon"), "bad Expires"),
-    ((b"Max-Forwards: 70", b"Max Forwards: 70"), "malformed header line"),
-    ((b"User-Agent: IP Camera", b"User-Agent: IP\x00Camera"), "control character in User-Agent"),
-    ((b"To: <sip:", b"To: <tel:"), "unsupported URI"),
-    ((b"Via: SIP/2.0/UDP", b"Via: SIP/3.0/UDP"), "malformed Via"),
-])
+@pytest.mark.parametrize(
+    ("mangle", "reason"),
+    [
+        ((b"Content-Length: 0", b"Content-Length: 10"), "Content-Length exceeds body"),
+        ((b"Content-Length: 0", b"Content-Length: -1"), "bad Content-Length"),
+        ((b"Content-Length: 0", b"Content-Length: 0\r\nl: 3"), "conflicting Content-Length"),
+        ((b"CSeq: 1 REGISTER", b"CSeq: 1 MESSAGE"), "CSeq method does not match"),
+        ((b"CSeq: 1 REGISTER", b"CSeq: 99999999999 REGISTER"), "malformed CSeq"),
+        ((b"Expires: 3600", b"Expires: soon"), "bad Expires"),
+        ((b"Max-Forwards: 70", b"Max Forwards: 70"), "malformed header line"),
+        (
+            (b"User-Agent: IP Camera", b"User-Agent: IP\x00Camera"),
+            "control character in User-Agent",
+        ),
+        ((b"To: <sip:", b"To: <tel:"), "unsupported URI"),
+        ((b"Via: SIP/2.0/UDP", b"Via: SIP/3.0/UDP"), "malformed Via"),
+    ],
+)
 def test_a_malformed_header_is_an_error_with_a_partial_request_for_the_400(mangle, reason):
     with pytest.raises(SipParseError) as raised:
         sip.parse_message(REGISTER.replace(*mangle))
@@ -172,10 +196,19 @@ def test_a_malformed_header_is_an_error_with_a_partial_request_for_the_400(mangl
     assert raised.value.partial.header("Call-ID") == "1183543436"
 
 
-@pytest.mark.parametrize("start", [
-    b"REGISTER sip:x SIP/2.0 extra", b"REGISTER  SIP/2.0", b"register sip:x@y SIP/2.0",
-    b"REGISTER sip:x@y HTTP/1.1", b"SIP/2.0 2000 OK", b"SIP/2.0 OK", b"\xff\xfe", b"",
-])
+@pytest.mark.parametrize(
+    "start",
+    [
+        b"REGISTER sip:x SIP/2.0 extra",
+        b"REGISTER  SIP/2.0",
+        b"register sip:x@y SIP/2.0",
+        b"REGISTER sip:x@y HTTP/1.1",
+        b"SIP/2.0 2000 OK",
+        b"SIP/2.0 OK",
+        b"\xff\xfe",
+        b"",
+    ],
+)
 def test_a_malformed_start_line_is_an_error_without_anything_to_answer(start):
     with pytest.raises(SipParseError) as raised:
         sip.parse_message(start + b"\r\nCall-ID: 1\r\n\r\n")
@@ -192,8 +225,9 @@ def test_a_message_over_the_size_limit_is_refused_but_its_headers_are_salvaged()
 
 def test_a_response_echoes_via_from_to_call_id_and_cseq_and_adds_our_to_tag():
     request = sip.parse_message(REGISTER)
-    response = sip.parse_message(sip.build_response(request, 200, to_tag="abc",
-                                                    headers=[("Expires", "3600")]))
+    response = sip.parse_message(
+        sip.build_response(request, 200, to_tag="abc", headers=[("Expires", "3600")])
+    )
     assert response.status == 200
     assert response.header("From") == request.header("From")
     assert response.to.tag == "abc"
@@ -204,16 +238,19 @@ def test_a_response_echoes_via_from_to_call_id_and_cseq_and_adds_our_to_tag():
 
 def test_a_response_records_where_the_request_came_from_in_the_top_via():
     request = sip.parse_message(REGISTER)
-    response = sip.parse_message(sip.build_response(request, 200,
-                                                    received=("203.0.113.9", 40123)))
+    response = sip.parse_message(sip.build_response(request, 200, received=("203.0.113.9", 40123)))
     via = response.top_via
     assert via.params["received"] == "203.0.113.9"
     assert via.params["rport"] == "40123"  # RFC 3581: the device sits behind NAT
 
 
 def test_a_response_keeps_an_existing_to_tag():
-    request = sip.parse_message(MESSAGE.replace(b"To: <sip:37140000002000000001@3714000000>",
-                                                b"To: <sip:37140000002000000001@3714000000>;tag=9"))
+    request = sip.parse_message(
+        MESSAGE.replace(
+            b"To: <sip:37140000002000000001@3714000000>",
+            b"To: <sip:37140000002000000001@3714000000>;tag=9",
+        )
+    )
     response = sip.parse_message(sip.build_response(request, 200, to_tag="abc"))
     assert response.to.tag == "9"
 
@@ -228,11 +265,16 @@ def test_a_reason_phrase_cannot_inject_header_lines():
 
 def test_an_own_request_round_trips_through_the_parser():
     data = sip.build_request(
-        "MESSAGE", "sip:37140200001180000001@192.168.1.64:5060",
+        "MESSAGE",
+        "sip:37140200001180000001@192.168.1.64:5060",
         via="SIP/2.0/UDP 192.168.1.10:5060;rport;branch=z9hG4bKabc",
         from_="<sip:37140000002000000001@3714000000>;tag=p1",
-        to="<sip:37140200001180000001@3714020000>", call_id="q1@192.168.1.10", cseq=7,
-        body=MESSAGE_BODY, content_type="Application/MANSCDP+xml")
+        to="<sip:37140200001180000001@3714020000>",
+        call_id="q1@192.168.1.10",
+        cseq=7,
+        body=MESSAGE_BODY,
+        content_type="Application/MANSCDP+xml",
+    )
     request = sip.parse_message(data)
     assert (request.method, request.cseq.number, request.body) == ("MESSAGE", 7, MESSAGE_BODY)
     assert request.header("Max-Forwards") == "70"
@@ -250,6 +292,8 @@ def test_stream_framing_waits_for_the_whole_message_and_needs_content_length():
 
 def test_comma_lists_respect_quotes_and_angle_brackets():
     assert sip.split_list('"Doe, John" <sip:a@b;x=1,2>, <sip:c@d>') == [
-        '"Doe, John" <sip:a@b;x=1,2>', "<sip:c@d>"]
+        '"Doe, John" <sip:a@b;x=1,2>',
+        "<sip:c@d>",
+    ]
     with pytest.raises(SipParseError):
         sip.split_list('"unterminated, <sip:a@b>')

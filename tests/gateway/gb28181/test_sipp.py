@@ -37,29 +37,73 @@ def free_port(kind: int) -> int:
         return probe.getsockname()[1]
 
 
-def run_sipp(server_port: int, scenario: str, workdir: Path, *, ooc: str | None = None,
-             transport: str = "u1", device_id: str = NVR_ID, password: str = PASSWORD,
-             timeout: float = 4.0) -> subprocess.CompletedProcess:
+def run_sipp(
+    server_port: int,
+    scenario: str,
+    workdir: Path,
+    *,
+    ooc: str | None = None,
+    transport: str = "u1",
+    device_id: str = NVR_ID,
+    password: str = PASSWORD,
+    timeout: float = 4.0,
+) -> subprocess.CompletedProcess:
     sipp = shutil.which("sipp")
     if sipp is None:
         pytest.fail("sipp is not installed (Debian package sip-tester)")
     kind = socket.SOCK_STREAM if transport.startswith("t") else socket.SOCK_DGRAM
     command = [
-        sipp, f"127.0.0.1:{server_port}", "-sf", str(SCENARIOS / scenario),
-        "-m", "1", "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
-        "-t", transport, "-i", "127.0.0.1", "-p", str(free_port(kind)),
-        "-au", device_id, "-ap", password,
-        "-key", "platform_id", PLATFORM_ID, "-key", "domain", DOMAIN,
-        "-key", "device_id", device_id, "-key", "alarm_input_id", ALARM_INPUT_ID,
-        *[arg for i, channel in enumerate(CHANNELS, 1)
-          for arg in ("-key", f"channel_{i}", channel)],
-        "-trace_err", "-trace_msg",
+        sipp,
+        f"127.0.0.1:{server_port}",
+        "-sf",
+        str(SCENARIOS / scenario),
+        "-m",
+        "1",
+        "-timeout",
+        f"{timeout}s",
+        "-timeout_error",
+        "-nostdin",
+        "-t",
+        transport,
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(free_port(kind)),
+        "-au",
+        device_id,
+        "-ap",
+        password,
+        "-key",
+        "platform_id",
+        PLATFORM_ID,
+        "-key",
+        "domain",
+        DOMAIN,
+        "-key",
+        "device_id",
+        device_id,
+        "-key",
+        "alarm_input_id",
+        ALARM_INPUT_ID,
+        *[
+            arg
+            for i, channel in enumerate(CHANNELS, 1)
+            for arg in ("-key", f"channel_{i}", channel)
+        ],
+        "-trace_err",
+        "-trace_msg",
     ]
     if ooc:
         command += ["-oocsf", str(SCENARIOS / ooc)]
     # subprocess.run kills sipp if it outlives the timeout: nothing is left behind
-    return subprocess.run(command, cwd=workdir, capture_output=True, text=True,  # noqa: S603
-                          timeout=timeout + 5, check=False)
+    return subprocess.run(
+        command,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 5,
+        check=False,
+    )
 
 
 def explain(result: subprocess.CompletedProcess, workdir: Path) -> str:
@@ -70,32 +114,34 @@ def explain(result: subprocess.CompletedProcess, workdir: Path) -> str:
 def message_log(workdir: Path) -> list[tuple[dt.datetime, str]]:
     """sipp's -trace_msg log as (local time, message) pairs, in order."""
     text = "".join(p.read_text(errors="replace") for p in workdir.glob("*_messages.log"))
-    parts = re.split(r"^-{10,} (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+)\s*$", text,
-                     flags=re.MULTILINE)
-    return [(dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f"), body.strip())
-            for stamp, body in zip(parts[1::2], parts[2::2], strict=True)]
+    parts = re.split(
+        r"^-{10,} (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+)\s*$", text, flags=re.MULTILINE
+    )
+    return [
+        (dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f"), body.strip())
+        for stamp, body in zip(parts[1::2], parts[2::2], strict=True)
+    ]
 
 
-def test_sipp_device_registers_with_digest_and_gets_a_date_header(
-        start_server, platform, tmp_path):
+def test_sipp_device_registers_with_digest_and_gets_a_date_header(start_server, platform, tmp_path):
     server = start_server()
     result = run_sipp(server.port, "register.xml", tmp_path)
     assert result.returncode == 0, explain(result, tmp_path)
     assert [(device_id, expires) for device_id, expires, _ in platform.registered] == [
-        (NVR_ID, 3600)]
+        (NVR_ID, 3600)
+    ]
 
 
-def test_sipp_device_with_a_wrong_password_is_refused_with_403(
-        start_server, platform, tmp_path):
+def test_sipp_device_with_a_wrong_password_is_refused_with_403(start_server, platform, tmp_path):
     server = start_server()
-    result = run_sipp(server.port, "register_wrong_password.xml", tmp_path,
-                      password="not-the-password")
+    result = run_sipp(
+        server.port, "register_wrong_password.xml", tmp_path, password="not-the-password"
+    )
     assert result.returncode == 0, explain(result, tmp_path)
     assert platform.registered == []
 
 
-def test_sipp_keepalive_is_answered_200_and_marks_the_device_seen(
-        start_server, platform, tmp_path):
+def test_sipp_keepalive_is_answered_200_and_marks_the_device_seen(start_server, platform, tmp_path):
     server = start_server()
     result = run_sipp(server.port, "keepalive.xml", tmp_path)
     assert result.returncode == 0, explain(result, tmp_path)
@@ -115,28 +161,44 @@ def test_sipp_catalog_in_two_parts_is_collected_until_sumnum(start_server, platf
 
 
 def test_sipp_alarm_gets_200_at_once_and_result_ok_only_after_it_was_committed(
-        start_server, platform, tmp_path):
+    start_server, platform, tmp_path
+):
     platform.alarm_delay = 0.4  # a slow commit
     server = start_server()
     result = run_sipp(server.port, "alarm.xml", tmp_path, ooc="alarm_response.xml")
     assert result.returncode == 0, explain(result, tmp_path)
     committed = dt.datetime.fromtimestamp(platform.alarm_finished_at[0])
     log = message_log(tmp_path)
-    ok_at = next(t for t, m in log if "received" in m.split("\n")[0]
-                 and "SIP/2.0 200 OK" in m and "MESSAGE" in m.split("CSeq:")[1].split("\n")[0])
-    response_at = next(t for t, m in log if "received" in m.split("\n")[0]
-                       and "<CmdType>Alarm</CmdType>" in m and "<Result>OK</Result>" in m)
+    ok_at = next(
+        t
+        for t, m in log
+        if "received" in m.split("\n")[0]
+        and "SIP/2.0 200 OK" in m
+        and "MESSAGE" in m.split("CSeq:")[1].split("\n")[0]
+    )
+    response_at = next(
+        t
+        for t, m in log
+        if "received" in m.split("\n")[0]
+        and "<CmdType>Alarm</CmdType>" in m
+        and "<Result>OK</Result>" in m
+    )
     assert ok_at < committed <= response_at
     alarm = platform.alarms[0]
     assert (alarm.sender_id, alarm.notify.device_id, alarm.notify.sn) == (
-        NVR_ID, ALARM_INPUT_ID, 77)
+        NVR_ID,
+        ALARM_INPUT_ID,
+        77,
+    )
 
 
 def test_sipp_one_key_alarm_box_registers_and_keeps_alive_over_tcp(
-        start_server, platform, tmp_path):
+    start_server, platform, tmp_path
+):
     server = start_server()
-    result = run_sipp(server.port, "keepalive.xml", tmp_path, transport="t1",
-                      device_id=ALARM_BOX_ID)
+    result = run_sipp(
+        server.port, "keepalive.xml", tmp_path, transport="t1", device_id=ALARM_BOX_ID
+    )
     assert result.returncode == 0, explain(result, tmp_path)
     assert platform.registered[0][0] == ALARM_BOX_ID
     assert platform.registered[0][2].transport == "tcp"

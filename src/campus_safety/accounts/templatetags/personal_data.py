@@ -26,5 +26,8 @@ def masked(context, obj, field: str) -> str:
         '<span class="pd"><span class="masked">{}</span> <button type="button" '
         'class="linkish reveal" hx-post="{}" hx-target="closest .pd" hx-swap="innerHTML" '
         'title="{}">{}</button></span>',
-        shown, url, _("Show in full (recorded in the audit log)"), _("Show"),
+        shown,
+        url,
+        _("Show in full (recorded in the audit log)"),
+        _("Show"),
     )

@@ -100,9 +100,15 @@ def parse_authorization(value: str) -> Credentials:
     if missing:
         raise DigestError(f"Authorization lacks {missing[0]}")
     return Credentials(
-        username=params["username"], realm=params["realm"], nonce=params["nonce"],
-        uri=params["uri"], response=params["response"], algorithm=params.get("algorithm"),
-        qop=params.get("qop"), nc=params.get("nc"), cnonce=params.get("cnonce"),
+        username=params["username"],
+        realm=params["realm"],
+        nonce=params["nonce"],
+        uri=params["uri"],
+        response=params["response"],
+        algorithm=params.get("algorithm"),
+        qop=params.get("qop"),
+        nc=params.get("nc"),
+        cnonce=params.get("cnonce"),
         opaque=params.get("opaque"),
     )
 
@@ -149,19 +155,28 @@ def _auth_params(text: str) -> dict[str, str]:
     return params
 
 
-def expected_response(credentials: Credentials, *, method: str, password: str,
-                      realm: str) -> str:
+def expected_response(credentials: Credentials, *, method: str, password: str, realm: str) -> str:
     """RFC 2617 3.2.2.1 request-digest, with qop=auth or the RFC 2069 form without."""
     ha1 = _md5(f"{credentials.username}:{realm}:{password}")
     ha2 = _md5(f"{method}:{credentials.uri}")
     if credentials.qop:
-        return _md5(f"{ha1}:{credentials.nonce}:{credentials.nc}:{credentials.cnonce}:"
-                    f"{credentials.qop}:{ha2}")
+        return _md5(
+            f"{ha1}:{credentials.nonce}:{credentials.nc}:{credentials.cnonce}:"
+            f"{credentials.qop}:{ha2}"
+        )
     return _md5(f"{ha1}:{credentials.nonce}:{ha2}")
 
 
-def verify(credentials: Credentials, *, method: str, password: str, realm: str, key: bytes,
-           now: float, nonce_ttl: float = NONCE_TTL_SECONDS) -> Verdict:
+def verify(
+    credentials: Credentials,
+    *,
+    method: str,
+    password: str,
+    realm: str,
+    key: bytes,
+    now: float,
+    nonce_ttl: float = NONCE_TTL_SECONDS,
+) -> Verdict:
     """Check a REGISTER's credentials against the device password.
 
     A right answer to an expired nonce is STALE (the device retries without asking

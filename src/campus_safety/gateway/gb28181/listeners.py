@@ -39,12 +39,16 @@ class Channel:
 
 def udp_channel(transport: asyncio.DatagramTransport, remote: Remote) -> Channel:
     address = (remote.host, remote.port)
-    return Channel(remote, lambda payload: transport.sendto(payload, address),
-                   lambda: not transport.is_closing())
+    return Channel(
+        remote,
+        lambda payload: transport.sendto(payload, address),
+        lambda: not transport.is_closing(),
+    )
 
 
-async def serve_tcp(server: Gb28181Server, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> None:
+async def serve_tcp(
+    server: Gb28181Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     """RFC 3261 18.3: messages on a stream are framed by Content-Length alone."""
     peer = writer.get_extra_info("peername") or ("", 0)
     sockname = writer.get_extra_info("sockname") or ("", 0)
@@ -54,13 +58,16 @@ async def serve_tcp(server: Gb28181Server, reader: asyncio.StreamReader,
         writer.close()
         return
     server.tcp_connections.add(writer)
-    channel = Channel(remote, writer.write, lambda: not writer.is_closing(),
-                       local=(server.config.advertised_host or sockname[0], server.port))
+    channel = Channel(
+        remote,
+        writer.write,
+        lambda: not writer.is_closing(),
+        local=(server.config.advertised_host or sockname[0], server.port),
+    )
     buffer = bytearray()
     try:
         while True:
-            chunk = await asyncio.wait_for(reader.read(65536),
-                                           server.config.tcp_idle_timeout)
+            chunk = await asyncio.wait_for(reader.read(65536), server.config.tcp_idle_timeout)
             if not chunk:
                 break
             buffer += chunk
@@ -68,15 +75,17 @@ async def serve_tcp(server: Gb28181Server, reader: asyncio.StreamReader,
                 while buffer[:1] in (b"\r", b"\n"):  # CRLF keep-alives between messages
                     del buffer[:1]
                 try:
-                    length = sip.frame_length(bytes(buffer[:server.config.max_message_bytes
-                                                            + 1]),
-                                              max_size=server.config.max_message_bytes)
+                    length = sip.frame_length(
+                        bytes(buffer[: server.config.max_message_bytes + 1]),
+                        max_size=server.config.max_message_bytes,
+                    )
                 except sip.SipParseError as exc:  # framing lost: answer and hang up
                     server.stats["malformed"] += 1
                     server.log_drop(f"TCP framing error ({exc.reason}), closing", remote)
                     request = exc.partial or sip.SipRequest(headers=(), body=b"")
-                    channel.send(sip.build_response(request, 400,
-                                                    sip.reason_phrase(400, exc.reason)))
+                    channel.send(
+                        sip.build_response(request, 400, sip.reason_phrase(400, exc.reason))
+                    )
                     return
                 if length is None:
                     break

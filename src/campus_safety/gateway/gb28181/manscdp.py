@@ -27,13 +27,18 @@ MAX_SUM_NUM = 1_000_000
 ROOTS = ("Query", "Control", "Notify", "Response")
 
 _DECLARATION = re.compile(
-    rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._\-]{1,40})[\"']", re.IGNORECASE)
+    rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._\-]{1,40})[\"']", re.IGNORECASE
+)
 _DECLARATION_TEXT = re.compile(r"^\s*<\?xml[^>]{0,300}\?>")
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "cp936", "x-gbk", "euc-cn", "hz-gb-2312"}
 _UTF8 = {"utf-8", "utf8"}
 _ID = re.compile(r"[0-9A-Za-z_\-.]{1,64}")
-_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S",
-                 "%Y-%m-%d %H:%M:%S.%f")
+_TIME_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S.%f",
+)
 
 
 class ManscdpError(ValueError):
@@ -156,9 +161,14 @@ def _looks_like_utf8_chinese(text: str) -> bool:
     """True when every non-ASCII character is CJK or CJK punctuation: what a UTF-8 body
     mislabelled GB2312 decodes to. GB bytes that happen to be valid UTF-8 (露 = C2 B6
     reads as ¶) decode to Latin/Greek/Cyrillic instead, and must not win."""
-    return all(ord(ch) < 0x80 or 0x2E80 <= ord(ch) <= 0x9FFF or 0xF900 <= ord(ch) <= 0xFAFF
-               or 0xFF00 <= ord(ch) <= 0xFFEF or ch in "\u00b7\u2014\u2026\u201c\u201d"
-               for ch in text)
+    return all(
+        ord(ch) < 0x80
+        or 0x2E80 <= ord(ch) <= 0x9FFF
+        or 0xF900 <= ord(ch) <= 0xFAFF
+        or 0xFF00 <= ord(ch) <= 0xFFEF
+        or ch in "\u00b7\u2014\u2026\u201c\u201d"
+        for ch in text
+    )
 
 
 def decode_body(data: bytes) -> str:
@@ -221,8 +231,9 @@ def _copy(element: Element, depth: int, count: list[int]) -> Node:
         raise ManscdpError("too many XML elements")
     tag = element.tag if isinstance(element.tag, str) else ""
     tag = tag.rsplit("}", 1)[-1]
-    children = tuple(_copy(child, depth + 1, count) for child in element
-                     if isinstance(child.tag, str))
+    children = tuple(
+        _copy(child, depth + 1, count) for child in element if isinstance(child.tag, str)
+    )
     attributes = {str(k).rsplit("}", 1)[-1]: str(v) for k, v in element.attrib.items()}
     return Node(tag, (element.text or "").strip()[:MAX_TEXT], children, attributes)
 
@@ -243,8 +254,12 @@ def parse(data: bytes) -> Message:
     if not _ID.fullmatch(device_id):
         raise ManscdpError("missing or malformed DeviceID")
     common = {
-        "root": root, "cmd_type": cmd_type, "sn": int(sn_text), "device_id": device_id,
-        "fields": {c.tag: c.text for c in tree.children if not c.children}, "tree": tree,
+        "root": root,
+        "cmd_type": cmd_type,
+        "sn": int(sn_text),
+        "device_id": device_id,
+        "fields": {c.tag: c.text for c in tree.children if not c.children},
+        "tree": tree,
     }
     reader = _READERS.get((root, cmd_type.lower()))
     return reader(tree, common) if reader else Message(**common)
@@ -287,19 +302,36 @@ def _catalog_item(node: Node) -> CatalogItem | None:
     if not _ID.fullmatch(device_id):
         return None
     parental = node.text_of("Parental")
-    known = {"deviceid", "name", "manufacturer", "model", "owner", "civilcode", "address",
-             "parental", "parentid", "status", "longitude", "latitude", "password"}
-    extra = {c.tag: c.text for c in node.children if not c.children and c.tag.lower()
-             not in known}
+    known = {
+        "deviceid",
+        "name",
+        "manufacturer",
+        "model",
+        "owner",
+        "civilcode",
+        "address",
+        "parental",
+        "parentid",
+        "status",
+        "longitude",
+        "latitude",
+        "password",
+    }
+    extra = {c.tag: c.text for c in node.children if not c.children and c.tag.lower() not in known}
     return CatalogItem(
-        device_id=device_id, name=node.text_of("Name") or "",
-        manufacturer=node.text_of("Manufacturer") or "", model=node.text_of("Model") or "",
-        owner=node.text_of("Owner") or "", civil_code=node.text_of("CivilCode") or "",
+        device_id=device_id,
+        name=node.text_of("Name") or "",
+        manufacturer=node.text_of("Manufacturer") or "",
+        model=node.text_of("Model") or "",
+        owner=node.text_of("Owner") or "",
+        civil_code=node.text_of("CivilCode") or "",
         address=node.text_of("Address") or "",
         parental=None if parental not in ("0", "1") else parental == "1",
-        parent_id=node.text_of("ParentID") or "", status=node.text_of("Status") or "",
+        parent_id=node.text_of("ParentID") or "",
+        status=node.text_of("Status") or "",
         longitude=_number(node.text_of("Longitude"), -180, 180),
-        latitude=_number(node.text_of("Latitude"), -90, 90), extra=extra,
+        latitude=_number(node.text_of("Latitude"), -90, 90),
+        extra=extra,
     )
 
 
@@ -311,8 +343,9 @@ def _catalog(tree: Node, common: dict) -> CatalogResponse:
     nodes = device_list.children_named("Item") if device_list is not None else []
     items = [_catalog_item(node) for node in nodes]
     valid = tuple(item for item in items if item is not None)
-    return CatalogResponse(**common, sum_num=sum_num, items=valid,
-                           invalid_items=len(items) - len(valid))
+    return CatalogResponse(
+        **common, sum_num=sum_num, items=valid, invalid_items=len(items) - len(valid)
+    )
 
 
 def _device_status(tree: Node, common: dict) -> DeviceStatusResponse:
@@ -321,21 +354,29 @@ def _device_status(tree: Node, common: dict) -> DeviceStatusResponse:
     for item in alarm_list.children_named("Item") if alarm_list is not None else []:
         device_id = item.text_of("DeviceID") or ""
         if _ID.fullmatch(device_id):
-            duty.append(DutyStatus(device_id=device_id,
-                                   duty_status=item.text_of("DutyStatus") or ""))
+            duty.append(
+                DutyStatus(device_id=device_id, duty_status=item.text_of("DutyStatus") or "")
+            )
     return DeviceStatusResponse(
-        **common, result=tree.text_of("Result") or "", online=tree.text_of("Online") or "",
-        status=tree.text_of("Status") or "", reason=tree.text_of("Reason") or "",
-        encode=tree.text_of("Encode") or "", record=tree.text_of("Record") or "",
-        device_time=tree.text_of("DeviceTime") or "", alarm_status=tuple(duty),
+        **common,
+        result=tree.text_of("Result") or "",
+        online=tree.text_of("Online") or "",
+        status=tree.text_of("Status") or "",
+        reason=tree.text_of("Reason") or "",
+        encode=tree.text_of("Encode") or "",
+        record=tree.text_of("Record") or "",
+        device_time=tree.text_of("DeviceTime") or "",
+        alarm_status=tuple(duty),
     )
 
 
 def _device_info(tree: Node, common: dict) -> DeviceInfoResponse:
     return DeviceInfoResponse(
-        **common, result=tree.text_of("Result") or "",
+        **common,
+        result=tree.text_of("Result") or "",
         device_name=tree.text_of("DeviceName") or "",
-        manufacturer=tree.text_of("Manufacturer") or "", model=tree.text_of("Model") or "",
+        manufacturer=tree.text_of("Manufacturer") or "",
+        model=tree.text_of("Model") or "",
         firmware=tree.text_of("Firmware") or "",
         channel=_integer(tree.text_of("Channel"), 0, 1_000_000),
     )
@@ -345,15 +386,19 @@ def _alarm(tree: Node, common: dict) -> AlarmNotify:
     info_node = tree.child("Info")
     info = {c.tag: c.text for c in info_node.children} if info_node is not None else {}
     alarm_type = (info_node.text_of("AlarmType") if info_node is not None else None) or (
-        tree.text_of("AlarmType") or "")
+        tree.text_of("AlarmType") or ""
+    )
     alarm_time = tree.text_of("AlarmTime") or ""
     return AlarmNotify(
-        **common, priority=_integer(tree.text_of("AlarmPriority"), 1, 4),
-        method=_integer(tree.text_of("AlarmMethod"), 1, 7), alarm_time=alarm_time,
+        **common,
+        priority=_integer(tree.text_of("AlarmPriority"), 1, 4),
+        method=_integer(tree.text_of("AlarmMethod"), 1, 7),
+        alarm_time=alarm_time,
         occurred_at=parse_time(alarm_time) if alarm_time else None,
         description=tree.text_of("AlarmDescription") or "",
         longitude=_number(tree.text_of("Longitude"), -180, 180),
-        latitude=_number(tree.text_of("Latitude"), -90, 90), alarm_type=alarm_type,
+        latitude=_number(tree.text_of("Latitude"), -90, 90),
+        alarm_type=alarm_type,
         info=info,
     )
 
@@ -379,14 +424,25 @@ def _element(tag: str, value: str | Sequence[Field], attributes: str = "") -> st
     return f"<{tag}{attributes}>\r\n{inner}\r\n</{tag}>"
 
 
-def build(root: str, cmd_type: str, sn: int, device_id: str,
-          fields: Sequence[Field] = (), *, encoding: str = "GB2312") -> bytes:
+def build(
+    root: str,
+    cmd_type: str,
+    sn: int,
+    device_id: str,
+    fields: Sequence[Field] = (),
+    *,
+    encoding: str = "GB2312",
+) -> bytes:
     """A body as devices expect it: GB2312 declared, CRLF lines, the common four first."""
     if root not in ROOTS:
         raise ValueError(f"unknown MANSCDP root {root!r}")
-    lines = [f'<?xml version="1.0" encoding="{encoding}"?>', f"<{root}>",
-             _element("CmdType", cmd_type), _element("SN", str(sn)),
-             _element("DeviceID", device_id)]
+    lines = [
+        f'<?xml version="1.0" encoding="{encoding}"?>',
+        f"<{root}>",
+        _element("CmdType", cmd_type),
+        _element("SN", str(sn)),
+        _element("DeviceID", device_id),
+    ]
     for tag, value in fields:
         attributes = ""
         if tag == "DeviceList" and not isinstance(value, str):
@@ -412,13 +468,25 @@ def build_keepalive(sn: int, device_id: str, status: str = "OK") -> bytes:
     return build("Notify", "Keepalive", sn, device_id, [("Status", status)])
 
 
-def build_alarm_notify(sn: int, device_id: str, *, priority: int = 1, method: int = 2,
-                       alarm_time: str, description: str = "", alarm_type: str | None = None,
-                       longitude: float | None = None, latitude: float | None = None,
-                       encoding: str = "GB2312") -> bytes:
+def build_alarm_notify(
+    sn: int,
+    device_id: str,
+    *,
+    priority: int = 1,
+    method: int = 2,
+    alarm_time: str,
+    description: str = "",
+    alarm_type: str | None = None,
+    longitude: float | None = None,
+    latitude: float | None = None,
+    encoding: str = "GB2312",
+) -> bytes:
     """A device's alarm (for emulators and tests)."""
-    fields: list[Field] = [("AlarmPriority", str(priority)), ("AlarmMethod", str(method)),
-                           ("AlarmTime", alarm_time)]
+    fields: list[Field] = [
+        ("AlarmPriority", str(priority)),
+        ("AlarmMethod", str(method)),
+        ("AlarmTime", alarm_time),
+    ]
     if description:
         fields.append(("AlarmDescription", description))
     if longitude is not None and latitude is not None:
@@ -428,10 +496,21 @@ def build_alarm_notify(sn: int, device_id: str, *, priority: int = 1, method: in
     return build("Notify", "Alarm", sn, device_id, fields, encoding=encoding)
 
 
-def build_catalog_response(sn: int, device_id: str, sum_num: int,
-                           items: Sequence[Mapping[str, str]], *,
-                           encoding: str = "GB2312") -> bytes:
+def build_catalog_response(
+    sn: int,
+    device_id: str,
+    sum_num: int,
+    items: Sequence[Mapping[str, str]],
+    *,
+    encoding: str = "GB2312",
+) -> bytes:
     """One part of a device's catalog answer (for emulators and tests)."""
     device_list = [("Item", [(k, str(v)) for k, v in item.items()]) for item in items]
-    return build("Response", "Catalog", sn, device_id,
-                 [("SumNum", str(sum_num)), ("DeviceList", device_list)], encoding=encoding)
+    return build(
+        "Response",
+        "Catalog",
+        sn,
+        device_id,
+        [("SumNum", str(sum_num)), ("DeviceList", device_list)],
+        encoding=encoding,
+    )

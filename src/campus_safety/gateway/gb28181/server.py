@@ -49,10 +49,22 @@ from campus_safety.gateway.gb28181.transactions import (
 )
 
 __all__ = [  # the contract types are re-exported: callers need one import
-    "CatalogResult", "DeviceNotRegistered", "DeviceUnreachable", "GatewayError",
-    "Gb28181Server", "PlatformInterface", "QueryFailed", "QueryTimeout", "ReceivedAlarm",
-    "Remote", "ServerConfig", "TransactionTimeout", "query_catalog", "query_device_info",
-    "query_device_status", "start_gb28181",
+    "CatalogResult",
+    "DeviceNotRegistered",
+    "DeviceUnreachable",
+    "GatewayError",
+    "Gb28181Server",
+    "PlatformInterface",
+    "QueryFailed",
+    "QueryTimeout",
+    "ReceivedAlarm",
+    "Remote",
+    "ServerConfig",
+    "TransactionTimeout",
+    "query_catalog",
+    "query_device_info",
+    "query_device_status",
+    "start_gb28181",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,11 +133,13 @@ class Gb28181Server:
         self.loop = asyncio.get_running_loop()
         for attempt in range(20):
             transport, _ = await self.loop.create_datagram_endpoint(
-                lambda: UdpProtocol(self), local_addr=(host, port))
+                lambda: UdpProtocol(self), local_addr=(host, port)
+            )
             bound_port = transport.get_extra_info("sockname")[1]
             try:
-                self._tcp = await asyncio.start_server(partial(serve_tcp, self), host, bound_port,
-                                                       reuse_address=True)
+                self._tcp = await asyncio.start_server(
+                    partial(serve_tcp, self), host, bound_port, reuse_address=True
+                )
             except OSError:
                 transport.close()
                 if port or attempt == 19:
@@ -135,8 +149,12 @@ class Gb28181Server:
             break
         self.host, self.port = host, bound_port
         self._spawn(self._sweep())
-        log.info("GB/T 28181 SIP server on %s (UDP and TCP), platform %s, domain %s",
-                 hostport(host, bound_port), self.config.platform_id, self.config.domain)
+        log.info(
+            "GB/T 28181 SIP server on %s (UDP and TCP), platform %s, domain %s",
+            hostport(host, bound_port),
+            self.config.platform_id,
+            self.config.domain,
+        )
 
     def close(self) -> None:
         """Stop listening and cancel work in flight (unacknowledged alarms are resent by
@@ -149,8 +167,11 @@ class Gb28181Server:
             writer.close()
         for task in list(self._tasks):
             task.cancel()
-        for future in [*self._client.values(), *self._waiting.values(),
-                       *(c.future for c in self._catalogs.values())]:
+        for future in [
+            *self._client.values(),
+            *self._waiting.values(),
+            *(c.future for c in self._catalogs.values()),
+        ]:
             if not future.done():
                 future.cancel()
         global _running
@@ -209,8 +230,7 @@ class Gb28181Server:
         now = time.monotonic()
         if now - self._drop_window >= 1.0:
             if self._drops_suppressed:
-                log.warning("GB28181: %d more dropped messages not logged",
-                            self._drops_suppressed)
+                log.warning("GB28181: %d more dropped messages not logged", self._drops_suppressed)
             self._drop_window, self._drops_logged, self._drops_suppressed = now, 0, 0
         if self._drops_logged < 10:
             self._drops_logged += 1
@@ -242,8 +262,14 @@ class Gb28181Server:
                 return
             request = exc.partial or sip.SipRequest(headers=(), body=b"")
             self.log_drop(f"malformed request answered 400 ({exc.reason})", remote)
-            channel.send(sip.build_response(request, 400, sip.reason_phrase(400, exc.reason),
-                                            received=(remote.host, remote.port)))
+            channel.send(
+                sip.build_response(
+                    request,
+                    400,
+                    sip.reason_phrase(400, exc.reason),
+                    received=(remote.host, remote.port),
+                )
+            )
             return
         if isinstance(message, sip.SipResponse):
             self._on_response(message)
@@ -267,12 +293,17 @@ class Gb28181Server:
         now = time.monotonic()
         cached = self._responses.begin(key, now)
 
-        def respond(status: int, detail: str | None = None,
-                    headers: list[tuple[str, str]] | None = None) -> None:
+        def respond(
+            status: int, detail: str | None = None, headers: list[tuple[str, str]] | None = None
+        ) -> None:
             data = sip.build_response(
-                request, status, sip.reason_phrase(status, detail), to_tag=to_tag(request),
+                request,
+                status,
+                sip.reason_phrase(status, detail),
+                to_tag=to_tag(request),
                 received=(remote.host, remote.port),
-                headers=[("User-Agent", self.config.user_agent), *(headers or [])])
+                headers=[("User-Agent", self.config.user_agent), *(headers or [])],
+            )
             plain_ok = status == 200 and not headers
             self._responses.finish(key, REBUILD_200 if plain_ok else data, time.monotonic())
             channel.send(data)
@@ -298,8 +329,9 @@ class Gb28181Server:
 
     # --- REGISTER --------------------------------------------------------------------
 
-    async def _register(self, request: sip.SipRequest, channel: Channel,
-                        respond: Callable[..., None]) -> None:
+    async def _register(
+        self, request: sip.SipRequest, channel: Channel, respond: Callable[..., None]
+    ) -> None:
         try:
             await self._register_checked(request, channel, respond)
         except Exception:
@@ -307,10 +339,12 @@ class Gb28181Server:
             respond(500)
 
     def _challenge(self, respond: Callable[..., None], *, stale: bool = False) -> None:
-        nonce = digest.make_nonce(self.config.nonce_key, self.config.domain,
-                                  self.config.wall_time())
-        value = digest.challenge(self.config.domain, nonce, stale=stale,
-                                 offer_qop=self.config.offer_qop)
+        nonce = digest.make_nonce(
+            self.config.nonce_key, self.config.domain, self.config.wall_time()
+        )
+        value = digest.challenge(
+            self.config.domain, nonce, stale=stale, offer_qop=self.config.offer_qop
+        )
         respond(401, headers=[("WWW-Authenticate", value)])
 
     def _date_header(self) -> tuple[str, str]:
@@ -319,8 +353,9 @@ class Gb28181Server:
         now = self.config.clock()
         return ("Date", now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}")
 
-    async def _register_checked(self, request: sip.SipRequest, channel: Channel,
-                                respond: Callable[..., None]) -> None:
+    async def _register_checked(
+        self, request: sip.SipRequest, channel: Channel, respond: Callable[..., None]
+    ) -> None:
         remote = channel.remote
         device_id = request.to.uri.user or request.from_.uri.user
         try:
@@ -335,8 +370,9 @@ class Gb28181Server:
         if password is None:
             if self.config.auto_register:
                 await _call(self.interface.on_pending, device_id, remote)
-                log.info("GB28181: unknown device %s from %s is waiting for approval",
-                         device_id, remote)
+                log.info(
+                    "GB28181: unknown device %s from %s is waiting for approval", device_id, remote
+                )
                 respond(403, "pending approval")
             else:
                 self.log_drop(f"REGISTER from unknown device {device_id}", remote)
@@ -362,9 +398,15 @@ class Gb28181Server:
         if failures >= MAX_AUTH_FAILURES and time.monotonic() - since < AUTH_LOCK_SECONDS:
             respond(403, "too many failures, retry later")
             return
-        verdict = digest.verify(credentials, method="REGISTER", password=password,
-                                realm=self.config.domain, key=self.config.nonce_key,
-                                now=self.config.wall_time(), nonce_ttl=self.config.nonce_ttl)
+        verdict = digest.verify(
+            credentials,
+            method="REGISTER",
+            password=password,
+            realm=self.config.domain,
+            key=self.config.nonce_key,
+            now=self.config.wall_time(),
+            nonce_ttl=self.config.nonce_ttl,
+        )
         if verdict in (digest.Verdict.STALE_NONCE, digest.Verdict.BAD_NONCE):
             self._challenge(respond, stale=verdict is digest.Verdict.STALE_NONCE)
             return
@@ -376,8 +418,13 @@ class Gb28181Server:
         self._auth_failures.pop(failure_key, None)
         await self._bind(request, channel, respond, device_id)
 
-    async def _bind(self, request: sip.SipRequest, channel: Channel,
-                    respond: Callable[..., None], device_id: str) -> None:
+    async def _bind(
+        self,
+        request: sip.SipRequest,
+        channel: Channel,
+        respond: Callable[..., None],
+        device_id: str,
+    ) -> None:
         config = self.config
         requested = request.expires
         if requested == 0:  # unregister
@@ -390,8 +437,11 @@ class Gb28181Server:
         granted = max(config.register_min_expires, min(config.register_max_expires, granted))
         previous = self.registrations.get(device_id)
         now = time.monotonic()
-        is_refresh = (previous is not None and previous.expires_at > now
-                      and previous.channel.remote == channel.remote)
+        is_refresh = (
+            previous is not None
+            and previous.expires_at > now
+            and previous.channel.remote == channel.remote
+        )
         self.registrations[device_id] = _Registration(device_id, channel, now + granted, granted)
         try:
             await _call(self.interface.on_registered, device_id, granted, channel.remote)
@@ -419,8 +469,11 @@ class Gb28181Server:
         if remote.transport != "udp" or self._udp is None or expires_in <= 0:
             return False
         self.registrations[device_id] = _Registration(
-            device_id, udp_channel(self._udp, remote), time.monotonic() + expires_in,
-            int(expires_in))
+            device_id,
+            udp_channel(self._udp, remote),
+            time.monotonic() + expires_in,
+            int(expires_in),
+        )
         return True
 
     def registration(self, device_id: str) -> _Registration | None:
@@ -432,8 +485,9 @@ class Gb28181Server:
 
     # --- MESSAGE ---------------------------------------------------------------------
 
-    def _message(self, request: sip.SipRequest, channel: Channel,
-                 respond: Callable[..., None]) -> None:
+    def _message(
+        self, request: sip.SipRequest, channel: Channel, respond: Callable[..., None]
+    ) -> None:
         content_type = request.content_type
         if content_type and "xml" not in content_type:
             respond(415)
@@ -479,14 +533,21 @@ class Gb28181Server:
         try:
             result = await _call(self.interface.on_alarm, alarm)
         except Exception:
-            log.exception("GB28181: alarm %s/%s not committed; no Response sent, the device "
-                          "will resend it", alarm.notify.device_id, alarm.notify.sn)
+            log.exception(
+                "GB28181: alarm %s/%s not committed; no Response sent, the device will resend it",
+                alarm.notify.device_id,
+                alarm.notify.sn,
+            )
             return
         outcome = getattr(result, "outcome", result)
         answer = "OK" if outcome in ACCEPTED_OUTCOMES else "ERROR"
         if answer != "OK":
-            log.warning("GB28181: alarm %s/%s rejected: %s", alarm.notify.device_id,
-                        alarm.notify.sn, getattr(result, "reason", outcome))
+            log.warning(
+                "GB28181: alarm %s/%s rejected: %s",
+                alarm.notify.device_id,
+                alarm.notify.sn,
+                getattr(result, "reason", outcome),
+            )
         body = manscdp.build_alarm_response(alarm.notify.sn, alarm.notify.device_id, answer)
         try:
             await self.send_message(alarm.sender_id, body)
@@ -511,8 +572,9 @@ class Gb28181Server:
                 self._local_hosts[remote_host] = host
         return host, self.port
 
-    async def send_message(self, device_id: str, body: bytes,
-                           content_type: str = manscdp.CONTENT_TYPE) -> sip.SipResponse:
+    async def send_message(
+        self, device_id: str, body: bytes, content_type: str = manscdp.CONTENT_TYPE
+    ) -> sip.SipResponse:
         """Send a MESSAGE to a registered device and wait for its final response; over
         UDP resend at T1, 2·T1, 4·T1 … (≤ T2) until then or timer F (RFC 3261 17.1.2)."""
         registration = self.registration(device_id)
@@ -525,14 +587,18 @@ class Gb28181Server:
         local_host, local_port = self._local_address(channel)
         branch = sip.BRANCH_COOKIE + secrets.token_hex(8)
         data = sip.build_request(
-            "MESSAGE", f"sip:{device_id}@{hostport(remote.host, remote.port)}",
+            "MESSAGE",
+            f"sip:{device_id}@{hostport(remote.host, remote.port)}",
             via=f"SIP/2.0/{remote.transport.upper()} {hostport(local_host, local_port)}"
-                f";rport;branch={branch}",
+            f";rport;branch={branch}",
             from_=f"<sip:{self.config.platform_id}@{self.config.domain}>;tag={secrets.token_hex(5)}",
             to=f"<sip:{device_id}@{device_id[:10]}>",
-            call_id=f"{secrets.token_hex(10)}@{local_host}", cseq=next(self._cseq),
-            headers=[("User-Agent", self.config.user_agent)], body=body,
-            content_type=content_type)
+            call_id=f"{secrets.token_hex(10)}@{local_host}",
+            cseq=next(self._cseq),
+            headers=[("User-Agent", self.config.user_agent)],
+            body=body,
+            content_type=content_type,
+        )
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._client[branch] = future
@@ -558,13 +624,11 @@ class Gb28181Server:
                 future.cancel()
 
     async def _send_query(self, device_id: str, cmd_type: str, target_id: str, sn: int) -> None:
-        response = await self.send_message(device_id,
-                                           manscdp.build_query(cmd_type, sn, target_id))
+        response = await self.send_message(device_id, manscdp.build_query(cmd_type, sn, target_id))
         if not 200 <= response.status < 300:
             raise QueryFailed(response.status, response.reason)
 
-    async def query_catalog(self, device_id: str, *,
-                            timeout: float | None = None) -> CatalogResult:
+    async def query_catalog(self, device_id: str, *, timeout: float | None = None) -> CatalogResult:
         """Ask for the catalog and collect Response parts until SumNum items arrive.
 
         On timeout, the items received so far come back with ``is_complete=False``.
@@ -579,14 +643,19 @@ class Gb28181Server:
         except TimeoutError:
             if not collection.items:
                 raise QueryTimeout(f"no catalog from {device_id}") from None
-            log.warning("GB28181: catalog of %s incomplete: %d of %s items", device_id,
-                        len(collection.items), collection.sum_num)
+            log.warning(
+                "GB28181: catalog of %s incomplete: %d of %s items",
+                device_id,
+                len(collection.items),
+                collection.sum_num,
+            )
         finally:
             self._catalogs.pop((device_id, sn), None)
         items = tuple(collection.items.values())
         sum_num = collection.sum_num if collection.sum_num is not None else len(items)
-        return CatalogResult(device_id, sum_num, items,
-                             is_complete=len(items) + collection.invalid >= sum_num)
+        return CatalogResult(
+            device_id, sum_num, items, is_complete=len(items) + collection.invalid >= sum_num
+        )
 
     def _collect_catalog(self, sender: str, body: manscdp.CatalogResponse) -> None:
         collection = self._catalogs.get((sender, body.sn))
@@ -613,8 +682,9 @@ class Gb28181Server:
             return
         await self._notify(self.interface.on_catalog, device_id, list(result.items))
 
-    async def _query(self, device_id: str, cmd_type: str, target_id: str | None,
-                     timeout: float | None) -> manscdp.Message:
+    async def _query(
+        self, device_id: str, cmd_type: str, target_id: str | None, timeout: float | None
+    ) -> manscdp.Message:
         sn = next(self._sn)
         key = (device_id, cmd_type.lower(), sn)
         future = asyncio.get_running_loop().create_future()
@@ -632,21 +702,29 @@ class Gb28181Server:
         key = (sender, body.cmd_type.lower(), body.sn)
         future = self._waiting.get(key)
         if future is None:  # answered with another SN: the oldest query of that kind
-            future = next((f for (d, c, _), f in self._waiting.items()
-                           if d == sender and c == key[1] and not f.done()), None)
+            future = next(
+                (
+                    f
+                    for (d, c, _), f in self._waiting.items()
+                    if d == sender and c == key[1] and not f.done()
+                ),
+                None,
+            )
         if future is not None and not future.done():
             future.set_result(body)
 
-    async def query_device_status(self, device_id: str, *, channel_id: str | None = None,
-                                  timeout: float | None = None) -> manscdp.DeviceStatusResponse:
+    async def query_device_status(
+        self, device_id: str, *, channel_id: str | None = None, timeout: float | None = None
+    ) -> manscdp.DeviceStatusResponse:
         """DeviceStatus of a registered device (or of one of its channels)."""
         result = await self._query(device_id, "DeviceStatus", channel_id, timeout)
         if not isinstance(result, manscdp.DeviceStatusResponse):
             raise GatewayError(f"unexpected answer from {device_id}")
         return result
 
-    async def query_device_info(self, device_id: str, *, channel_id: str | None = None,
-                                timeout: float | None = None) -> manscdp.DeviceInfoResponse:
+    async def query_device_info(
+        self, device_id: str, *, channel_id: str | None = None, timeout: float | None = None
+    ) -> manscdp.DeviceInfoResponse:
         """DeviceInfo (manufacturer, model, firmware, channel count)."""
         result = await self._query(device_id, "DeviceInfo", channel_id, timeout)
         if not isinstance(result, manscdp.DeviceInfoResponse):
@@ -659,9 +737,13 @@ class Gb28181Server:
 _running: Gb28181Server | None = None
 
 
-async def start_gb28181(interface: PlatformInterface, host: str = "0.0.0.0",  # noqa: S104
-                        port: int = 5060, *, config: ServerConfig | None = None
-                        ) -> Gb28181Server:
+async def start_gb28181(
+    interface: PlatformInterface,
+    host: str = "0.0.0.0",  # noqa: S104
+    port: int = 5060,
+    *,
+    config: ServerConfig | None = None,
+) -> Gb28181Server:
     """Start the SIP server; returns the running handle (``close()``, queries, stats)."""
     global _running
     server = Gb28181Server(interface, config)

@@ -20,26 +20,67 @@ BRANCH_COOKIE = "z9hG4bK"  # RFC 3261 8.1.1.7: branches of compliant peers start
 
 # RFC 3261 7.3.3 compact forms (and the RFC 3265/3515/4028 ones devices also use).
 COMPACT_FORMS = {
-    "v": "Via", "f": "From", "t": "To", "i": "Call-ID", "m": "Contact",
-    "l": "Content-Length", "c": "Content-Type", "e": "Content-Encoding",
-    "k": "Supported", "s": "Subject", "o": "Event", "u": "Allow-Events",
-    "r": "Refer-To", "b": "Referred-By", "x": "Session-Expires",
+    "v": "Via",
+    "f": "From",
+    "t": "To",
+    "i": "Call-ID",
+    "m": "Contact",
+    "l": "Content-Length",
+    "c": "Content-Type",
+    "e": "Content-Encoding",
+    "k": "Supported",
+    "s": "Subject",
+    "o": "Event",
+    "u": "Allow-Events",
+    "r": "Refer-To",
+    "b": "Referred-By",
+    "x": "Session-Expires",
 }
 _CANONICAL = {
     name.lower(): name
     for name in (
-        "Via", "From", "To", "Call-ID", "CSeq", "Contact", "Expires", "Max-Forwards",
-        "Content-Type", "Content-Length", "Content-Encoding", "Authorization",
-        "WWW-Authenticate", "User-Agent", "Server", "Date", "Allow", "Supported",
-        "Subject", "Event", "Min-Expires", "Route", "Record-Route", "Accept",
+        "Via",
+        "From",
+        "To",
+        "Call-ID",
+        "CSeq",
+        "Contact",
+        "Expires",
+        "Max-Forwards",
+        "Content-Type",
+        "Content-Length",
+        "Content-Encoding",
+        "Authorization",
+        "WWW-Authenticate",
+        "User-Agent",
+        "Server",
+        "Date",
+        "Allow",
+        "Supported",
+        "Subject",
+        "Event",
+        "Min-Expires",
+        "Route",
+        "Record-Route",
+        "Accept",
     )
 }
 
 REASONS = {
-    100: "Trying", 200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
-    415: "Unsupported Media Type", 423: "Interval Too Brief", 481: "Transaction Does Not Exist",
-    500: "Server Internal Error", 501: "Not Implemented", 503: "Service Unavailable",
+    100: "Trying",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    415: "Unsupported Media Type",
+    423: "Interval Too Brief",
+    481: "Transaction Does Not Exist",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
     513: "Message Too Large",
 }
 
@@ -220,19 +261,20 @@ def parse_message(data: bytes, *, max_size: int = MAX_MESSAGE_BYTES) -> SipReque
     if start.upper().startswith("SIP/"):
         status, reason = _parse_status_line(start)
         headers = _parse_headers(header_lines, None)
-        response = SipResponse(headers=headers, body=_body(headers, body, None), status=status,
-                               reason=reason)
+        response = SipResponse(
+            headers=headers, body=_body(headers, body, None), status=status, reason=reason
+        )
         for name in ("Via", "CSeq", "Call-ID"):
             if response.header(name) is None:
                 raise SipParseError(f"missing {name}")
         _check_common(response, None)
         return response
     method, uri = _parse_request_line(start)
-    headers = _parse_headers(header_lines, SipRequest(headers=(), body=b"", method=method,
-                                                      uri=uri))
+    headers = _parse_headers(header_lines, SipRequest(headers=(), body=b"", method=method, uri=uri))
     partial = SipRequest(headers=headers, body=b"", method=method, uri=uri)
-    request = SipRequest(headers=headers, body=_body(headers, body, partial), method=method,
-                         uri=uri)
+    request = SipRequest(
+        headers=headers, body=_body(headers, body, partial), method=method, uri=uri
+    )
     for name in _REQUIRED_REQUEST_HEADERS:
         if request.header(name) is None:
             raise SipParseError(f"missing {name}", partial=partial)
@@ -259,9 +301,9 @@ def _split_head(data: bytes) -> tuple[bytes, bytes]:
     crlf = data.find(b"\r\n\r\n")
     lf = data.find(b"\n\n")
     if crlf >= 0 and (lf < 0 or crlf < lf):
-        return data[:crlf], data[crlf + 4:]
+        return data[:crlf], data[crlf + 4 :]
     if lf >= 0:
-        return data[:lf], data[lf + 2:]
+        return data[:lf], data[lf + 2 :]
     return data, b""
 
 
@@ -316,9 +358,10 @@ def _parse_headers(lines: Sequence[str], partial: SipRequest | None) -> tuple[tu
             return SipParseError(reason)
         # only clean headers go into the partial request that addresses the 400
         done = tuple((name, value) for name, value in headers if not _CONTROL.search(value))
-        return SipParseError(reason, partial=SipRequest(headers=done, body=b"",
-                                                        method=partial.method,
-                                                        uri=partial.uri))
+        return SipParseError(
+            reason,
+            partial=SipRequest(headers=done, body=b"", method=partial.method, uri=partial.uri),
+        )
 
     for line in lines:
         if line[:1] in (" ", "\t"):  # RFC 3261 7.3.1: folded continuation line
@@ -339,8 +382,7 @@ def _parse_headers(lines: Sequence[str], partial: SipRequest | None) -> tuple[tu
     return tuple((name, value) for name, value in headers)
 
 
-def _body(headers: tuple[tuple[str, str], ...], body: bytes,
-          partial: SipRequest | None) -> bytes:
+def _body(headers: tuple[tuple[str, str], ...], body: bytes, partial: SipRequest | None) -> bytes:
     values = {value.strip() for name, value in headers if name == "Content-Length"}
     if not values:
         return body
@@ -510,8 +552,10 @@ def parse_name_addr(value: str) -> NameAddr:
     return NameAddr("", parse_uri(uri_text), _parse_params(param_text))
 
 
-_VIA = re.compile(r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+([^;]+?)\s*(?:;(.*))?",
-                  re.IGNORECASE | re.DOTALL)
+_VIA = re.compile(
+    r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z0-9\-.!%*_+`'~]+)\s+([^;]+?)\s*(?:;(.*))?",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def parse_via(value: str) -> Via:
@@ -562,8 +606,7 @@ def _header_lines(headers: Iterable[tuple[str, str]]) -> list[str]:
     return lines
 
 
-def _top_via_with_received(request: SipRequest, line: str,
-                           received: tuple[str, int] | None) -> str:
+def _top_via_with_received(request: SipRequest, line: str, received: tuple[str, int] | None) -> str:
     """RFC 3261 18.2.1 / RFC 3581: record where the request really came from."""
     if received is None:
         return line
@@ -578,10 +621,17 @@ def _top_via_with_received(request: SipRequest, line: str,
     return ", ".join([top, *values[1:]])
 
 
-def build_response(request: SipRequest, status: int, reason: str | None = None, *,
-                   to_tag: str | None = None, received: tuple[str, int] | None = None,
-                   headers: Sequence[tuple[str, str]] = (), body: bytes = b"",
-                   content_type: str | None = None) -> bytes:
+def build_response(
+    request: SipRequest,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    received: tuple[str, int] | None = None,
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes = b"",
+    content_type: str | None = None,
+) -> bytes:
     """A response echoing Via, From, To (+ our tag), Call-ID and CSeq (RFC 3261 8.2.6)."""
     out: list[tuple[str, str]] = []
     first_via = True
@@ -616,12 +666,30 @@ def _has_tag(request: SipRequest, value: str) -> bool:
         return ";tag=" in value.lower()
 
 
-def build_request(method: str, uri: str, *, via: str, from_: str, to: str, call_id: str,
-                  cseq: int, headers: Sequence[tuple[str, str]] = (), body: bytes = b"",
-                  content_type: str | None = None, max_forwards: int = 70) -> bytes:
+def build_request(
+    method: str,
+    uri: str,
+    *,
+    via: str,
+    from_: str,
+    to: str,
+    call_id: str,
+    cseq: int,
+    headers: Sequence[tuple[str, str]] = (),
+    body: bytes = b"",
+    content_type: str | None = None,
+    max_forwards: int = 70,
+) -> bytes:
     """One of our own requests (MESSAGE queries and alarm responses)."""
-    out = [("Via", via), ("From", from_), ("To", to), ("Call-ID", call_id),
-           ("CSeq", f"{cseq} {method}"), ("Max-Forwards", str(max_forwards)), *headers]
+    out = [
+        ("Via", via),
+        ("From", from_),
+        ("To", to),
+        ("Call-ID", call_id),
+        ("CSeq", f"{cseq} {method}"),
+        ("Max-Forwards", str(max_forwards)),
+        *headers,
+    ]
     if content_type:
         out.append(("Content-Type", content_type))
     out.append(("Content-Length", str(len(body))))

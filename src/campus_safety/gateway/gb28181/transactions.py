@@ -27,8 +27,15 @@ def transaction_key(request: SipRequest, source: tuple[str, int]) -> Hashable:
     branch = via.branch or ""
     if branch.startswith(BRANCH_COOKIE):
         return (branch, via.sent_by, cseq.number, cseq.method, source)
-    return (request.call_id, request.from_.tag, via.sent_by, branch, cseq.number, cseq.method,
-            source)
+    return (
+        request.call_id,
+        request.from_.tag,
+        via.sent_by,
+        branch,
+        cseq.number,
+        cseq.method,
+        source,
+    )
 
 
 def to_tag(request: SipRequest) -> str:
