@@ -1,5 +1,7 @@
 """Field-level encryption, keyed hashes and masks for personal data."""
 
+import io
+
 import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -122,3 +124,21 @@ def test_encrypted_fields_cannot_be_searched_by_value():
 
     with pytest.raises(FieldError):
         list(Guard.objects.filter(phone__icontains="138"))
+
+
+@pytest.mark.django_db
+def test_rotation_command_rewrites_every_value_so_the_old_key_can_go(key_ring):
+    from django.core.management import call_command
+
+    from campus_safety.workforce.models import Guard
+    from tests.factories import GuardFactory
+
+    settings, old, new = key_ring
+    guard = GuardFactory(phone="13812345678", id_number="371402199001011234")
+    settings.PERSONAL_DATA_KEYS = [new, old]
+    pd.reset_keys()
+    call_command("rotate_personal_data", stdout=io.StringIO())
+    settings.PERSONAL_DATA_KEYS = [new]
+    pd.reset_keys()
+    fetched = Guard.objects.get(pk=guard.pk)
+    assert (fetched.phone, fetched.id_number) == ("13812345678", "371402199001011234")
