@@ -29,6 +29,16 @@ class ScopePaths:
     school: str
     police_station: str
 
+    @classmethod
+    def through(cls, school_path: str) -> ScopePaths:
+        """Paths for a model that reaches its school through ``school_path``
+        (``"school"``, ``"device__school"`` …): the common case."""
+        return cls(
+            region_code=f"{school_path}__region__code",
+            school=school_path,
+            police_station=f"{school_path}__police_station",
+        )
+
 
 def region_prefix(code: str) -> str:
     """GB/T 2260: a city 371400 covers 3714xx, a province 370000 covers 37xxxx."""

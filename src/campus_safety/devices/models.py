@@ -114,9 +114,7 @@ class Device(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(
-        region_code="school__region__code", school="school", police_station="school__police_station"
-    )
+    scope_paths = ScopePaths.through("school")
 
     class Meta:
         ordering = ["device_id"]
@@ -150,11 +148,7 @@ class StatusChange(models.Model):
     reason = models.CharField(_("reason"), max_length=128, blank=True)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(
-        region_code="device__school__region__code",
-        school="device__school",
-        police_station="device__school__police_station",
-    )
+    scope_paths = ScopePaths.through("device__school")
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -185,9 +179,7 @@ class MaintenanceWindow(models.Model):
     reason = models.CharField(_("reason"), max_length=255)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(
-        region_code="school__region__code", school="school", police_station="school__police_station"
-    )
+    scope_paths = ScopePaths.through("school")
 
     class Meta:
         ordering = ["-starts_at"]
@@ -220,11 +212,7 @@ class DeviceEvent(models.Model):
     payload = models.JSONField(_("payload"), default=dict)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths(
-        region_code="device__school__region__code",
-        school="device__school",
-        police_station="device__school__police_station",
-    )
+    scope_paths = ScopePaths.through("device__school")
 
     class Meta:
         ordering = ["-received_at"]

@@ -7,9 +7,7 @@ from campus_safety.orgs.models import Organisation, School
 from campus_safety.personal_data import EncryptedCharField
 from campus_safety.scoping import ScopedQuerySet, ScopePaths
 
-SCHOOL_SCOPE = ScopePaths(
-    region_code="school__region__code", school="school", police_station="school__police_station"
-)
+SCHOOL_SCOPE = ScopePaths.through("school")
 
 
 class Guard(models.Model):
