@@ -5,6 +5,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from campus_safety.alarms import api as alarms_api
+from campus_safety.devices import api as devices_api
 from campus_safety.orgs import api as orgs_api
 from campus_safety.reports import api as reports_api
 from campus_safety.workforce import api as workforce_api
@@ -21,7 +23,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 router = DefaultRouter()
-for module in (orgs_api, workforce_api, reports_api):
+for module in (orgs_api, workforce_api, reports_api, alarms_api, devices_api):
     module.register(router)
 
 urlpatterns = [

@@ -32,6 +32,10 @@ EVENTS = {
     "device.pending": "an unknown device asked to register and waits for approval",
     "device.channels": "a device's catalog (its channels) was updated",
     "alarm.event": "a device alarm event was committed (deduplicated)",
+    "alarm.case_opened": "an alarm event opened a new alarm case (received, or test in a drill)",
+    "alarm.case_updated": "an alarm case gained an event or a person moved it a step on",
+    "alarm.case_closed": "a person closed an alarm case (resolved / false alarm / test)",
+    "alarm.escalated": "an alarm case went up a level (unacknowledged, or arrival overdue)",
     "patrol.scan": "a guard-tour checkpoint scan was committed",
 }
 CHANNEL = "campus-safety:events"
@@ -126,3 +130,9 @@ def _ensure_relay() -> None:
 
     _relay = threading.Thread(target=run, name="bus-relay", daemon=True)
     _relay.start()
+
+
+def is_relayed() -> bool:
+    """True inside a handler called for another process's event (relayed from Redis), so a
+    subscriber that records events can leave the writing to the publishing process."""
+    return _relay is not None and threading.current_thread() is _relay

@@ -30,6 +30,7 @@ POLICIES = [
     Policy("login_attempts", "axes.AccessAttempt", "attempt_time", 90),
     Policy("access_log", "axes.AccessLog", "attempt_time", 180, 180),
     Policy("expired_api_tokens", "accounts.ApiToken", "expires_at", 365),
+    Policy("live_events", "live.LiveEvent", "at", 7),
 ]
 
 

@@ -27,6 +27,7 @@ class Options:
 
 async def run(options: Options) -> None:
     """Serve until interrupted, then stop every part cleanly."""
+    from campus_safety.alarms.escalation import run_alarm_timers_loop
     from campus_safety.devices.liveness import run_liveness
 
     config = uvicorn.Config(
@@ -43,6 +44,7 @@ async def run(options: Options) -> None:
     sip = mqtt = None
     if options.gateway:
         background.append(asyncio.create_task(run_liveness(stop), name="liveness"))
+        background.append(asyncio.create_task(run_alarm_timers_loop(stop), name="alarm-timers"))
         if settings.GB28181_ENABLED:
             from campus_safety.gateway.gb28181 import platform
 

@@ -48,22 +48,69 @@ def region_prefix(code: str) -> str:
     return prefix
 
 
-def scope_q(user: User | Any, paths: ScopePaths) -> Q | None:
-    """The filter for ``user`` over a model reached through ``paths``; None = everything."""
+@dataclass(frozen=True)
+class Scope:
+    """What a user's scope is made of, resolved once (a live stream checks every event
+    against it without touching the database). Empty = nothing; ``everything`` = all."""
+
+    everything: bool = False
+    school_id: int | None = None
+    police_station_id: int | None = None
+    region_prefix: str | None = None
+
+    def covers(
+        self, school_id: int | None, region_code: str, police_station_id: int | None
+    ) -> bool:
+        """Does this scope cover a thing of ``school_id`` in ``region_code`` under
+        ``police_station_id``? The same rules as ``scope_q``, on values."""
+        if self.everything:
+            return True
+        if self.school_id is not None:
+            return school_id == self.school_id
+        if self.police_station_id is not None:
+            return police_station_id == self.police_station_id
+        if self.region_prefix is not None:
+            return bool(region_code) and region_code.startswith(self.region_prefix)
+        return False
+
+
+def user_scope(user: User | Any) -> Scope:
+    """The user's scope (reads the user's organisation and region: call it off the loop)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return Q(pk__in=[])
+        return Scope()
     if user.is_superuser:
-        return None
+        return Scope(everything=True)
     if user.school_id:
-        return Q(**{paths.school: user.school_id})
+        return Scope(school_id=user.school_id)
     org = user.organisation
     if org is not None:
         if org.kind == org.Kind.POLICE_STATION:
-            return Q(**{paths.police_station: org.pk})
-        return Q(**{f"{paths.region_code}__startswith": region_prefix(org.region.code)})
+            return Scope(police_station_id=org.pk)
+        return Scope(region_prefix=region_prefix(org.region.code))
     if user.region_id:
-        return Q(**{f"{paths.region_code}__startswith": region_prefix(user.region.code)})
+        return Scope(region_prefix=region_prefix(user.region.code))
+    return Scope()
+
+
+def scope_q(user: User | Any, paths: ScopePaths) -> Q | None:
+    """The filter for ``user`` over a model reached through ``paths``; None = everything."""
+    scope = user_scope(user)
+    if scope.everything:
+        return None
+    if scope.school_id is not None:
+        return Q(**{paths.school: scope.school_id})
+    if scope.police_station_id is not None:
+        return Q(**{paths.police_station: scope.police_station_id})
+    if scope.region_prefix is not None:
+        return Q(**{f"{paths.region_code}__startswith": scope.region_prefix})
     return Q(pk__in=[])
+
+
+def event_visible_to(
+    user: User | Any, school_id: int | None, region_code: str, police_station_id: int | None
+) -> bool:
+    """May ``user`` see an event about ``school_id`` (null = platform-wide: superusers only)?"""
+    return user_scope(user).covers(school_id, region_code, police_station_id)
 
 
 class ScopedQuerySet(models.QuerySet):

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "campus_safety.alarms",
     "campus_safety.reports",
     "campus_safety.audit",
+    "campus_safety.live",
     "campus_safety.simulator",
 ]
 
@@ -236,6 +237,8 @@ SPECTACULAR_SETTINGS = {
         "OrganisationKindEnum": "campus_safety.orgs.models.Organisation.Kind",
         "GuardKindEnum": "campus_safety.workforce.models.Guard.Kind",
         "EquipmentKindEnum": "campus_safety.workforce.models.Equipment.Kind",
+        "DeviceKindEnum": "campus_safety.devices.models.Device.Kind",
+        "DeviceStatusEnum": "campus_safety.devices.models.Device.Status",
     },
 }
 
@@ -352,3 +355,35 @@ GB28181_RATE_BURST = float(os.environ.get("GB28181_RATE_BURST", "400"))
 # Waiting for devices: the whole catalog, and a DeviceStatus/DeviceInfo answer.
 GB28181_CATALOG_TIMEOUT = float(os.environ.get("GB28181_CATALOG_TIMEOUT", "30"))
 GB28181_QUERY_TIMEOUT = float(os.environ.get("GB28181_QUERY_TIMEOUT", "10"))
+
+# --- Device simulator (`campus-safety simulate`, demo and benches) ---
+# Where the simulator serves camera snapshots: the demo city's cameras point here
+# (<url><device_id>.jpg), and `simulate` listens on this URL's port.
+SIMULATOR_SNAPSHOT_URL = os.environ.get(
+    "SIMULATOR_SNAPSHOT_URL", "http://127.0.0.1:8011/snapshots/"
+)
+
+# --- Live stream (/live/stream, docs/events.md "Live stream") ---
+LIVE_HEARTBEAT_SECONDS = float(os.environ.get("LIVE_HEARTBEAT_SECONDS", "15"))
+# A stream ends after this long; the browser reconnects (scope and session re-read).
+LIVE_STREAM_MAX_SECONDS = float(os.environ.get("LIVE_STREAM_MAX_SECONDS", "300"))
+LIVE_RETRY_MS = int(os.environ.get("LIVE_RETRY_MS", "2000"))
+# Replay on reconnect: at most this many events, none older than this.
+LIVE_REPLAY_MAX = int(os.environ.get("LIVE_REPLAY_MAX", "500"))
+LIVE_REPLAY_MINUTES = int(os.environ.get("LIVE_REPLAY_MINUTES", "60"))
+
+# --- Alarm handling (RULES.md §4; local practice, so every number is a setting) ---
+# Events from the same school within this many seconds join the open case.
+ALARM_MERGE_SECONDS = int(os.environ.get("ALARM_MERGE_SECONDS", "120"))
+# Not acknowledged within this many seconds → escalate to the next level (repeats).
+ALARM_ACK_SECONDS = int(os.environ.get("ALARM_ACK_SECONDS", "30"))
+# Response circle (minutes from dispatch to arrival) by default and per district code,
+# e.g. ALARM_RESPONSE_CIRCLES="371402=3,371403=3".
+ALARM_RESPONSE_MINUTES = int(os.environ.get("ALARM_RESPONSE_MINUTES", "5"))
+ALARM_RESPONSE_CIRCLES = {
+    code.strip(): int(minutes)
+    for code, _, minutes in (
+        item.partition("=") for item in os.environ.get("ALARM_RESPONSE_CIRCLES", "").split(",")
+    )
+    if code.strip() and minutes.strip().isdigit()
+}

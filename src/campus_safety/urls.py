@@ -16,6 +16,8 @@ urlpatterns = [
     path("accounts/", include("campus_safety.accounts.urls")),
     path("", include("campus_safety.orgs.urls")),  # /schools/… and /map/
     path("workforce/", include("campus_safety.workforce.urls")),
+    path("devices/", include("campus_safety.devices.urls")),
     path("audit/", include("campus_safety.audit.urls")),
+    path("live/", include("campus_safety.live.urls")),
     path("", include("campus_safety.reports.urls")),
 ]

@@ -54,7 +54,7 @@ def test_an_alarm_delivered_twice_is_stored_once(events, django_capture_on_commi
         1,
         "教学楼一键报警",
     )
-    assert events.names("alarm.") == ["alarm.event"]
+    assert events.names("alarm.") == ["alarm.event", "alarm.case_opened"]
     assert events.seen[0][1]["device_id"] == device.device_id
 
 
@@ -155,7 +155,8 @@ def test_ingest_refuses_to_run_inside_a_callers_transaction():
 def test_an_alarm_is_announced_only_once_committed(events):
     device = DeviceFactory()
     assert ingest(alarm(device)).outcome == "accepted"
-    assert events.names("alarm.") == ["alarm.event"]  # on_commit has run: committed
+    # on_commit has run: committed (the event, then the case it opened)
+    assert events.names("alarm.") == ["alarm.event", "alarm.case_opened"]
 
 
 def body(**fields) -> bytes:

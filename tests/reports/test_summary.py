@@ -88,3 +88,30 @@ def test_the_education_users_summary_covers_decheng_district_only():
     figures = summary(School.objects.visible_to(edu))
     assert [d["code"] for d in figures["districts"]] == ["371402"]
     assert figures["schools"] == School.objects.filter(region__code="371402").count()
+
+
+def test_summary_counts_the_citys_cameras_and_its_722_one_key_alarms(report):
+    assert report["cameras"] >= 35_600
+    assert report["one_key_alarms"] == 722
+    devices = report["devices"]
+    assert devices["by_kind"]["camera"]["total"] == report["cameras"]
+    assert sum(k["total"] for k in devices["by_kind"].values()) == devices["total"]
+    assert sum(devices["by_status"].values()) == devices["total"]
+
+
+def test_the_devices_online_rate_is_online_devices_out_of_all(report):
+    devices = report["devices"]
+    assert report["devices_online_rate"] == devices["online_rate"]
+    assert devices["online_rate"] == (
+        round(devices["online"] / devices["total"], 4) if devices["total"] else 0.0
+    )
+
+
+def test_the_education_users_device_figures_cover_their_district_only():
+    from campus_safety.devices.models import Device
+
+    edu = User.objects.get(username="edu")
+    figures = summary(School.objects.visible_to(edu))
+    in_district = Device.objects.filter(school__region__code="371402")
+    assert figures["cameras"] == in_district.filter(kind="camera").count()
+    assert figures["one_key_alarms"] == in_district.filter(kind="one_key_alarm").count() < 722

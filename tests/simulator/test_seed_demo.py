@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db.models import Count
+from django.db.models import Count, F
 
 from campus_safety.accounts.models import User
 from campus_safety.orgs.models import Organisation, Region, School
@@ -139,3 +139,49 @@ def test_login_lines_name_every_demo_user_and_the_actual_scope():
     police = User.objects.get(username="police")
     assert any(line.startswith("police") and police.organisation.name in line for line in lines)
     assert len(lines) == 1 + len(DEMO_USERS)
+
+
+# --- devices (设备) ---
+
+
+def test_the_city_has_exactly_722_one_key_alarms_in_gate_rooms():
+    from campus_safety.devices.models import Device
+
+    alarms = Device.objects.filter(kind="one_key_alarm")
+    assert alarms.count() == 722
+    assert set(alarms.values_list("key_area", flat=True)) == {"gate_room"}
+    assert alarms.values("school").distinct().count() == 722  # one per school that has one
+    protocols = dict(alarms.values_list("protocol").annotate(n=Count("pk")))
+    assert protocols["gb28181"] > protocols["mqtt"] > protocols["http"] > 0
+
+
+def test_the_city_has_35600_or_more_cameras_all_behind_their_schools_nvr():
+    from campus_safety.devices.models import Device
+
+    cameras = Device.objects.filter(kind="camera")
+    assert cameras.count() >= 35_600
+    assert not cameras.filter(parent__isnull=True).exists()
+    assert not cameras.exclude(parent__kind="nvr").exists()
+    assert not cameras.exclude(parent__school=F("school")).exists()
+    nvrs = Device.objects.filter(kind="nvr")
+    assert nvrs.count() == 2029 and nvrs.values("school").distinct().count() == 2029
+
+
+def test_device_ids_are_gb28181_ids_whose_type_fits_the_kind():
+    from campus_safety.devices import identifiers
+    from campus_safety.devices.models import Device
+    from campus_safety.devices.services import type_mismatch
+
+    rows = list(Device.objects.values_list("device_id", "kind", "school__region__code"))
+    for device_id, kind, region in rows:
+        assert identifiers.validate_device_id(device_id) and len(device_id) == 20
+        assert device_id[:6] == region and device_id[8:10] == "11"
+        assert type_mismatch(device_id, kind) == "", device_id
+
+
+def test_only_http_devices_have_a_secret_and_no_device_has_its_own_password():
+    from campus_safety.devices.models import Device
+
+    rows = list(Device.objects.values_list("protocol", "password", "secret"))
+    assert all(password == "" for _, password, _ in rows)
+    assert all((len(secret) == 32) == (protocol == "http") for protocol, _, secret in rows)

@@ -17,26 +17,43 @@ RESOURCES = {
     "schools": _("Schools"),
     "guards": _("Guards"),
     "equipment": _("Protective equipment"),
+    "devices": _("Devices"),
     "users": _("Users"),
     "audit": _("Audit log"),
     "personal_data": _("Personal data (unmasked)"),
+    "alarms": _("Alarm cases (write = acknowledge)"),
+    "alarm_dispatch": _("Alarm dispatch and closing"),
+    "alarm_drills": _("Alarm test windows (drills)"),
 }
-REGISTRY = ("schools", "guards", "equipment")
+REGISTRY = ("schools", "guards", "equipment", "devices")
 
 _ALL_REGISTRY = {r: {READ, WRITE, IMPORT, EXPORT} for r in REGISTRY}
 _READ_REGISTRY = {r: {READ, EXPORT} for r in REGISTRY}
+_ALARMS_ALL = {
+    "alarms": {READ, WRITE, EXPORT},
+    "alarm_dispatch": {READ, WRITE},
+    "alarm_drills": {READ, WRITE},
+}
 
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
-    "dispatcher": {**_READ_REGISTRY, "personal_data": {REVEAL}},
-    "police_officer": {**_READ_REGISTRY, "personal_data": {REVEAL}},
-    "education_staff": {**_ALL_REGISTRY, "personal_data": {REVEAL}},
+    "dispatcher": {**_READ_REGISTRY, "personal_data": {REVEAL}, **_ALARMS_ALL},
+    "police_officer": {**_READ_REGISTRY, "personal_data": {REVEAL}, **_ALARMS_ALL},
+    "education_staff": {
+        **_ALL_REGISTRY,
+        "personal_data": {REVEAL},
+        "alarms": {READ, EXPORT},
+        "alarm_drills": {READ},
+    },
     "school_admin": {
+        "alarms": {READ, WRITE},  # acknowledge only: own school's alarms
+        "alarm_drills": {READ, WRITE},  # schedule own drills (with notice to 110)
         "schools": {READ, WRITE, EXPORT},
         "guards": {READ, WRITE, IMPORT, EXPORT},
         "equipment": {READ, WRITE, IMPORT, EXPORT},
+        "devices": {READ, WRITE, IMPORT, EXPORT},  # scope: their own school's devices
         "personal_data": {REVEAL},
     },
-    "guard": {"schools": {READ}, "guards": {READ}, "equipment": {READ}},
+    "guard": {"schools": {READ}, "guards": {READ}, "equipment": {READ}, "devices": {READ}},
     "volunteer": {"schools": {READ}},
     "auditor": {**_READ_REGISTRY, "audit": {READ, EXPORT}},
     "system_admin": {**_ALL_REGISTRY, "users": {READ}},

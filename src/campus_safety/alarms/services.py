@@ -8,6 +8,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from campus_safety import bus
+from campus_safety.alarms import workflow
 from campus_safety.alarms.models import AlarmEvent
 
 
@@ -35,6 +36,9 @@ def ingest_alarm(
     stored row, so the device can be acknowledged again without a second alarm. The
     event is announced only after the transaction commits. ``bulk_create`` keeps the
     device's own message out of the audit log (no user acted; the row is the record).
+
+    The event opens or joins its case in the same savepoint, so the case exists before
+    the device is acknowledged, and a duplicate rolls the case change back with it.
     """
     event = AlarmEvent(
         device_id=device_pk,
@@ -54,6 +58,17 @@ def ingest_alarm(
     )
     try:
         with transaction.atomic():
+            case, case_created = workflow.open_or_merge_case(
+                device_pk=device_pk,
+                school_id=school_id,
+                received_at=received_at,
+                occurred_at=occurred_at,
+                priority=priority,
+                alarm_type=alarm_type,
+                description=description,
+                is_test=is_test,
+            )
+            event.case = case
             AlarmEvent.objects.bulk_create([event])
     except IntegrityError:
         existing = (
@@ -78,5 +93,7 @@ def ingest_alarm(
         occurred_at=occurred_at.isoformat(),
         is_test=is_test,
         protocol=protocol,
+        case_id=case.pk,
     )
+    workflow.announce_case(case, case_created)
     return event.pk, True

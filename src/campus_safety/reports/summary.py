@@ -8,6 +8,8 @@ from typing import Any
 from django.db.models import Sum
 
 from campus_safety import clock
+from campus_safety.devices.models import Device
+from campus_safety.devices.services import counts_by_kind_and_status
 from campus_safety.orgs.models import Region, School
 from campus_safety.workforce.models import Equipment
 from campus_safety.workforce.staffing import StaffingRule, annotate_staffing, get_rule
@@ -74,6 +76,7 @@ def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
             by_region[row["school__region_id"]]["equipment"] += row["n"]
     total["equipment"] = sum(equipment_by_kind.values())
 
+    devices = devices_block(schools)
     regions = Region.objects.filter(pk__in=by_region).order_by("code")
     districts = [{"code": r.code, "name": r.name, **by_region[r.pk]} for r in regions]
     return {
@@ -90,5 +93,28 @@ def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
             "gap": total["gap"],
             "schools_short": total["schools_short"],
         },
+        "cameras": devices["by_kind"].get(Device.Kind.CAMERA, {}).get("total", 0),
+        "one_key_alarms": devices["by_kind"].get(Device.Kind.ONE_KEY_ALARM, {}).get("total", 0),
+        "devices_online_rate": devices["online_rate"],
+        "devices": devices,
         "districts": districts,
+    }
+
+
+def devices_block(schools) -> dict[str, Any]:
+    """The approved devices of ``schools`` by kind and live status (one GROUP BY); the
+    online rate is online devices out of all of them (4×100% 联网率)."""
+    devices = Device.objects.filter(school__in=schools.order_by().values("pk"), is_approved=True)
+    by_kind = counts_by_kind_and_status(devices)
+    total = sum(kind["total"] for kind in by_kind.values())
+    online = sum(kind.get(Device.Status.ONLINE, 0) for kind in by_kind.values())
+    by_status: Counter[str] = Counter()
+    for kind in by_kind.values():
+        by_status.update({k: v for k, v in kind.items() if k != "total"})
+    return {
+        "total": total,
+        "online": online,
+        "online_rate": round(online / total, 4) if total else 0.0,
+        "by_status": dict(sorted(by_status.items())),
+        "by_kind": by_kind,
     }

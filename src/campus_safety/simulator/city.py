@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from campus_safety.simulator import geography, guards, names
+from campus_safety.simulator import device_plan, geography, guards, names
 from campus_safety.simulator.geography import CITY_CODE, CITY_NAME, COUNTIES, County, Point, Ring
 from campus_safety.simulator.plan import City, OrganisationRow, RegionRow, SchoolRow
 from campus_safety.simulator.quotas import apportion, interleave
@@ -313,4 +313,5 @@ def build_city(seed: int = DEFAULT_SEED, schools: int = TOTAL_SCHOOLS) -> City:
         schools=tuple(school_rows),
         guards=tuple(guard_rows),
         equipment=tuple(equipment_rows),
+        devices=tuple(device_plan.equip_schools(school_rows, seed)),
     )

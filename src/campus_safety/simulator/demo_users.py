@@ -128,7 +128,8 @@ def add_demo_totp(users: list[User]) -> None:
 
     TOTPDevice.objects.filter(user__in=users, name="demo").delete()
     TOTPDevice.objects.bulk_create(
-        TOTPDevice(user=u, name="demo", confirmed=True, key=totp_key_hex()) for u in users)
+        TOTPDevice(user=u, name="demo", confirmed=True, key=totp_key_hex()) for u in users
+    )
 
 
 def current_demo_code() -> str:
@@ -167,8 +168,10 @@ def login_lines() -> list[str]:
     width = max(len(u.username) for u in DEMO_USERS)
     lines = [f"password for all / 密码: {PASSWORD}"]
     if settings.DEMO_MODE:
-        lines.append(f"TOTP secret for all / 动态口令密钥: {TOTP_SECRET} "
-                     "(or `campus-safety demo-otp` prints the current code)")
+        lines.append(
+            f"TOTP secret for all / 动态口令密钥: {TOTP_SECRET} "
+            "(or `campus-safety demo-otp` prints the current code)"
+        )
     for demo in DEMO_USERS:
         user = found.get(demo.username)
         detail = _scope_of(user) if user else ""

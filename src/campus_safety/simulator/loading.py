@@ -1,8 +1,9 @@
 """Writing the demo city into the database, and taking it out again.
 
-Bulk inserts in one transaction keep the full city (about 25,000 rows) to a few
-seconds on SQLite; rows go in the plan's order, so a fresh database gets the same
-primary keys every time and a dump of two seedings with one seed is byte-identical.
+Bulk inserts in one transaction keep the full city (about 25,000 registry rows and
+38,500 devices) to a few seconds on SQLite; rows go in the plan's order, so a fresh
+database gets the same primary keys every time and two seedings with one seed hold
+the same values (encrypted columns aside: their ciphertext is salted).
 """
 
 from __future__ import annotations
@@ -10,13 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import models, transaction
 
 from campus_safety.audit import services as audit
+from campus_safety.devices.models import Device, DeviceEvent, MaintenanceWindow, StatusChange
 from campus_safety.orgs.models import Organisation, Region, School
 from campus_safety.simulator import demo_users
 from campus_safety.simulator.geography import CITY_CODE, PROVINCE_CODE
-from campus_safety.simulator.plan import City
+from campus_safety.simulator.plan import City, DeviceRow
 from campus_safety.workforce.models import Equipment, Guard
 
 BATCH_SIZE = 1000
@@ -114,6 +117,7 @@ def write_city(city: City, progress: Progress | None = None) -> dict[str, int]:
             Equipment(school=by_code[e.school_code], kind=e.kind, quantity=e.quantity)
             for e in city.equipment
         ], progress)  # fmt: skip
+        devices = _write_devices(city.devices, by_code, progress)
         users = demo_users.create_demo_users(city, orgs, by_code, regions)
         progress(len(users))
         # Bulk inserts send no signals: one entry stands for the whole city.
@@ -124,8 +128,67 @@ def write_city(city: City, progress: Progress | None = None) -> dict[str, int]:
         "schools": len(city.schools),
         "guards": len(city.guards),
         "equipment": sum(e.quantity for e in city.equipment),
+        "devices": devices,
+        "cameras": sum(d.kind == Device.Kind.CAMERA for d in city.devices),
+        "one_key_alarms": sum(d.kind == Device.Kind.ONE_KEY_ALARM for d in city.devices),
         "users": len(users),
     }
+
+
+def snapshot_url(device_id: str) -> str:
+    """Where the simulator serves this camera's picture (``SIMULATOR_SNAPSHOT_URL``)."""
+    base = settings.SIMULATOR_SNAPSHOT_URL
+    return f"{base if base.endswith('/') else base + '/'}{device_id}.jpg"
+
+
+def _write_devices(
+    rows: Sequence[DeviceRow], schools: dict[str, School], progress: Progress
+) -> int:
+    """NVRs and standalone devices first, then the cameras behind them (they need their
+    NVR's primary key). No signals: nothing is announced, audited or live yet."""
+    by_id: dict[str, Device] = {}
+    for wave in ([r for r in rows if r.parent_id is None], [r for r in rows if r.parent_id]):
+        objects = [
+            Device(
+                device_id=r.device_id, name=r.name, kind=r.kind, protocol=r.protocol,
+                school=schools[r.school_code], key_area=r.key_area,
+                parent=by_id[r.parent_id] if r.parent_id else None,
+                manufacturer=r.manufacturer, model=r.model, address=r.address,
+                longitude=r.longitude, latitude=r.latitude, secret=r.secret,
+                snapshot_url=snapshot_url(r.device_id) if r.kind == Device.Kind.CAMERA else "",
+            )
+            for r in wave
+        ]  # fmt: skip
+        _bulk(Device, objects, progress)
+        by_id.update((d.device_id, d) for d in objects)
+    # auto_now_add stamps the wall clock: a fixed date keeps two seedings equal
+    Device.objects.filter(school__region__code__startswith=CITY_PREFIX).update(
+        created_at=demo_users.JOINED
+    )
+    return len(by_id)
+
+
+def _delete_devices() -> dict[str, int]:
+    """The city's devices and what hangs on them. Records of other apps that point at a
+    device (alarm events and cases) go through Django's delete, with their cascades;
+    the device tables' own rows go in plain DELETEs (tens of thousands: one audit
+    entry stands for them)."""
+    devices = Device.objects.filter(school__region__code__startswith=CITY_PREFIX)
+    pks = devices.values("pk")
+    counts: dict[str, int] = {}
+    own = (StatusChange, DeviceEvent, MaintenanceWindow)
+    for relation in Device._meta.related_objects:
+        model = relation.related_model
+        if model is Device:
+            continue
+        rows = model._base_manager.filter(**{f"{relation.field.name}__in": pks})
+        if model in own:
+            counts[model._meta.model_name] = rows._raw_delete(rows.db)
+        else:
+            counts[model._meta.model_name] = rows.delete()[0]
+    for part in (devices.filter(parent__isnull=False), devices):  # channels first
+        counts["device"] = counts.get("device", 0) + part._raw_delete(part.db)
+    return counts
 
 
 def delete_demo_city() -> dict[str, int]:
@@ -138,7 +201,7 @@ def delete_demo_city() -> dict[str, int]:
     """
     in_city = {"school__region__code__startswith": CITY_PREFIX}
     with transaction.atomic():
-        counts = {}
+        counts = _delete_devices()
         for model in (Equipment, Guard):
             queryset = model.objects.filter(**in_city)
             counts[model._meta.model_name] = queryset._raw_delete(queryset.db)

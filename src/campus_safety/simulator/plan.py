@@ -74,6 +74,25 @@ class EquipmentRow:
 
 
 @dataclass(frozen=True)
+class DeviceRow:
+    """A device; ``parent_id`` is its NVR's device ID (cameras are the NVR's channels)."""
+
+    device_id: str
+    name: str
+    kind: str
+    protocol: str
+    school_code: str
+    key_area: str
+    parent_id: str | None
+    manufacturer: str
+    model: str
+    address: str
+    longitude: float | None
+    latitude: float | None
+    secret: str  # HTTP signing secret ("" for the others: GB/T 28181 uses the default)
+
+
+@dataclass(frozen=True)
 class City:
     """Everything the demo writes, in the order it is written."""
 
@@ -83,10 +102,11 @@ class City:
     schools: tuple[SchoolRow, ...]
     guards: tuple[GuardRow, ...]
     equipment: tuple[EquipmentRow, ...]
+    devices: tuple[DeviceRow, ...] = ()
 
     @property
     def row_count(self) -> int:
         return (
             len(self.regions) + len(self.organisations) + len(self.schools)
-            + len(self.guards) + len(self.equipment)
+            + len(self.guards) + len(self.equipment) + len(self.devices)
         )  # fmt: skip

@@ -8,6 +8,7 @@ Database work runs in a thread (``sync_to_async``), never on the event loop.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -16,15 +17,15 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from campus_safety import bus, clock
-from campus_safety.devices import identifiers, liveness
-from campus_safety.devices.directory import announce_change
+from campus_safety.devices import gateway_link, liveness
+from campus_safety.devices import services as devices
 from campus_safety.devices.models import Device
 from campus_safety.gateway import ingest
 from campus_safety.gateway.gb28181 import manscdp
+from campus_safety.gateway.gb28181 import server as gb
 from campus_safety.gateway.gb28181.server import (
     Gb28181Server,
     PlatformInterface,
@@ -38,32 +39,29 @@ log = logging.getLogger(__name__)
 
 PROTOCOL = Device.Protocol.GB28181.value
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# GB/T 28181 type code (ID digits 11–13) → our device kind; servers, business groups and
-# virtual organisations in a catalog are structure, not devices, and are skipped.
-KIND_BY_TYPE = {
-    "111": Device.Kind.NVR, "118": Device.Kind.NVR, "130": Device.Kind.NVR,
-    "131": Device.Kind.CAMERA, "132": Device.Kind.CAMERA,
-    "117": Device.Kind.ALARM_CONTROLLER, "134": Device.Kind.ONE_KEY_ALARM,
-}
 
 
 def config_from_settings() -> ServerConfig:
     """Server settings from Django settings (the GB28181_* block)."""
     # Derived from SECRET_KEY: nonces survive a restart and every gateway process
     # accepts the others' nonces.
-    nonce_key = hmac.new(settings.SECRET_KEY.encode(), b"gb28181-digest-nonce",
-                         hashlib.sha256).digest()
+    nonce_key = hmac.new(
+        settings.SECRET_KEY.encode(), b"gb28181-digest-nonce", hashlib.sha256
+    ).digest()
     return ServerConfig(
-        platform_id=settings.GB28181_PLATFORM_ID, domain=settings.GB28181_DOMAIN,
+        platform_id=settings.GB28181_PLATFORM_ID,
+        domain=settings.GB28181_DOMAIN,
         auto_register=settings.GB28181_AUTO_REGISTER,
         max_message_bytes=settings.GB28181_MAX_MESSAGE_BYTES,
-        rate_per_second=settings.GB28181_RATE_LIMIT, rate_burst=settings.GB28181_RATE_BURST,
+        rate_per_second=settings.GB28181_RATE_LIMIT,
+        rate_burst=settings.GB28181_RATE_BURST,
         register_min_expires=settings.GB28181_REGISTER_MIN_EXPIRES,
         register_max_expires=settings.GB28181_REGISTER_MAX_EXPIRES,
         register_default_expires=settings.GB28181_REGISTER_MAX_EXPIRES,
         catalog_timeout=settings.GB28181_CATALOG_TIMEOUT,
         query_timeout=settings.GB28181_QUERY_TIMEOUT,
-        advertised_host=settings.GB28181_ADVERTISED_HOST, nonce_key=nonce_key,
+        advertised_host=settings.GB28181_ADVERTISED_HOST,
+        nonce_key=nonce_key,
         clock=lambda: timezone.localtime(clock.now()),  # devices set their clocks from it
         wall_time=lambda: clock.now().timestamp(),
     )
@@ -75,8 +73,11 @@ def config_from_settings() -> ServerConfig:
 def device_credentials(device_id: str) -> tuple[str | None, bool]:
     """(password, approved): the device's own password, else the platform-wide one;
     None for an unknown device. A device registered for another protocol is refused."""
-    row = (Device.objects.filter(device_id=device_id)
-           .values_list("password", "is_approved", "protocol").first())
+    row = (
+        Device.objects.filter(device_id=device_id)
+        .values_list("password", "is_approved", "protocol")
+        .first()
+    )
     if row is None:
         return None, False
     password, is_approved, protocol = row
@@ -84,8 +85,7 @@ def device_credentials(device_id: str) -> tuple[str | None, bool]:
 
 
 def on_registered(device_id: str, expires: int, remote: Remote) -> None:
-    if not liveness.record_registration(device_id, expires, remote=str(remote),
-                                        protocol=PROTOCOL):
+    if not liveness.record_registration(device_id, expires, remote=str(remote), protocol=PROTOCOL):
         log.warning("GB28181: %s registered but is not in the device directory yet", device_id)
     bus.publish("device.registered", device_id=device_id, expires=expires, remote=str(remote))
 
@@ -100,15 +100,8 @@ def on_keepalive(device_id: str, remote: Remote) -> None:
 
 
 def on_pending(device_id: str, remote: Remote) -> None:
-    """An unknown device asked to register: keep it, unapproved, for an administrator."""
-    kind = KIND_BY_TYPE.get(identifiers.type_code(device_id), Device.Kind.CAMERA)
-    with transaction.atomic():
-        device, created = Device.objects.get_or_create(device_id=device_id, defaults={
-            "name": device_id, "kind": kind, "protocol": PROTOCOL, "is_approved": False,
-            "remote_address": str(remote)[:64]})
-        if created:
-            bus.publish_on_commit("device.pending", device_pk=device.pk, device_id=device_id,
-                                  remote=str(remote))
+    """An unknown device asked to register: kept, unapproved, for an administrator."""
+    devices.register_pending(device_id, str(remote), PROTOCOL)
 
 
 # --- alarms --------------------------------------------------------------------------------
@@ -155,9 +148,14 @@ def alarm_message(alarm: ReceivedAlarm) -> ingest.DeviceMessage:
     if occurred_at is not None:  # device-local time, set from our Date header
         occurred_at = timezone.make_aware(occurred_at, timezone.get_default_timezone())
     return ingest.DeviceMessage(
-        device_id=device_id, kind="alarm", event_id=alarm_event_id(notify),
-        occurred_at=occurred_at or clock.now(), payload=payload, protocol=PROTOCOL,
-        remote=str(alarm.remote))
+        device_id=device_id,
+        kind="alarm",
+        event_id=alarm_event_id(notify),
+        occurred_at=occurred_at or clock.now(),
+        payload=payload,
+        protocol=PROTOCOL,
+        remote=str(alarm.remote),
+    )
 
 
 def ingest_alarm(alarm: ReceivedAlarm) -> ingest.Result:
@@ -168,60 +166,23 @@ def ingest_alarm(alarm: ReceivedAlarm) -> ingest.Result:
 # --- catalog -------------------------------------------------------------------------------
 
 
+def channel_report(item: manscdp.CatalogItem) -> devices.ChannelReport:
+    """A catalog item as the device registry takes it."""
+    return devices.ChannelReport(
+        device_id=item.device_id,
+        name=item.name,
+        manufacturer=item.manufacturer,
+        model=item.model,
+        address=item.address,
+        longitude=item.longitude,
+        latitude=item.latitude,
+        status=item.status,
+    )
+
+
 def store_channels(parent_id: str, items: list[manscdp.CatalogItem]) -> int:
-    """A catalog becomes the device's channels (通道): new ones created under it (approved
-    with it), known ones refreshed. Nothing is deleted: a partial catalog must not make
-    channels disappear. Returns how many channels were created or changed."""
-    parent = Device.objects.filter(device_id=parent_id).first()
-    if parent is None:
-        return 0
-    wanted = {}
-    for item in items:
-        if item.device_id == parent_id:
-            continue
-        try:
-            identifiers.validate_device_id(item.device_id)
-        except identifiers.InvalidDeviceId:
-            continue  # a civil-code or organisation node of a cascaded platform
-        kind = KIND_BY_TYPE.get(identifiers.type_code(item.device_id))
-        if kind is not None:
-            wanted[item.device_id] = (item, kind)
-    with transaction.atomic():
-        existing = {d.device_id: d for d in Device.objects.filter(device_id__in=wanted)}
-        created, changed = [], []
-        for device_id, (item, kind) in wanted.items():
-            fields = {
-                "name": _clean(item.name, 128) or device_id,
-                "manufacturer": _clean(item.manufacturer, 64),
-                "model": _clean(item.model, 64), "address": _clean(item.address, 255),
-                "longitude": item.longitude, "latitude": item.latitude,
-            }
-            device = existing.get(device_id)
-            if device is None:
-                created.append(Device(device_id=device_id, kind=kind, protocol=PROTOCOL,
-                                      parent=parent, school_id=parent.school_id,
-                                      is_approved=parent.is_approved, **fields))
-            elif device.parent_id in (None, parent.pk):
-                updates = {k: v for k, v in fields.items() if getattr(device, k) != v}
-                if updates or device.parent_id is None:
-                    for name, value in updates.items():
-                        setattr(device, name, value)
-                    device.parent = parent
-                    changed.append(device)
-        Device.objects.bulk_create(created, batch_size=500)
-        Device.objects.bulk_update(changed, ["name", "manufacturer", "model", "address",
-                                             "longitude", "latitude", "parent"], batch_size=500)
-        if created or changed:
-            bus.publish_on_commit("device.channels", device_pk=parent.pk, device_id=parent_id,
-                                  school_id=parent.school_id, created=len(created),
-                                  updated=len(changed), total=len(wanted))
-    directory = liveness.default().directory
-    touched = [d.device_id for d in (*created, *changed)]
-    for device in Device.objects.filter(device_id__in=touched):
-        directory.saved(device)  # bulk writes send no signals: patch the directory here
-    if touched:
-        announce_change()
-    return len(created) + len(changed)
+    """A catalog becomes the device's channels (``devices.services.upsert_channels``)."""
+    return devices.upsert_channels(parent_id, [channel_report(item) for item in items])
 
 
 # --- the binding ---------------------------------------------------------------------------
@@ -244,10 +205,12 @@ def restorable_registrations() -> list[tuple[str, Remote, float]]:
     """UDP registrations still valid, as liveness last saved them: (ID, remote, seconds
     left). A restarted platform takes them back instead of refusing every keepalive."""
     now = clock.now()
-    rows = (Device.objects.filter(protocol=PROTOCOL, is_approved=True,
-                                  register_expires_at__gt=now,
-                                  remote_address__startswith="udp:")
-            .values_list("device_id", "remote_address", "register_expires_at"))
+    rows = Device.objects.filter(
+        protocol=PROTOCOL,
+        is_approved=True,
+        register_expires_at__gt=now,
+        remote_address__startswith="udp:",
+    ).values_list("device_id", "remote_address", "register_expires_at")
     restorable = []
     for device_id, remote, until in rows:
         try:
@@ -267,9 +230,73 @@ async def start(host: str | None = None, port: int | None = None) -> Gb28181Serv
     """Start the SIP server from settings (what ``campus-safety serve`` calls)."""
     restorable = await sync_to_async(_prepare)()
     server = await start_gb28181(
-        build_interface(), settings.GB28181_HOST if host is None else host,
-        settings.GB28181_PORT if port is None else port, config=config_from_settings())
+        build_interface(),
+        settings.GB28181_HOST if host is None else host,
+        settings.GB28181_PORT if port is None else port,
+        config=config_from_settings(),
+    )
     restored = sum(server.restore_registration(*entry) for entry in restorable)
     if restored:
         log.info("GB28181: %d registrations taken back from before the restart", restored)
+    gateway_link.connect(Link(server))
     return server
+
+
+# --- what the device pages may ask of the running server -----------------------------------
+
+
+def _plain(message: Any) -> dict[str, Any]:
+    """A parsed MANSCDP answer as plain values (the XML tree left out)."""
+    values = {
+        f.name: getattr(message, f.name)
+        for f in dataclasses.fields(message)
+        if f.name not in ("tree", "fields")
+    }
+    for name, value in values.items():
+        if isinstance(value, tuple):
+            values[name] = [
+                dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v for v in value
+            ]
+    return values
+
+
+class Link:
+    """``devices.gateway_link.GatewayLink`` for this server: live queries from the UI
+    (on the server's own loop, whichever thread asks) and the adapters' counters."""
+
+    def __init__(self, server: Gb28181Server) -> None:
+        self.server = server
+
+    def is_running(self) -> bool:
+        return gb._running is self.server
+
+    def is_registered(self, device_id: str) -> bool:
+        return self.server.registration(device_id) is not None
+
+    async def query(self, what: str, device_id: str) -> dict[str, Any]:
+        calls = {
+            "status": gb.query_device_status,
+            "info": gb.query_device_info,
+            "catalog": gb.query_catalog,
+        }
+        if what not in calls:
+            raise gateway_link.QueryError(f"unknown query {what!r}")
+        try:
+            answer = await calls[what](device_id)
+        except gb.DeviceNotRegistered:
+            raise gateway_link.QueryError("the device is not registered") from None
+        except gb.QueryTimeout:
+            raise gateway_link.QueryError("the device did not answer in time") from None
+        except gb.GatewayError as exc:
+            raise gateway_link.QueryError(str(exc)) from None
+        if what != "catalog":
+            return _plain(answer)
+        channels = [channel_report(item) for item in answer.items]
+        return {"sum_num": answer.sum_num, "is_complete": answer.is_complete, "channels": channels}
+
+    def stats(self) -> dict[str, Any]:
+        from campus_safety.gateway import mqtt
+
+        sip = dict(self.server.stats)
+        sip["registered"] = len(self.server.registrations)
+        return {"gb28181": sip, "mqtt": mqtt.metrics()}

@@ -19,7 +19,10 @@ from campus_safety.simulator.city import DEFAULT_SEED, TOTAL_SCHOOLS, build_city
 
 
 class Command(BaseCommand):
-    help = "Seed the demo city (synthetic 德州市, 2,029 schools) deterministically from a seed."
+    help = (
+        "Seed the demo city (synthetic 德州市, 2,029 schools and their 38,500 devices) "
+        "deterministically from a seed."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -65,8 +68,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Seeded 德州市 (seed {city.seed}): {counts['schools']:,} schools, "
             f"{counts['organisations']:,} organisations, {counts['guards']:,} guards, "
-            f"{counts['equipment']:,} pieces of equipment, {counts['users']} demo users "
-            f"in {elapsed:.1f} s."
+            f"{counts['equipment']:,} pieces of equipment, {counts['devices']:,} devices "
+            f"({counts['cameras']:,} cameras, {counts['one_key_alarms']:,} one-key alarms), "
+            f"{counts['users']} demo users in {elapsed:.1f} s."
         )
         if options["verbosity"] >= 1:
             for line in demo_users.login_lines():

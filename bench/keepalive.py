@@ -1,0 +1,282 @@
+"""Benchmark: keepalives from 36,000 devices over GB/T 28181 (UDP) and over MQTT, in turn.
+
+Starts the platform (``campus-safety serve`` with the SIP server on a free port, the MQTT
+subscriber on the local broker, SQLite in a temp data dir) with 36,000 GB/T 28181 and
+36,000 MQTT devices in its registry, registers the SIP ones through the simulator
+(REGISTER with digest), then for each protocol sends keepalives at ``--rate`` per second
+for ``--seconds``. Figures come from the platform side (its gateway counters through
+``/api/v1/devices/gateway/``) and from /proc for its process (CPU, peak RSS); loss is
+sent minus processed after a drain. Loopback only; bounded in time and count; the temp
+dir, the platform and its broker session are gone afterwards. Target: ≥ 5,000/s per
+protocol, nothing lost.
+
+    .venv/bin/python bench/keepalive.py [--devices 36000] [--rate 6000] [--seconds 20] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+TARGET = 5000
+COMMAND = [sys.executable, "-m", "campus_safety.cli"]
+PLATFORM_ID, DOMAIN, PASSWORD = "37140000002000000001", "3714000000", "Bench-pass-2026"
+MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+SETUP = """
+from campus_safety.simulator.bench_devices import create_bench_devices
+create_bench_devices({count})
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))
+        port = udp.getsockname()[1]
+    with socket.socket() as tcp:
+        tcp.bind(("127.0.0.1", port))  # the SIP server wants TCP on the same port
+    return port
+
+
+def run(args: list[str], env: dict[str, str]) -> str:
+    result = subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True,
+                            check=False)  # fmt: skip
+    if result.returncode != 0:
+        sys.exit(f"campus-safety {args[0]} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+class Platform:
+    """The platform process, its counters and its /proc figures."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.port = port
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            [*COMMAND, "serve", "--port", str(port)], env=env, stdout=self.log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        self.token = ""
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"the platform exited ({self.process.returncode}); see {self.log.name}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.3)
+        sys.exit("the platform did not start in time")
+
+    def counters(self) -> dict:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/api/v1/devices/gateway/",
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def memory_mb(self) -> tuple[float, float]:
+        """(current RSS, peak RSS) in MB."""
+        values = {}
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                values[key] = int(rest.split()[0]) / 1024
+        return values["VmRSS"], values["VmHWM"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.log.close()
+
+
+async def paced(send, items: list, rate: float, seconds: float) -> int:
+    """Call ``send(item)`` ``rate`` times a second, cycling through ``items``."""
+    step, sent, index = 0.01, 0, 0
+    per_step = rate * step
+    started = time.monotonic()
+    ticks = int(seconds / step)
+    for tick in range(1, ticks + 1):
+        due = int(tick * per_step) - sent
+        for _ in range(due):
+            send(items[index])
+            index = (index + 1) % len(items)
+        sent += due
+        pause = started + tick * step - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+    return sent
+
+
+async def sip_phase(fleet, devices: list, platform: Platform, rate: float, seconds: float) -> dict:
+    before = platform.counters()["gb28181"]
+    cpu0, t0 = platform.cpu_seconds(), time.monotonic()
+    answered = [0]
+    last_answer = [t0]
+
+    def done(response: bytes | None) -> None:
+        if response is not None and response[8:11] == b"200":
+            answered[0] += 1
+            last_answer[0] = time.monotonic()
+
+    sent = await paced(lambda d: fleet.send_keepalive(d, done), devices, rate, seconds)
+    send_end = time.monotonic()
+    deadline = send_end + 35  # timer F: every keepalive answered or given up by then
+    while answered[0] + fleet.stats["timeouts"] < sent and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    cpu = platform.cpu_seconds() - cpu0
+    after = platform.counters()["gb28181"]
+    processed = after.get("keepalives", 0) - before.get("keepalives", 0)
+    window = max(last_answer[0], send_end) - t0
+    return {
+        "sent": sent, "processed": processed, "answered": answered[0],
+        "lost": sent - processed, "resent": fleet.stats["resent"],
+        "rate": processed / window, "cpu": 100 * cpu / window, "rss": platform.memory_mb(),
+    }  # fmt: skip
+
+
+async def mqtt_phase(fleet, device_ids: list, platform: Platform, rate: float, seconds: float):
+    before = platform.counters()["mqtt"]
+    cpu0, t0 = platform.cpu_seconds(), time.monotonic()
+    sent = await paced(fleet.heartbeat, device_ids, rate, seconds)
+    send_end = time.monotonic()
+    target = before.get("accepted", 0) + sent
+    last = (before.get("accepted", 0), time.monotonic())
+    while time.monotonic() < send_end + 30:
+        accepted = platform.counters()["mqtt"].get("accepted", 0)
+        if accepted != last[0]:
+            last = (accepted, time.monotonic())
+        if accepted >= target:
+            break
+        await asyncio.sleep(0.2)
+    cpu = platform.cpu_seconds() - cpu0
+    processed = last[0] - before.get("accepted", 0)
+    window = max(last[1], send_end) - t0
+    return {
+        "sent": sent, "processed": processed, "lost": sent - processed,
+        "broker_unacked": fleet.unacknowledged(),
+        "rate": processed / window, "cpu": 100 * cpu / window, "rss": platform.memory_mb(),
+    }  # fmt: skip
+
+
+async def drive(args, platform: Platform) -> dict[str, list[dict]]:
+    import django
+
+    django.setup()
+    from campus_safety.simulator.bench_devices import bench_ids
+    from campus_safety.simulator.mqtt_devices import MqttFleet
+    from campus_safety.simulator.sip_devices import SipDevice, SipFleet, SipTarget
+
+    sip_ids, mqtt_ids = bench_ids(args.devices)
+    devices = [SipDevice(device_id, "") for device_id in sip_ids]
+    target = SipTarget("127.0.0.1", args.sip_port, PLATFORM_ID, DOMAIN, PASSWORD)
+    fleet = SipFleet(target, devices, devices_per_socket=500)
+    await fleet.start()
+    started = time.monotonic()
+    statuses = await fleet.register_all(concurrency=400)
+    print(f"  registered {statuses.get(200, 0):,} of {len(devices):,} GB/T 28181 devices "
+          f"in {time.monotonic() - started:.1f} s ({dict(statuses)})")  # fmt: skip
+    await asyncio.sleep(3)  # the catalog queries that follow each registration
+    mqtt = MqttFleet(MQTT_URL, connections=4, client_prefix=f"cs-bench-{os.getpid()}")
+    mqtt.start()
+    for device_id in mqtt_ids:  # first sign of life: online transitions before measuring
+        mqtt.heartbeat(device_id)
+    await asyncio.sleep(8)
+    results: dict[str, list[dict]] = {"GB/T 28181 (UDP)": [], "MQTT": []}
+    for run_number in range(1, args.runs + 1):
+        fleet.stats.clear()
+        sip = await sip_phase(fleet, devices, platform, args.rate, args.seconds)
+        results["GB/T 28181 (UDP)"].append(sip)
+        report(f"run {run_number} GB/T 28181", sip)
+        mq = await mqtt_phase(mqtt, mqtt_ids, platform, args.rate, args.seconds)
+        results["MQTT"].append(mq)
+        report(f"run {run_number} MQTT      ", mq)
+    mqtt.close()
+    fleet.close()
+    return results
+
+
+def report(label: str, r: dict) -> None:
+    print(f"  {label}: sent {r['sent']:,}, processed {r['processed']:,} ({r['rate']:,.0f}/s), "
+          f"lost {r['lost']:,}, platform CPU {r['cpu']:.0f}%, RSS {r['rss'][0]:.0f} MB "
+          f"(peak {r['rss'][1]:.0f} MB)"
+          + (f", resent {r['resent']:,}" if "resent" in r else ""))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--devices", type=int, default=36_000, help="per protocol")
+    parser.add_argument("--rate", type=float, default=6000, help="keepalives per second")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    args.devices = min(args.devices, 100_000)
+    args.seconds = min(args.seconds, 120)
+
+    data_dir = Path(tempfile.mkdtemp(prefix="cs-bench-keepalive-"))
+    args.sip_port, web_port = free_port(), free_port()
+    tag = f"{os.getpid()}"
+    env = {
+        **os.environ, "CAMPUS_SAFETY_DATA_DIR": str(data_dir), "SECRET_KEY": "bench-" + tag,
+        "GB28181_ENABLED": "1", "GB28181_HOST": "127.0.0.1", "GB28181_PORT": str(args.sip_port),
+        "GB28181_PASSWORD": PASSWORD, "GB28181_RATE_LIMIT": "0", "MQTT_URL": MQTT_URL,
+        "MQTT_CLIENT_ID": f"cs-bench-platform-{tag}", "MQTT_SHARE_GROUP": f"bench{tag}",
+        "LIVENESS_FLUSH_SECONDS": "10", "LOG_LEVEL": "WARNING", "PORT": str(web_port),
+    }  # fmt: skip
+    env.pop("DATABASE_URL", None)
+    os.environ.update({k: env[k] for k in ("CAMPUS_SAFETY_DATA_DIR", "SECRET_KEY")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus_safety.settings")
+    print(f"keepalive benchmark: {args.devices:,} devices per protocol, {args.rate:,.0f}/s for "
+          f"{args.seconds:g} s, {args.runs} run(s); target ≥ {TARGET:,}/s, nothing lost")  # fmt: skip
+    platform = None
+    try:
+        run(["migrate", "--noinput", "-v", "0"], env)
+        started = time.monotonic()
+        run(["shell", "-c", SETUP.format(count=args.devices)], env)
+        print(
+            f"  {2 * args.devices:,} devices in the registry ({time.monotonic() - started:.1f} s)"
+        )
+        token = run(["token", "create", "bench-admin", "--name", "bench"], env).strip()
+        platform = Platform(env, web_port, data_dir / "platform.log")
+        platform.token = token
+        platform.wait_ready()
+        results = asyncio.run(drive(args, platform))
+        print("medians:")
+        for protocol, runs in results.items():
+            rate = statistics.median(r["rate"] for r in runs)
+            lost = sum(r["lost"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
+            peak = max(r["rss"][1] for r in runs)
+            verdict = "OK" if rate >= TARGET and lost == 0 else "BELOW TARGET"
+            print(f"  {protocol:17s} {rate:7,.0f} keepalives/s processed, lost {lost}, platform "
+                  f"CPU {cpu:.0f}%, peak RSS {peak:.0f} MB: {verdict}")  # fmt: skip
+    finally:
+        if platform is not None:
+            platform.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Device filters, shared by the device pages and ``/api/v1/devices/``."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from campus_safety.devices.models import Device, KeyArea
+from campus_safety.orgs.models import Region, School
+
+DEVICE_ORDERINGS = {
+    "device_id": "device_id",
+    "name": "name",
+    "kind": "kind",
+    "status": "status",
+    "status_since": "status_since",
+    "last_seen": "last_seen_at",
+    "school": "school__name",
+    "district": "school__region__code",
+    "key_area": "key_area",
+    "protocol": "protocol",
+}
+
+
+def visible_schools(request) -> QuerySet[School]:
+    """Only schools in the user's scope are valid choices (no probing other scopes)."""
+    user = getattr(request, "user", None)
+    return School.objects.visible_to(user).order_by("name")
+
+
+class DeviceFilter(django_filters.FilterSet):
+    """Filters over an already scoped queryset (``Device.objects.visible_to(user)``)."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    region = django_filters.ModelChoiceFilter(
+        label=_("District"),
+        field_name="school__region",
+        queryset=Region.objects.filter(level=Region.Level.COUNTY),
+        to_field_name="code",
+    )
+    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Device.Kind.choices)
+    key_area = django_filters.ChoiceFilter(label=_("Key area"), choices=KeyArea.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Device.Status.choices)
+    protocol = django_filters.ChoiceFilter(label=_("Protocol"), choices=Device.Protocol.choices)
+    is_flapping = django_filters.BooleanFilter(label=_("Flapping"))
+    standalone = django_filters.BooleanFilter(
+        label=_("Connects on its own"), field_name="parent", lookup_expr="isnull"
+    )
+    parent = django_filters.CharFilter(
+        label=_("Parent device ID"), field_name="parent__device_id", max_length=20
+    )
+    ordering = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=[(path, name) for name, path in DEVICE_ORDERINGS.items()],
+    )
+
+    class Meta:
+        model = Device
+        fields = ["q", "region", "school", "kind", "key_area", "status", "protocol"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()[:64]
+        if not value:
+            return queryset
+        if value.isdigit():
+            return queryset.filter(device_id__startswith=value)
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(school__name__icontains=value)
+            | Q(address__icontains=value)
+        )

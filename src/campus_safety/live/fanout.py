@@ -1,0 +1,175 @@
+"""Hand each recorded live event to the streams open in this process and — with
+``REDIS_URL`` — to the streams of every other web process, over one Redis channel.
+
+The event is written once, by the process that published it (recording.py); this module
+only moves the written row. Streams run on an event loop, the bus calls from other
+threads: each stream owns an asyncio queue and is fed with ``loop.call_soon_threadsafe``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "campus-safety:live"
+QUEUE_SIZE = 1000  # a stream this far behind is closed; the browser replays from the log
+_origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+_lock = threading.Lock()
+_listeners: set[Listener] = set()
+_clients: dict[str, Any] = {}
+_relay: threading.Thread | None = None
+_relay_ready = threading.Event()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A written LiveEvent as it travels to streams (and over Redis)."""
+
+    id: int
+    at: str
+    name: str
+    school_id: int | None
+    region_code: str
+    police_station_id: int | None
+    payload: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Delivery:
+        return cls(
+            id=row.pk,
+            at=row.at.isoformat(),
+            name=row.name,
+            school_id=row.school_id,
+            region_code=row.region_code,
+            police_station_id=row.police_station_id,
+            payload=json.loads(json.dumps(row.payload, cls=DjangoJSONEncoder)),
+        )
+
+
+class Listener:
+    """One open stream's mailbox; ``None`` in the queue means "fell behind, close"."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[Delivery | None] = asyncio.Queue(QUEUE_SIZE)
+        self.has_overflowed = False
+
+    def offer(self, delivery: Delivery) -> None:
+        """Runs on the stream's loop."""
+        if self.has_overflowed:
+            return
+        try:
+            self.queue.put_nowait(delivery)
+        except asyncio.QueueFull:
+            self.has_overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+def attach(loop: asyncio.AbstractEventLoop) -> Listener:
+    """A mailbox for a stream on ``loop``; call ``detach`` when the stream ends."""
+    listener = Listener(loop)
+    with _lock:
+        _listeners.add(listener)
+    _ensure_relay()
+    return listener
+
+
+def detach(listener: Listener) -> None:
+    with _lock:
+        _listeners.discard(listener)
+
+
+def deliver_locally(delivery: Delivery) -> None:
+    """Offer ``delivery`` to every stream of this process (thread-safe)."""
+    with _lock:
+        listeners = list(_listeners)
+    for listener in listeners:
+        try:
+            listener.loop.call_soon_threadsafe(listener.offer, delivery)
+        except RuntimeError:  # its loop has closed: the stream is gone
+            detach(listener)
+
+
+def announce(delivery: Delivery) -> None:
+    """Deliver here, and to the other web processes when Redis is configured."""
+    deliver_locally(delivery)
+    client = _client()
+    if client is None:
+        return
+    message = json.dumps({"origin": _origin, "event": asdict(delivery)}, ensure_ascii=False)
+    try:
+        client.publish(CHANNEL, message)
+    except Exception:  # the event is in the log: streams elsewhere catch up on reconnect
+        log.exception("could not relay live event %s to Redis", delivery.id)
+
+
+def wait_until_relaying(timeout: float) -> bool:
+    """True once this process listens on Redis (tests and start-up checks)."""
+    return _relay_ready.wait(timeout)
+
+
+def _client() -> Any:
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    if url not in _clients:
+        import redis
+
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=5)
+    return _clients[url]
+
+
+def _ensure_relay() -> None:
+    """One thread per process relays other processes' live events to local streams."""
+    global _relay
+    url = settings.REDIS_URL
+    if not url:
+        return
+    with _lock:
+        if _relay is not None and _relay.is_alive():
+            return
+        _relay = threading.Thread(
+            target=_relay_forever, args=(url,), name="live-relay", daemon=True
+        )
+        _relay.start()
+
+
+def _relay_forever(url: str) -> None:
+    import redis
+
+    while True:
+        try:
+            client = redis.Redis.from_url(url)
+            pubsub = client.pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            _relay_ready.set()
+            for message in pubsub.listen():
+                _relay_message(message.get("data"))
+        except Exception:
+            _relay_ready.clear()
+            log.exception("live relay lost Redis; retrying in 1 s")
+            time.sleep(1)
+
+
+def _relay_message(data: Any) -> None:
+    try:
+        message = json.loads(data)
+        if message.get("origin") == _origin:
+            return
+        deliver_locally(Delivery(**message["event"]))
+    except (TypeError, ValueError, KeyError):
+        log.warning("ignoring a malformed live message")

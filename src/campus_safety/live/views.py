@@ -1,0 +1,123 @@
+"""``GET /live/stream`` — the one Server-Sent Events stream of a signed-in user.
+
+First a ``live.hello`` event naming the events the stream carries. Then frames:
+``id: <LiveEvent id>`` / ``event: <bus event name>`` / ``data: <JSON>``; a comment
+line every ``LIVE_HEARTBEAT_SECONDS`` keeps proxies from closing an idle stream. A
+reconnecting browser sends ``Last-Event-ID`` (or ``?since=<id>``) and first receives
+what it missed and may see (bounded by ``LIVE_REPLAY_MINUTES`` / ``LIVE_REPLAY_MAX``; a
+``live.gap`` event says "more was missed, reload"). A stream ends after
+``LIVE_STREAM_MAX_SECONDS`` (the browser reconnects and its scope is read again);
+``?once=1`` sends the replay and ends (polling, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+
+from campus_safety import clock, scoping
+from campus_safety.live import fanout, recording
+from campus_safety.live.models import LiveEvent
+
+
+async def stream(request: HttpRequest) -> HttpResponse:
+    """Parse (who, since when), then stream; anonymous → 401 (EventSource stops retrying)."""
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse("sign in first\n", status=401, content_type="text/plain")
+    since = _since(request)
+    once = request.GET.get("once") in {"1", "true", "yes"}
+    scope = await sync_to_async(scoping.user_scope)(user)
+    response = StreamingHttpResponse(
+        _frames(user, scope, since, once), content_type="text/event-stream; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-cache, no-store"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass frames through as they come
+    return response
+
+
+def _since(request: HttpRequest) -> int | None:
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("since") or ""
+    return int(raw) if raw.strip().isdigit() else None
+
+
+def frame(event_id: int | None, name: str, data: Any) -> str:
+    """One SSE frame (JSON has no raw newlines, so ``data`` is one line)."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"{head}event: {name}\ndata: {body}\n\n"
+
+
+def frame_of(delivery: fanout.Delivery) -> str:
+    return frame(
+        delivery.id,
+        delivery.name,
+        {
+            "id": delivery.id,
+            "name": delivery.name,
+            "at": delivery.at,
+            "school_id": delivery.school_id,
+            "region_code": delivery.region_code,
+            "police_station_id": delivery.police_station_id,
+            "payload": delivery.payload,
+        },
+    )
+
+
+def missed_events(user: Any, since: int) -> tuple[list[fanout.Delivery], bool]:
+    """What ``user`` may see after ``since``, oldest first, and whether more was cut off."""
+    limit = settings.LIVE_REPLAY_MAX
+    cutoff = clock.now() - dt.timedelta(minutes=settings.LIVE_REPLAY_MINUTES)
+    rows = list(
+        LiveEvent.objects.visible_to(user)
+        .filter(pk__gt=since, at__gte=cutoff)
+        .order_by("-pk")[: limit + 1]
+    )
+    is_cut = len(rows) > limit
+    return [fanout.Delivery.from_row(r) for r in reversed(rows[:limit])], is_cut
+
+
+async def _frames(
+    user: Any, scope: scoping.Scope, since: int | None, once: bool
+) -> AsyncIterator[str]:
+    """Attach first, then replay, then live: nothing falls between the two."""
+    loop = asyncio.get_running_loop()
+    listener = None if once else fanout.attach(loop)
+    try:
+        yield f"retry: {settings.LIVE_RETRY_MS}\n\n"
+        yield frame(None, "live.hello", {"events": [*recording.carried_events(), "live.gap"]})
+        sent: set[int] = set()
+        if since is not None:
+            missed, is_cut = await sync_to_async(missed_events)(user, since)
+            if is_cut:
+                yield frame(None, "live.gap", {"since": since})
+            for delivery in missed:
+                sent.add(delivery.id)
+                yield frame_of(delivery)
+        if listener is None:
+            return
+        deadline = loop.time() + settings.LIVE_STREAM_MAX_SECONDS
+        heartbeat = settings.LIVE_HEARTBEAT_SECONDS
+        while (left := deadline - loop.time()) > 0:
+            try:
+                delivery = await asyncio.wait_for(listener.queue.get(), min(heartbeat, left))
+            except TimeoutError:
+                yield f": heartbeat {clock.now().isoformat()}\n\n"
+                continue
+            if delivery is None:  # fell behind: close, the browser replays from the log
+                return
+            if delivery.id in sent or not scope.covers(
+                delivery.school_id, delivery.region_code, delivery.police_station_id
+            ):
+                continue
+            yield frame_of(delivery)
+    finally:
+        if listener is not None:
+            fanout.detach(listener)
