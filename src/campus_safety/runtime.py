@@ -23,6 +23,7 @@ class Options:
     port: int
     workers: int = 1
     gateway: bool = True  # SIP + MQTT + liveness in this process
+    simulate: bool = False  # the demo city's devices too (campus_safety.simulator)
 
 
 async def run(options: Options) -> None:
@@ -53,6 +54,13 @@ async def run(options: Options) -> None:
             from campus_safety.gateway.mqtt import start_mqtt
 
             mqtt = await asyncio.to_thread(start_mqtt)
+    if options.simulate:
+        from campus_safety.simulator.fleet import run_demo
+
+        simulated = run_demo(
+            stop, sip_port=sip.port if sip else None, http_url=f"http://127.0.0.1:{options.port}"
+        )
+        background.append(asyncio.create_task(simulated, name="simulator"))
     try:
         await web.serve()
     finally:
