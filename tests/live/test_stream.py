@@ -364,11 +364,13 @@ def test_an_event_relayed_by_another_web_process_reaches_a_stream_here_without_a
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="several processes share one database only on PostgreSQL (ARCHITECTURE.md §4)",
+)
 def test_an_alarm_published_by_another_process_is_written_once_and_reaches_the_stream(
     redis_live,
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("several processes share one database only on PostgreSQL (§4)")
     county = CountyFactory(code="371402", name="德城区")
     station = OrganisationFactory(kind=Organisation.Kind.POLICE_STATION, region=county)
     school = SchoolFactory(region=county, police_station=station)
