@@ -24,7 +24,7 @@ install: $(BIN)/.installed node_modules/.installed
 demo: install
 	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety migrate --noinput -v 0
 	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety seed-demo --if-empty --seed $(SEED)
-	CAMPUS_SAFETY_DEMO=1 GB28181_ENABLED=1 $(BIN)/campus-safety serve --host $(HOST) --port $(PORT)
+	CAMPUS_SAFETY_DEMO=1 GB28181_ENABLED=1 $(BIN)/campus-safety serve --host $(HOST) --port $(PORT) --simulate
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -41,6 +41,7 @@ format: install
 bench: install
 	$(BIN)/python bench/seed_demo.py
 	$(BIN)/python bench/api_schools.py
+	$(BIN)/python bench/keepalive.py
 
 clean:
 	rm -rf $(VENV) node_modules var

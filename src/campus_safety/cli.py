@@ -28,6 +28,11 @@ def serve(argv: list[str]) -> None:
         action="store_true",
         help="web only: run liveness, SIP and MQTT as separate processes",
     )
+    parser.add_argument(
+        "--simulate",
+        action="store_true",
+        help="also emulate the demo city's devices against this platform (demo only)",
+    )
     args = parser.parse_args(argv)
 
     django.setup()
@@ -49,7 +54,11 @@ def serve(argv: list[str]) -> None:
         print(f"  MQTT subscriber: {settings.MQTT_URL.split('@')[-1]}")
     print()
     asyncio.run(
-        runtime.run(runtime.Options(host=args.host, port=port, gateway=not args.no_gateway))
+        runtime.run(
+            runtime.Options(
+                host=args.host, port=port, gateway=not args.no_gateway, simulate=args.simulate
+            )
+        )
     )
 
 

@@ -43,7 +43,7 @@ def rows_for(school_code: str) -> list[list]:
         HEADER,
         ["37140200111187000001", "录像机", "硬盘录像机", "GB/T 28181", school_code, "安防监控中心",
          None, "Nvr-pass-1", None],
-        ["37140200111327000001", "校门口01", "摄像机", "国标", school_code, "校门", 
+        ["37140200111327000001", "校门口01", "摄像机", "国标", school_code, "校门",
          "37140200111187000001", None, None],
         ["37140200111347000001", "一键报警", "一键报警", "HTTP", school_code, "门卫室", None, None,
          "hmac-secret-1"],

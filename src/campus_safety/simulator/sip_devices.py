@@ -123,13 +123,14 @@ class SipSocket(asyncio.DatagramProtocol):
 
     # --- our requests ---
 
-    def send(self, call_id: str, data: bytes, done: Callable[[bytes | None], None]) -> None:
-        """Send a request; ``done(response)`` on its final answer, ``done(None)`` after
-        timer F."""
+    def send(self, key: str, data: bytes, done: Callable[[bytes | None], None]) -> None:
+        """Send a request (``key`` = "Call-ID|CSeq number": a late answer to an earlier
+        request of the same call is not taken for this one's); ``done(response)`` on its
+        final answer, ``done(None)`` after timer F."""
         now = time.monotonic()
         entry = _Pending(data, now, done)
-        self.pending[call_id] = entry
-        heapq.heappush(self._timers, (entry.next_send, call_id))
+        self.pending[key] = entry
+        heapq.heappush(self._timers, (entry.next_send, key))
         self.transport.sendto(data, self.fleet.server)
         self.fleet.stats["sent"] += 1
 
@@ -152,7 +153,7 @@ class SipSocket(asyncio.DatagramProtocol):
             entry.next_send = now + entry.interval
             heapq.heappush(timers, (entry.next_send, call_id))
 
-    def request(self, call_id: str, data: bytes) -> asyncio.Future:
+    def request(self, key: str, data: bytes) -> asyncio.Future:
         """``send`` as a future of the response bytes (None after timer F)."""
         future = asyncio.get_running_loop().create_future()
 
@@ -160,7 +161,7 @@ class SipSocket(asyncio.DatagramProtocol):
             if not future.done():
                 future.set_result(response)
 
-        self.send(call_id, data, done)
+        self.send(key, data, done)
         return future
 
     # --- what arrives ---
@@ -177,16 +178,18 @@ class SipSocket(asyncio.DatagramProtocol):
     def _response(self, data: bytes) -> None:
         if data[8:9] == b"1":  # provisional: keep waiting
             return
-        start = data.find(b"\nCall-ID: ")
-        if start < 0:
+        start, cseq = data.find(b"\nCall-ID: "), data.find(b"\nCSeq: ")
+        if start < 0 or cseq < 0:
             try:
-                call_id = sip.parse_message(data).call_id
+                response = sip.parse_message(data)
+                key = f"{response.call_id}|{response.cseq.number}"
             except sip.SipParseError:
                 return
         else:
             end = data.find(b"\r", start + 10)
-            call_id = data[start + 10 : end].decode("ascii", "replace")
-        entry = self.pending.pop(call_id, None)
+            number = data[cseq + 7 : data.find(b" ", cseq + 7)].decode("ascii", "replace")
+            key = f"{data[start + 10 : end].decode('ascii', 'replace')}|{number}"
+        entry = self.pending.pop(key, None)
         if entry is not None:
             self.fleet.stats["answered"] += 1
             entry.done(data)
@@ -337,7 +340,8 @@ class SipFleet:
         ]
         call_id = self._call_id(device.device_id)
         first = await endpoint.request(
-            call_id, self._request(endpoint, "REGISTER", device.device_id, call_id, 1, headers=base)
+            f"{call_id}|1",
+            self._request(endpoint, "REGISTER", device.device_id, call_id, 1, headers=base),
         )
         if first is None:
             return 0
@@ -346,7 +350,7 @@ class SipFleet:
             challenge = response.header("WWW-Authenticate") or ""
             auth = self._authorization(device, challenge)
             second = await endpoint.request(
-                call_id,
+                f"{call_id}|2",
                 self._request(
                     endpoint,
                     "REGISTER",
@@ -403,7 +407,7 @@ class SipFleet:
         call_id = self._call_id(device.device_id)
         body = manscdp.build_keepalive(next(device.sn), device.device_id)
         endpoint.send(
-            call_id,
+            f"{call_id}|20",
             self._request(endpoint, "MESSAGE", device.device_id, call_id, 20, body=body),
             done,
         )
@@ -454,7 +458,7 @@ class SipFleet:
             for _attempt in range(attempts):
                 call_id = self._call_id(device.device_id)
                 answer = await endpoint.request(
-                    call_id,
+                    f"{call_id}|20",
                     self._request(endpoint, "MESSAGE", device.device_id, call_id, 20, body=body),
                 )
                 if answer is not None and answer[8:11] != b"200":
@@ -498,7 +502,8 @@ class SipFleet:
     async def _answer(self, endpoint: SipSocket, device: SipDevice, body: bytes) -> None:
         call_id = self._call_id(device.device_id)
         await endpoint.request(
-            call_id, self._request(endpoint, "MESSAGE", device.device_id, call_id, 20, body=body)
+            f"{call_id}|20",
+            self._request(endpoint, "MESSAGE", device.device_id, call_id, 20, body=body),
         )
 
     def _status_body(self, device: SipDevice, query: manscdp.Message) -> bytes:
