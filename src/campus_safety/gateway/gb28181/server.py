@@ -459,7 +459,7 @@ class Gb28181Server:
             headers.insert(0, ("Contact", f"{sip.split_list(contact)[0]};expires={granted}"))
         respond(200, headers=headers)
         self.stats["registrations"] += 1
-        log.info("GB28181: %s registered from %s for %d s", device_id, channel.remote, granted)
+        log.debug("GB28181: %s registered from %s for %d s", device_id, channel.remote, granted)
         if not is_refresh and config.catalog_on_register:
             self._spawn(self._initial_catalog(device_id))
 
