@@ -134,7 +134,7 @@ def test_the_query_buttons_say_plainly_when_no_gateway_runs_here(client, town):
     url = reverse("devices:device_query", args=[town["nvr"].pk])
     response = client.post(url, {"what": "status"})
     assert response.status_code == 200
-    assert "not running" in response.text
+    assert "GB28181_ENABLED=1" in response.text  # the hint, in either language
     assert AuditEntry.objects.filter(action="device.query.status", outcome="failure").exists()
 
 
