@@ -1,6 +1,7 @@
 from django.urls import path
 
 from campus_safety.devices import views
+from campus_safety.orgs import import_views
 
 app_name = "devices"
 urlpatterns = [
@@ -16,6 +17,12 @@ urlpatterns = [
     path("maintenance/", views.maintenance, name="maintenance"),
     path("map/", views.device_map, name="map"),
     path("map.geojson", views.device_map_data, name="map_data"),
-    path("import/", views.import_page, name="import"),
-    path("import/template.xlsx", views.import_template, name="import_template"),
+    # The registries' shared import page, for the device registry (devices/imports.py).
+    path("import/", import_views.import_page, {"kind": "devices"}, name="import"),
+    path(
+        "import/template.xlsx",
+        import_views.template_download,
+        {"kind": "devices"},
+        name="import_template",
+    ),
 ]

@@ -32,7 +32,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from campus_safety import clock
-from campus_safety import spreadsheets as xl
 from campus_safety.accounts.roles import IMPORT, WRITE, can
 from campus_safety.audit.services import record
 from campus_safety.devices import gateway_link, identifiers, map_layer, services
@@ -41,7 +40,7 @@ from campus_safety.devices.forms import ApproveForm, MaintenanceForm
 from campus_safety.devices.models import Device, MaintenanceWindow, StatusChange
 from campus_safety.orgs import listing, map_data
 from campus_safety.orgs.access import role_required
-from campus_safety.orgs.import_views import UploadForm, export_response, xlsx_response
+from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.models import School
 
 RESOURCE = "devices"
@@ -539,51 +538,4 @@ def device_map_data(request: HttpRequest) -> JsonResponse:
         map_layer.device_features(_visible(request)),
         json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
         content_type="application/geo+json",
-    )
-
-
-# --- import ----------------------------------------------------------------------------------
-
-
-@login_required
-@role_required(RESOURCE)
-def import_page(request: HttpRequest) -> HttpResponse:
-    if not can(request.user, IMPORT, RESOURCE):
-        raise PermissionDenied
-    registry = xl.get_registry(RESOURCE)
-    form = UploadForm(request.POST or None, request.FILES or None)
-    result, file_error = None, None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            if upload.size > xl.max_import_bytes():
-                raise xl.ImportFileError(
-                    _("The file is larger than %(mb)s MB.") % {"mb": xl.max_import_bytes() // 2**20}
-                )
-            result = xl.import_workbook(
-                registry, upload.read(), request.user, keep_good=form.cleaned_data["keep_good"]
-            )
-        except xl.ImportFileError as exc:
-            file_error = str(exc)
-    status = 400 if file_error or (result and result.errors) else 200
-    return render(
-        request,
-        "devices/import.html",
-        {
-            "registry": registry,
-            "form": form,
-            "result": result,
-            "file_error": file_error,
-            "errors": result.errors[:500] if result else [],
-        },
-        status=status,
-    )
-
-
-@login_required
-@role_required(RESOURCE)
-def import_template(request: HttpRequest) -> HttpResponse:
-    registry = xl.get_registry(RESOURCE)
-    return xlsx_response(
-        xl.template_bytes(registry.title, registry.columns), "devices-template.xlsx"
     )
