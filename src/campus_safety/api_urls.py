@@ -7,7 +7,9 @@ from rest_framework.routers import DefaultRouter
 
 from campus_safety.alarms import api as alarms_api
 from campus_safety.devices import api as devices_api
+from campus_safety.hazards import api as hazards_api
 from campus_safety.orgs import api as orgs_api
+from campus_safety.patrols import api as patrols_api
 from campus_safety.reports import api as reports_api
 from campus_safety.workforce import api as workforce_api
 
@@ -23,7 +25,15 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 router = DefaultRouter()
-for module in (orgs_api, workforce_api, reports_api, alarms_api, devices_api):
+for module in (
+    orgs_api,
+    workforce_api,
+    reports_api,
+    alarms_api,
+    devices_api,
+    hazards_api,
+    patrols_api,
+):
     module.register(router)
 
 urlpatterns = [

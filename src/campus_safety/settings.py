@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "campus_safety.workforce",
     "campus_safety.devices",
     "campus_safety.alarms",
+    "campus_safety.hazards",
+    "campus_safety.patrols",
     "campus_safety.reports",
     "campus_safety.audit",
     "campus_safety.live",

@@ -17,6 +17,9 @@ urlpatterns = [
     path("", include("campus_safety.orgs.urls")),  # /schools/… and /map/
     path("workforce/", include("campus_safety.workforce.urls")),
     path("devices/", include("campus_safety.devices.urls")),
+    path("alarms/", include("campus_safety.alarms.urls")),
+    path("hazards/", include("campus_safety.hazards.urls")),
+    path("patrols/", include("campus_safety.patrols.urls")),
     path("audit/", include("campus_safety.audit.urls")),
     path("live/", include("campus_safety.live.urls")),
     path("", include("campus_safety.reports.urls")),
