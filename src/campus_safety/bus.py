@@ -37,12 +37,18 @@ EVENTS = {
     "alarm.case_closed": "a person closed an alarm case (resolved / false alarm / test)",
     "alarm.escalated": "an alarm case went up a level (unacknowledged, or arrival overdue)",
     "patrol.scan": "a guard-tour checkpoint scan was committed",
+    "patrol.alarm": "a checkpoint was not reached in its window: a patrol alarm to the school",
+    "patrol.alarm_escalated": "a patrol alarm nobody acknowledged went to the police station",
+    "patrol.alarm_updated": "a person acknowledged or resolved a patrol alarm",
+    "post.checked_in": "someone checked in or out at a 护学岗 gate post",
 }
 CHANNEL = "campus-safety:events"
 Handler = Callable[[str, dict[str, Any]], None]
 
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
+_in_transaction: list[Callable[[str, dict[str, Any]], bool]] = []
 _lock = threading.Lock()
+_local = threading.local()
 _origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 _redis = None
 _relay: threading.Thread | None = None
@@ -68,6 +74,21 @@ def subscribe(name: str, handler: Handler) -> Callable[[], None]:
     return unsubscribe
 
 
+def subscribe_in_transaction(handler: Callable[[str, dict[str, Any]], bool]) -> None:
+    """Call ``handler(name, payload)`` inside the publishing transaction (an outbox): what
+    it writes commits or rolls back with the event itself, so a crash right after the
+    commit cannot lose it. It returns True when it took the event; the after-commit
+    delivery then tells subscribers so (``is_recorded``)."""
+    with _lock:
+        if handler not in _in_transaction:
+            _in_transaction.append(handler)
+
+
+def is_recorded() -> bool:
+    """True inside a handler for an event an in-transaction subscriber already wrote."""
+    return getattr(_local, "recorded", False)
+
+
 def _deliver(name: str, payload: dict[str, Any]) -> None:
     with _lock:
         handlers = [*_subscribers.get(name, ()), *_subscribers.get("*", ())]
@@ -89,9 +110,17 @@ def _redis_client():
 
 def publish(name: str, **payload: Any) -> None:
     """Announce now. Domain code wants ``publish_on_commit``."""
+    _publish(name, payload, recorded=False)
+
+
+def _publish(name: str, payload: dict[str, Any], *, recorded: bool) -> None:
     if name not in EVENTS:
         raise UnknownEvent(name)
-    _deliver(name, payload)
+    _local.recorded = recorded
+    try:
+        _deliver(name, payload)
+    finally:
+        _local.recorded = False
     client = _redis_client()
     if client is not None:
         message = json.dumps(
@@ -104,10 +133,23 @@ def publish(name: str, **payload: Any) -> None:
 
 
 def publish_on_commit(name: str, **payload: Any) -> None:
-    """Announce once the current transaction commits; a rollback announces nothing."""
+    """Announce once the current transaction commits; a rollback announces nothing.
+
+    In-transaction subscribers run now, each in a savepoint: one that fails is logged
+    and its work rolled back alone, never the caller's (an alarm is not refused because
+    the live log could not be written; the after-commit path records it then)."""
     if name not in EVENTS:
         raise UnknownEvent(name)
-    transaction.on_commit(lambda: publish(name, **payload))
+    recorded = False
+    with _lock:
+        handlers = list(_in_transaction)
+    for handler in handlers:
+        try:
+            with transaction.atomic():
+                recorded = bool(handler(name, payload)) or recorded
+        except Exception:
+            log.exception("in-transaction subscriber failed on %s", name)
+    transaction.on_commit(lambda: _publish(name, dict(payload), recorded=recorded))
 
 
 def _ensure_relay() -> None:

@@ -33,11 +33,11 @@ DISPOSITIONS = {
 }
 
 
-def _moment(rng: random.Random, year: int, tz: Any) -> dt.datetime:
-    day = dt.date(year, 1, 1) + dt.timedelta(days=rng.randrange(365))
+def _moment(rng: random.Random, first_day: dt.date, tz: Any) -> dt.datetime:
+    day = first_day + dt.timedelta(days=rng.randrange(365))
     hour = rng.choice([7, 7, 8, 11, 12, 16, 16, 17, 9, 14, 20, 2])
     minute, second = rng.randrange(60), rng.randrange(60)
-    return dt.datetime(year, day.month, day.day, hour, minute, second, tzinfo=tz)
+    return dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=tz)
 
 
 def _real_case(rng: random.Random, case: AlarmCase, circle_s: int) -> None:
@@ -62,18 +62,20 @@ def build(
     rng: random.Random,
     schools: Sequence[Any],
     devices: Sequence[Device],
-    year: int,
+    end: dt.date,
     *,
     cases_per_school: float = 1.5,
-    drill_months: Sequence[int] = (3, 6, 9, 12),
+    drills_per_year: int = 4,
 ) -> int:
-    """Write a year of cases (and one event each) for ``devices``; returns how many.
+    """Write the 365 days before ``end`` of cases (and one event each) for ``devices``;
+    returns how many.
 
-    Most one-key alarms get a drill in each of ``drill_months`` (quarterly by default,
-    which keeps a 2,000-school city to ~10,000 rows); real cases land on random alarm
-    devices, ``cases_per_school`` per school on average.
+    Most one-key alarms get ``drills_per_year`` drills (quarterly by default, which keeps
+    a 2,000-school city to ~10,000 rows); real cases land on random alarm devices,
+    ``cases_per_school`` per school on average.
     """
     tz = timezone.get_current_timezone()
+    first_day = end - dt.timedelta(days=365)
     school_region = {s.pk: s.region.code for s in schools}
     alarm_devices = [d for d in devices if d.kind in KIND_PRIORITY and d.school_id in school_region]
     if not alarm_devices:
@@ -95,15 +97,17 @@ def build(
 
     for _ in range(round(len(school_region) * cases_per_school)):
         device = rng.choice(alarm_devices)
-        case = new_case(device, _moment(rng, year, tz), is_test=False)
+        case = new_case(device, _moment(rng, first_day, tz), is_test=False)
         _real_case(rng, case, circle_minutes(school_region[device.school_id]) * 60)
         cases.append(case)
     for device in alarm_devices:
         if device.kind != Device.Kind.ONE_KEY_ALARM:
             continue
-        for month in drill_months:
+        quarter = 365 // drills_per_year
+        for n in range(drills_per_year):
             if rng.random() < 0.8:  # most schools keep to the test schedule
-                at = dt.datetime(year, month, rng.randint(1, 28), 10, rng.randrange(60), tzinfo=tz)
+                day = first_day + dt.timedelta(days=n * quarter + rng.randrange(quarter))
+                at = dt.datetime(day.year, day.month, day.day, 10, rng.randrange(60), tzinfo=tz)
                 case = new_case(device, at, is_test=True)
                 case.acknowledged_at = at + dt.timedelta(seconds=rng.randint(3, 20))
                 case.closed_at = at + dt.timedelta(minutes=5)
@@ -116,7 +120,7 @@ def build(
                 AlarmEvent(
                     device_id=c.device_id,
                     school_id=c.school_id,
-                    event_id=f"demo-{year}-{c.pk}",
+                    event_id=f"demo-{c.pk}",
                     occurred_at=c.opened_at,
                     received_at=c.opened_at,
                     priority=c.priority,

@@ -12,14 +12,14 @@ import asyncio
 import logging
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from campus_safety import bus, clock
 from campus_safety.live import fanout
 
 log = logging.getLogger(__name__)
 
-PREFIXES = ("device.", "alarm.")
+PREFIXES = ("device.", "alarm.", "patrol.alarm", "post.")
 # Not for consoles: a REGISTER refresh (hourly per device, a query-free hot path; its
 # consequence arrives as device.online) and catalog updates.
 SKIPPED = frozenset({"device.registered", "device.channels"})
@@ -31,12 +31,29 @@ def carried_events() -> list[str]:
 
 
 def start() -> None:
+    bus.subscribe_in_transaction(record_in_transaction)
     bus.subscribe("*", on_event)
 
 
+def is_carried(name: str) -> bool:
+    return name.startswith(PREFIXES) and name not in SKIPPED
+
+
+def record_in_transaction(name: str, payload: dict[str, Any]) -> bool:
+    """Outbox: write the row in the transaction that commits the event (an alarm stored
+    is an alarm the consoles will replay, whatever happens to this process next); the
+    streams hear of it once the transaction commits."""
+    if not is_carried(name):
+        return False
+    row = _write(name, payload)
+    transaction.on_commit(lambda: fanout.announce(fanout.Delivery.from_row(row)))
+    return True
+
+
 def on_event(name: str, payload: dict[str, Any]) -> None:
-    """Bus subscriber: record events published here; relayed ones were recorded already."""
-    if not name.startswith(PREFIXES) or name in SKIPPED or bus.is_relayed():
+    """Bus subscriber: record events published here outside a transaction; relayed and
+    outboxed ones were recorded already."""
+    if not is_carried(name) or bus.is_relayed() or bus.is_recorded():
         return
     try:
         loop = asyncio.get_running_loop()
@@ -58,6 +75,12 @@ def _record_in_worker(name: str, payload: dict[str, Any]) -> None:
 
 def record(name: str, payload: dict[str, Any]) -> Any:
     """Write one LiveEvent and announce it; returns the row."""
+    row = _write(name, payload)
+    fanout.announce(fanout.Delivery.from_row(row))
+    return row
+
+
+def _write(name: str, payload: dict[str, Any]) -> Any:
     from campus_safety.devices.models import Device
     from campus_safety.live.models import LiveEvent
     from campus_safety.orgs.models import School
@@ -87,5 +110,4 @@ def record(name: str, payload: dict[str, Any]) -> Any:
         police_station_id=station_id,
         payload=payload,
     )
-    fanout.announce(fanout.Delivery.from_row(row))
     return row

@@ -8,6 +8,7 @@ the same values (encrypted columns aside: their ciphertext is salted).
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.db import models, transaction
 from campus_safety.audit import services as audit
 from campus_safety.devices.models import Device, DeviceEvent, MaintenanceWindow, StatusChange
 from campus_safety.orgs.models import Organisation, Region, School
-from campus_safety.simulator import demo_users
+from campus_safety.simulator import demo_alarms, demo_users
 from campus_safety.simulator.geography import CITY_CODE, PROVINCE_CODE
 from campus_safety.simulator.plan import City, DeviceRow
 from campus_safety.workforce.models import Equipment, Guard
@@ -118,6 +119,10 @@ def write_city(city: City, progress: Progress | None = None) -> dict[str, int]:
             for e in city.equipment
         ], progress)  # fmt: skip
         devices = _write_devices(city.devices, by_code, progress)
+        rng = random.Random(city.seed)
+        stations = [o for o in orgs.values() if o.kind == Organisation.Kind.POLICE_STATION]
+        police_units = demo_alarms.write_police_units(rng, stations, schools)
+        alarm_cases = demo_alarms.write_alarm_history(rng, schools, list(devices.values()))
         users = demo_users.create_demo_users(city, orgs, by_code, regions)
         progress(len(users))
         # Bulk inserts send no signals: one entry stands for the whole city.
@@ -128,7 +133,9 @@ def write_city(city: City, progress: Progress | None = None) -> dict[str, int]:
         "schools": len(city.schools),
         "guards": len(city.guards),
         "equipment": sum(e.quantity for e in city.equipment),
-        "devices": devices,
+        "devices": len(devices),
+        "police_units": police_units,
+        "alarm_cases": alarm_cases,
         "cameras": sum(d.kind == Device.Kind.CAMERA for d in city.devices),
         "one_key_alarms": sum(d.kind == Device.Kind.ONE_KEY_ALARM for d in city.devices),
         "users": len(users),
@@ -143,7 +150,7 @@ def snapshot_url(device_id: str) -> str:
 
 def _write_devices(
     rows: Sequence[DeviceRow], schools: dict[str, School], progress: Progress
-) -> int:
+) -> dict[str, Device]:
     """NVRs and standalone devices first, then the cameras behind them (they need their
     NVR's primary key). No signals: nothing is announced, audited or live yet."""
     by_id: dict[str, Device] = {}
@@ -165,7 +172,7 @@ def _write_devices(
     Device.objects.filter(school__region__code__startswith=CITY_PREFIX).update(
         created_at=demo_users.JOINED
     )
-    return len(by_id)
+    return by_id
 
 
 def _delete_devices() -> dict[str, int]:
@@ -201,7 +208,8 @@ def delete_demo_city() -> dict[str, int]:
     """
     in_city = {"school__region__code__startswith": CITY_PREFIX}
     with transaction.atomic():
-        counts = _delete_devices()
+        counts = demo_alarms.delete_city_alarms(CITY_PREFIX)
+        counts.update(_delete_devices())
         for model in (Equipment, Guard):
             queryset = model.objects.filter(**in_city)
             counts[model._meta.model_name] = queryset._raw_delete(queryset.db)

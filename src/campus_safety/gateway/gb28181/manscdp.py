@@ -161,6 +161,8 @@ def _looks_like_utf8_chinese(text: str) -> bool:
     """True when every non-ASCII character is CJK or CJK punctuation: what a UTF-8 body
     mislabelled GB2312 decodes to. GB bytes that happen to be valid UTF-8 (露 = C2 B6
     reads as ¶) decode to Latin/Greek/Cyrillic instead, and must not win."""
+    if text.isascii():  # keepalives and most bodies: no per-character walk
+        return True
     return all(
         ord(ch) < 0x80
         or 0x2E80 <= ord(ch) <= 0x9FFF
@@ -181,6 +183,8 @@ def decode_body(data: bytes) -> str:
     data = bytes(data)
     if len(data) > MAX_BODY_BYTES:
         raise ManscdpError("body too large")
+    if data.isascii():  # the common case, whatever the declaration says
+        return data.decode("ascii")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -238,6 +242,10 @@ def _copy(element: Element, depth: int, count: list[int]) -> Node:
     return Node(tag, (element.text or "").strip()[:MAX_TEXT], children, attributes)
 
 
+_CMD_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+_SN = re.compile(r"[0-9]{1,18}")
+
+
 def parse(data: bytes) -> Message:
     """Parse a body into the most specific message type we know, else ``Message``."""
     tree = parse_tree(data)
@@ -245,10 +253,10 @@ def parse(data: bytes) -> Message:
     if root is None:
         raise ManscdpError("root is not Query, Control, Notify or Response")
     cmd_type = tree.text_of("CmdType") or ""
-    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", cmd_type):
+    if not _CMD_TYPE.fullmatch(cmd_type):
         raise ManscdpError("missing or malformed CmdType")
     sn_text = tree.text_of("SN") or ""
-    if not re.fullmatch(r"[0-9]{1,18}", sn_text):
+    if not _SN.fullmatch(sn_text):
         raise ManscdpError("missing or malformed SN")
     device_id = tree.text_of("DeviceID") or ""
     if not _ID.fullmatch(device_id):

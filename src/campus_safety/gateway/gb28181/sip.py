@@ -8,10 +8,11 @@ carries whatever request headers could be read so the server can still answer 40
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import Any
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_HEADERS = 128
@@ -145,6 +146,26 @@ class CSeq:
     method: str
 
 
+class cached_property:  # a drop-in for functools.cached_property
+    """Like ``functools.cached_property`` without its per-access lock (Python 3.11): a
+    message is parsed and read on one thread, and every keepalive reads five of these."""
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        self.function = function
+        self.name = function.__name__
+        self.__doc__ = function.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = self.function(instance)
+        instance.__dict__[self.name] = value
+        return value
+
+
 @dataclass(frozen=True)
 class _Message:
     """Headers in arrival order with canonical names; parsed values are cached on first
@@ -227,11 +248,13 @@ class SipResponse(_Message):
     reason: str = ""
 
 
+@functools.lru_cache(maxsize=256)
 def _key(name: str) -> str:
     lower = name.lower()
     return COMPACT_FORMS[lower].lower() if lower in COMPACT_FORMS else lower
 
 
+@functools.lru_cache(maxsize=1024)
 def canonical_name(name: str) -> str:
     """Full, conventionally capitalised header name (compact forms expanded)."""
     lower = name.lower()
@@ -496,6 +519,11 @@ def _parse_params(text: str) -> dict[str, str | None]:
     return params
 
 
+_URI_HOST = re.compile(r"[A-Za-z0-9.\-_:%]+")
+_URI_USER = re.compile(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+")
+_VIA_HOST = re.compile(r"[A-Za-z0-9.\-_:]+")
+
+
 def parse_uri(text: str) -> SipUri:
     text = text.strip()
     scheme, colon, rest = text.partition(":")
@@ -514,9 +542,9 @@ def parse_uri(text: str) -> SipUri:
         port_text = port_text[1:]
     else:
         host, _, port_text = hostport.partition(":")
-    if not host or not re.fullmatch(r"[A-Za-z0-9.\-_:%]+", host):
+    if not host or not _URI_HOST.fullmatch(host):
         raise SipParseError("malformed URI host")
-    if user and not re.fullmatch(r"[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+", user):
+    if user and not _URI_USER.fullmatch(user):
         raise SipParseError("malformed URI user")
     return SipUri(scheme.lower(), user, host, _parse_port(port_text), _parse_params(param_text))
 
@@ -571,7 +599,7 @@ def parse_via(value: str) -> Via:
         port_text = port_text[1:]
     else:
         host, _, port_text = sent_by.partition(":")
-    if not host or not re.fullmatch(r"[A-Za-z0-9.\-_:]+", host):
+    if not host or not _VIA_HOST.fullmatch(host):
         raise SipParseError("malformed Via host")
     return Via(transport, host, _parse_port(port_text.strip()), _parse_params(param_text or ""))
 
