@@ -36,6 +36,8 @@ EVENTS = {
     "alarm.case_updated": "an alarm case gained an event or a person moved it a step on",
     "alarm.case_closed": "a person closed an alarm case (resolved / false alarm / test)",
     "alarm.escalated": "an alarm case went up a level (unacknowledged, or arrival overdue)",
+    "hazard.reminder": "a hazard's deadline is near: its responsible party is reminded",
+    "hazard.escalated": "an overdue hazard went to the responsible party's supervisor (督办)",
     "patrol.scan": "a guard-tour checkpoint scan was committed",
     "patrol.alarm": "a checkpoint was not reached in its window: a patrol alarm to the school",
     "patrol.alarm_escalated": "a patrol alarm nobody acknowledged went to the police station",

@@ -30,6 +30,8 @@ async def run(options: Options) -> None:
     """Serve until interrupted, then stop every part cleanly."""
     from campus_safety.alarms.escalation import run_alarm_timers_loop
     from campus_safety.devices.liveness import run_liveness
+    from campus_safety.hazards.deadlines import run_hazard_deadlines_loop
+    from campus_safety.patrols.sweep import run_patrol_sweep_loop
 
     config = uvicorn.Config(
         "campus_safety.asgi:application",
@@ -46,6 +48,10 @@ async def run(options: Options) -> None:
     if options.gateway:
         background.append(asyncio.create_task(run_liveness(stop), name="liveness"))
         background.append(asyncio.create_task(run_alarm_timers_loop(stop), name="alarm-timers"))
+        background.append(asyncio.create_task(run_patrol_sweep_loop(stop), name="patrol-sweep"))
+        background.append(
+            asyncio.create_task(run_hazard_deadlines_loop(stop), name="hazard-deadlines")
+        )
         if settings.GB28181_ENABLED:
             from campus_safety.gateway.gb28181 import platform
 

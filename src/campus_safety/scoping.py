@@ -28,6 +28,7 @@ class ScopePaths:
     region_code: str
     school: str
     police_station: str
+    police_only: bool = False  # police eyes only (field stops 盘查): other roles see none
 
     @classmethod
     def through(cls, school_path: str) -> ScopePaths:
@@ -38,6 +39,16 @@ class ScopePaths:
             school=school_path,
             police_station=f"{school_path}__police_station",
         )
+
+
+POLICE_ROLES = frozenset({"dispatcher", "police_officer"})
+
+
+def is_police(user: User | Any) -> bool:
+    """A police user (or a superuser): the only ones who see ``police_only`` records."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return bool(user.is_superuser or getattr(user, "role", "") in POLICE_ROLES)
 
 
 def region_prefix(code: str) -> str:
@@ -121,6 +132,8 @@ class ScopedQuerySet(models.QuerySet):
         if paths is None:
             if getattr(user, "is_authenticated", False) and user.is_active:
                 return self.all()
+            return self.none()
+        if paths.police_only and not is_police(user):
             return self.none()
         q = scope_q(user, paths)
         return self.all() if q is None else self.filter(q)

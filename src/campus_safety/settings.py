@@ -241,6 +241,12 @@ SPECTACULAR_SETTINGS = {
         "EquipmentKindEnum": "campus_safety.workforce.models.Equipment.Kind",
         "DeviceKindEnum": "campus_safety.devices.models.Device.Kind",
         "DeviceStatusEnum": "campus_safety.devices.models.Device.Status",
+        "PatrolAlarmStateEnum": "campus_safety.patrols.models.PatrolAlarm.State",
+        "AlarmCaseStateEnum": "campus_safety.alarms.models.AlarmCase.State",
+        "HazardKindEnum": "campus_safety.hazards.models.Hazard.Kind",
+        "HazardSourceEnum": "campus_safety.hazards.models.Hazard.Source",
+        "HazardStatusEnum": "campus_safety.hazards.models.Hazard.Status",
+        "ChecklistStatusEnum": "campus_safety.hazards.models.Checklist.Status",
     },
 }
 
@@ -277,6 +283,35 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES
 
 DEMO_MODE = _env_bool("CAMPUS_SAFETY_DEMO", False)
+
+# Uploaded files (hazard photos) live under the data dir and are served only through
+# scoped views, never from a public media URL.
+MEDIA_ROOT = Path(os.environ.get("CAMPUS_SAFETY_MEDIA_DIR", DATA_DIR / "media")).resolve()
+
+# --- Hazards and trouble spots (hazards/; local practice, so every number is a setting) ---
+# Days to fix by severity, e.g. HAZARD_DEADLINE_DAYS="low=30,medium=15,high=7,critical=3".
+HAZARD_DEADLINE_DAYS = {
+    "low": 30,
+    "medium": 15,
+    "high": 7,
+    "critical": 3,
+    **{
+        key.strip(): int(days)
+        for key, _, days in (
+            item.partition("=") for item in os.environ.get("HAZARD_DEADLINE_DAYS", "").split(",")
+        )
+        if key.strip() in {"low", "medium", "high", "critical"} and days.strip().isdigit()
+    },
+}
+# A reminder this many hours before the deadline; escalation to the supervisor at the
+# deadline and to the supervisor's superior this many days later.
+HAZARD_REMINDER_HOURS = float(os.environ.get("HAZARD_REMINDER_HOURS", "48"))
+HAZARD_ESCALATION_REPEAT_DAYS = float(os.environ.get("HAZARD_ESCALATION_REPEAT_DAYS", "7"))
+HAZARD_SWEEP_SECONDS = float(os.environ.get("HAZARD_SWEEP_SECONDS", "300"))
+# Photos: largest file, most pixels (decompression bombs), most files per upload.
+HAZARD_PHOTO_MAX_BYTES = int(os.environ.get("HAZARD_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
+HAZARD_PHOTO_MAX_PIXELS = int(os.environ.get("HAZARD_PHOTO_MAX_PIXELS", "40000000"))
+HAZARD_PHOTOS_PER_UPLOAD = int(os.environ.get("HAZARD_PHOTOS_PER_UPLOAD", "6"))
 
 LOGGING = {
     "version": 1,
@@ -389,3 +424,25 @@ ALARM_RESPONSE_CIRCLES = {
     )
     if code.strip() and minutes.strip().isdigit()
 }
+
+# --- Patrols (patrols/): guard tours and 护学岗 gate posts (RULES.md §1, §3, §4) ---
+# GB/T 29315-2022: key areas patrolled at least this many times a day.
+PATROL_MIN_ROUNDS_PER_DAY = int(os.environ.get("PATROL_MIN_ROUNDS_PER_DAY", "5"))
+# A scan this many minutes before a round starts still counts for it.
+PATROL_EARLY_MINUTES = int(os.environ.get("PATROL_EARLY_MINUTES", "10"))
+# A patrol alarm nobody at the school acknowledged goes to the police station after this.
+PATROL_ALARM_ESCALATE_MINUTES = int(os.environ.get("PATROL_ALARM_ESCALATE_MINUTES", "15"))
+# How often the runtime evaluates open rounds and raises missed-checkpoint alarms.
+PATROL_SWEEP_SECONDS = int(os.environ.get("PATROL_SWEEP_SECONDS", "30"))
+# 护学岗 windows for schools without their own timetable [U]: on post from LEAD minutes
+# before classes start / dismissal until TAIL minutes after.
+POST_CLASS_STARTS_AT = os.environ.get("POST_CLASS_STARTS_AT", "08:00")
+POST_DISMISSAL_AT = os.environ.get("POST_DISMISSAL_AT", "16:30")
+POST_ARRIVAL_LEAD_MINUTES = int(os.environ.get("POST_ARRIVAL_LEAD_MINUTES", "30"))
+POST_ARRIVAL_TAIL_MINUTES = int(os.environ.get("POST_ARRIVAL_TAIL_MINUTES", "15"))
+POST_DISMISSAL_LEAD_MINUTES = int(os.environ.get("POST_DISMISSAL_LEAD_MINUTES", "20"))
+POST_DISMISSAL_TAIL_MINUTES = int(os.environ.get("POST_DISMISSAL_TAIL_MINUTES", "30"))
+# A phone location less precise than this (metres) cannot prove presence at a post.
+POST_MAX_ACCURACY_M = int(os.environ.get("POST_MAX_ACCURACY_M", "100"))
+# Checking out is allowed until this many minutes after the window closes.
+POST_CHECKOUT_GRACE_MINUTES = int(os.environ.get("POST_CHECKOUT_GRACE_MINUTES", "15"))

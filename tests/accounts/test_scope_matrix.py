@@ -53,6 +53,13 @@ OBJECT_ROUTES = {
     "orgs:import": "registry",
     "orgs:import_template": "registry",
     "alarm-case-detail": "alarm_case",
+    "alarms:case_detail": "alarm_case",
+    "alarms:case_part": "alarm_case",
+    "alarms:acknowledge": "alarm_case",
+    "alarms:dispatch": "alarm_case",
+    "alarms:en_route": "alarm_case",
+    "alarms:arrive": "alarm_case",
+    "alarms:close": "alarm_case",
     "alarm-case-acknowledge": "alarm_case",
     "alarm-case-dispatch": "alarm_case",
     "alarm-case-en-route": "alarm_case",
@@ -71,6 +78,49 @@ OBJECT_ROUTES = {
     "device-approve": "pending_device",
     "device-reject": "pending_device",
     "region-detail": "public",
+    "hazards:detail": "hazard",
+    "hazards:step": "hazard",
+    "hazards:photo": "hazard_photo",
+    "hazards:campaign_detail": "campaign",
+    "hazards:checklist": "checklist",
+    "hazard-detail": "hazard",
+    "hazard-assign": "hazard",
+    "hazard-start": "hazard",
+    "hazard-progress": "hazard",
+    "hazard-submit": "hazard",
+    "hazard-verify": "hazard",
+    "hazard-return": "hazard",
+    "hazard-close": "hazard",
+    "hazard-dismiss": "hazard",
+    "hazard-photos": "hazard",
+    "campaign-detail": "campaign",
+    "checklist-detail": "checklist",
+    "checklist-answer": "checklist",
+    "patrols:school_rounds": "school",
+    "patrols:checkpoint_qr": "checkpoint",
+    "patrols:scan": "checkpoint",
+    "patrols:check_in": "gate_post",
+    "patrols:check_out": "gate_post",
+    "patrols:roster_swap": "post_assignment",
+    "patrols:alarm_acknowledge": "patrol_alarm",
+    "patrols:alarm_resolve": "patrol_alarm",
+    "patrol-checkpoint-detail": "checkpoint",
+    "patrol-route-detail": "tour_route",
+    "patrol-plan-detail": "tour_plan",
+    "patrol-round-detail": "tour_round",
+    "patrol-scan-detail": "tour_scan",
+    "patrol-alarm-detail": "patrol_alarm",
+    "patrol-alarm-acknowledge": "patrol_alarm",
+    "patrol-alarm-resolve": "patrol_alarm",
+    "gate-post-detail": "gate_post",
+    "gate-post-check-in": "gate_post",
+    "gate-post-check-out": "gate_post",
+    "post-roster-detail": "post_assignment",
+    "post-roster-swap": "post_assignment",
+    "post-check-in-detail": "post_check_in",
+    "grid-route-detail": "grid_route",
+    "patrol-log-detail": "patrol_log",
+    "field-stop-detail": "field_stop",
     "organisation-detail": "public",
 }
 ROLES = [r for r, _ in User.Role.choices]
@@ -106,6 +156,8 @@ def side(code: str, mark: str, quantity: int):
     equipment = EquipmentFactory(school=school, kind=Equipment.Kind.SHIELD, quantity=quantity)
     alarm_case, test_window = alarm_objects(school)
     device, pending_device = device_objects(school, mark)
+    hazard_kinds = hazard_objects(school, mark)
+    patrol = patrol_objects(school, station, mark)
     users = {}
     for role in ROLES:
         scope = {"region": county}
@@ -124,6 +176,8 @@ def side(code: str, mark: str, quantity: int):
         "test_window": test_window,
         "device": device,
         "pending_device": pending_device,
+        **hazard_kinds,
+        **patrol,
         "users": users,
         "marks": [mark, school.code, f"{mark}C", str(quantity)],
     }
@@ -144,6 +198,20 @@ def alarm_objects(school):
         school=school, starts_at=now, ends_at=now + dt.timedelta(hours=1), reason="drill"
     )
     return case, window
+
+
+def patrol_objects(school, station, mark):
+    """One of everything the patrols app keeps, at the school (or its station)."""
+    from tests.patrols.support import scope_matrix_objects
+
+    return scope_matrix_objects(school, station, mark)
+
+
+def hazard_objects(school, mark):
+    """A trouble spot, its photo, a campaign and the school's checklist in it."""
+    from tests.hazards.support import scope_matrix_objects
+
+    return scope_matrix_objects(school, mark)
 
 
 def device_objects(school, mark):

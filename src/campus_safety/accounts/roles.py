@@ -24,6 +24,13 @@ RESOURCES = {
     "alarms": _("Alarm cases (write = acknowledge)"),
     "alarm_dispatch": _("Alarm dispatch and closing"),
     "alarm_drills": _("Alarm test windows (drills)"),
+    "hazards": _("Hazards and trouble spots (write = report, rectify)"),
+    "hazard_supervision": _("Hazard assignment and verification"),
+    "campaigns": _("Inspection campaigns"),
+    "patrols": _("Guard tours and patrol alarms"),
+    "posts": _("Gate posts (护学岗), rosters and check-ins"),
+    "grid_patrols": _("Police grid patrol routes and logs"),
+    "field_stops": _("Field stops (盘查), police only"),
 }
 REGISTRY = ("schools", "guards", "equipment", "devices")
 
@@ -35,14 +42,46 @@ _ALARMS_ALL = {
     "alarm_drills": {READ, WRITE},
 }
 
+# Police and education supervise hazards; which of them verifies a fix is the side
+# that found it (hazards/services.py), never the school that did the work.
+_HAZARDS_SUPERVISE = {
+    "hazards": {READ, WRITE, EXPORT},
+    "hazard_supervision": {READ, WRITE},
+    "campaigns": {READ, WRITE, EXPORT},
+}
+
+# Police run 护学岗 posts and grid patrols; only police see field stops (盘查).
+_PATROLS_POLICE = {
+    "patrols": {READ, EXPORT},
+    "posts": {READ, WRITE, EXPORT},
+    "grid_patrols": {READ, WRITE, EXPORT},
+    "field_stops": {READ, WRITE, EXPORT},
+}
+
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
-    "dispatcher": {**_READ_REGISTRY, "personal_data": {REVEAL}, **_ALARMS_ALL},
-    "police_officer": {**_READ_REGISTRY, "personal_data": {REVEAL}, **_ALARMS_ALL},
+    "dispatcher": {
+        **_READ_REGISTRY,
+        "personal_data": {REVEAL},
+        **_ALARMS_ALL,
+        **_HAZARDS_SUPERVISE,
+        **_PATROLS_POLICE,
+    },
+    "police_officer": {
+        **_READ_REGISTRY,
+        "personal_data": {REVEAL},
+        **_ALARMS_ALL,
+        **_HAZARDS_SUPERVISE,
+        **_PATROLS_POLICE,
+    },
     "education_staff": {
         **_ALL_REGISTRY,
         "personal_data": {REVEAL},
         "alarms": {READ, EXPORT},
         "alarm_drills": {READ},
+        **_HAZARDS_SUPERVISE,
+        "patrols": {READ, EXPORT},
+        "posts": {READ, WRITE, EXPORT},
+        "grid_patrols": {READ},
     },
     "school_admin": {
         "alarms": {READ, WRITE},  # acknowledge only: own school's alarms
@@ -52,10 +91,29 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "equipment": {READ, WRITE, IMPORT, EXPORT},
         "devices": {READ, WRITE, IMPORT, EXPORT},  # scope: their own school's devices
         "personal_data": {REVEAL},
+        "hazards": {READ, WRITE, EXPORT},  # report, rectify own; never verify own fixes
+        "campaigns": {READ},  # answers own checklists (hazards write)
+        "patrols": {READ, WRITE, EXPORT},  # own school's tours; acknowledge patrol alarms
+        "posts": {READ, WRITE, EXPORT},
     },
-    "guard": {"schools": {READ}, "guards": {READ}, "equipment": {READ}, "devices": {READ}},
-    "volunteer": {"schools": {READ}},
-    "auditor": {**_READ_REGISTRY, "audit": {READ, EXPORT}},
+    "guard": {
+        "schools": {READ},
+        "guards": {READ},
+        "equipment": {READ},
+        "devices": {READ},
+        "hazards": {READ, WRITE},  # guards find hazards on their rounds
+        "patrols": {READ},  # scan checkpoints, see own school's rounds
+        "posts": {READ},  # check in and out at own posts
+    },
+    "volunteer": {"schools": {READ}, "posts": {READ}},
+    "auditor": {
+        **_READ_REGISTRY,
+        "audit": {READ, EXPORT},
+        "hazards": {READ, EXPORT},
+        "campaigns": {READ},
+        "patrols": {READ},
+        "posts": {READ},
+    },
     "system_admin": {**_ALL_REGISTRY, "users": {READ}},
     "security_admin": {"users": {READ, WRITE}},
 }

@@ -1,4 +1,21 @@
-from django.urls import path  # noqa: F401
+"""The alarm console's pages (``/alarms/``); the REST API lives in ``api.py``."""
+
+from django.urls import path
+
+from campus_safety.alarms import views
 
 app_name = "alarms"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.wall, name="wall"),
+    path("cases/", views.wall_cases, name="wall_cases"),
+    path("unacknowledged.json", views.unacknowledged, name="unacknowledged"),
+    path("<int:pk>/", views.case_detail, name="case_detail"),
+    path("<int:pk>/part/", views.case_part, name="case_part"),
+    path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("<int:pk>/dispatch/", views.dispatch_units, name="dispatch"),
+    path("<int:pk>/en-route/", views.en_route, name="en_route"),
+    path("<int:pk>/arrive/", views.arrive, name="arrive"),
+    path("<int:pk>/close/", views.close, name="close"),
+    path("drills/", views.drill_list, name="drills"),
+    path("statistics/", views.statistics_page, name="statistics"),
+]

@@ -27,6 +27,7 @@ from campus_safety import clock
 from campus_safety.alarms import services as alarms
 from campus_safety.devices import liveness
 from campus_safety.devices import services as devices
+from campus_safety.patrols import services as patrols
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +260,17 @@ def _store(
         pk, created = devices.record_device_event(
             **common, kind=message.kind, payload=message.payload
         )
+        if created and message.kind == "patrol":
+            patrols.record_device_scan(
+                device_pk=entry.pk,
+                school_id=entry.school_id,
+                event_id=message.event_id,
+                occurred_at=message.occurred_at,
+                received_at=now,
+                checkpoint_code=fields["checkpoint_id"],
+                card_id=fields["card_id"],
+                guard_id=fields["guard_id"],
+            )
         if created and message.kind == "status":
             reason = " ".join(filter(None, (fields["fault_code"], fields["description"])))
             liveness.record_reported_status(

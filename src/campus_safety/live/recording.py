@@ -19,7 +19,7 @@ from campus_safety.live import fanout
 
 log = logging.getLogger(__name__)
 
-PREFIXES = ("device.", "alarm.", "patrol.alarm", "post.")
+PREFIXES = ("device.", "alarm.", "patrol.alarm", "post.", "hazard.")
 # Not for consoles: a REGISTER refresh (hourly per device, a query-free hot path; its
 # consequence arrives as device.online) and catalog updates.
 SKIPPED = frozenset({"device.registered", "device.channels"})

@@ -20,6 +20,8 @@ from campus_safety.reports.summary import GUARD_KINDS, summary
 from campus_safety.workforce.serializers import StaffingRuleQuery
 from campus_safety.workforce.staffing import COUNTED_KINDS
 
+HAZARD_FIGURES = ("found", "rectified", "open", "overdue")
+
 
 def _counts(name: str, keys: tuple[str, ...]) -> serializers.Serializer:
     return inline_serializer(name, {k: serializers.IntegerField() for k in keys})
@@ -55,6 +57,34 @@ class SummarySerializer(serializers.Serializer):
             "required": serializers.IntegerField(),
             "gap": serializers.IntegerField(),
             "schools_short": serializers.IntegerField(),
+        },
+    )
+    cameras = serializers.IntegerField()
+    one_key_alarms = serializers.IntegerField()
+    devices_online_rate = serializers.FloatField()
+    devices = serializers.DictField()
+    alarms = inline_serializer(
+        "SummaryAlarms",
+        {
+            "total": serializers.IntegerField(),
+            "false_alarm_rate": serializers.FloatField(),
+            "p50_ack_s": serializers.FloatField(allow_null=True),
+            "p90_arrival_s": serializers.FloatField(allow_null=True),
+        },
+    )
+    hazards = inline_serializer(
+        "SummaryHazards",
+        {
+            kind: _counts(f"SummaryHazards{kind.title()}", HAZARD_FIGURES)
+            for kind in ("internal", "surrounding")
+        },
+    )
+    patrols = inline_serializer(
+        "SummaryPatrols",
+        {
+            "posts": serializers.IntegerField(),
+            "post_coverage_rate": serializers.FloatField(),
+            "tour_compliance_rate": serializers.FloatField(),
         },
     )
     districts = SummaryDistrictSerializer(many=True)

@@ -8,9 +8,12 @@ from typing import Any
 from django.db.models import Sum
 
 from campus_safety import clock
+from campus_safety.alarms import statistics as alarm_statistics
 from campus_safety.devices.models import Device
 from campus_safety.devices.services import counts_by_kind_and_status
+from campus_safety.hazards import statistics as hazard_statistics
 from campus_safety.orgs.models import Region, School
+from campus_safety.patrols import statistics as patrol_statistics
 from campus_safety.workforce.models import Equipment
 from campus_safety.workforce.staffing import StaffingRule, annotate_staffing, get_rule
 
@@ -97,6 +100,9 @@ def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
         "one_key_alarms": devices["by_kind"].get(Device.Kind.ONE_KEY_ALARM, {}).get("total", 0),
         "devices_online_rate": devices["online_rate"],
         "devices": devices,
+        "alarms": alarm_statistics.summary_block(schools),
+        "hazards": hazard_statistics.summary_block(schools),
+        "patrols": patrol_statistics.summary_block(schools),
         "districts": districts,
     }
 

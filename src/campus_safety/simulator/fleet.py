@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from campus_safety.devices.models import Device
+from campus_safety.simulator import patrol_walkers
 from campus_safety.simulator.http_devices import HttpDevice, HttpFleet
 from campus_safety.simulator.mqtt_devices import MqttFleet
 from campus_safety.simulator.sip_devices import Channel, SipDevice, SipFleet, SipTarget
@@ -314,6 +315,7 @@ class Simulation:
             self._alarms(stop),
             self._outages(stop),
             self._report(stop),
+            patrol_walkers.walk(self, stop),  # guard tours and 护学岗 check-ins
         ]
         try:
             await asyncio.gather(*loops)

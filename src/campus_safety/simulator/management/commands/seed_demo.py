@@ -14,7 +14,8 @@ from django.db import IntegrityError
 from django.db.models import ProtectedError
 from tqdm import tqdm
 
-from campus_safety.simulator import demo_users, loading
+from campus_safety.hazards import demo as hazards_demo
+from campus_safety.simulator import demo_users, loading, patrol_demo
 from campus_safety.simulator.city import DEFAULT_SEED, TOTAL_SCHOOLS, build_city
 
 
@@ -64,12 +65,19 @@ class Command(BaseCommand):
             file=sys.stderr, disable=options["verbosity"] == 0, leave=False,
         ) as bar:  # fmt: skip
             counts = loading.write_city(city, progress=bar.update)
+        patrols = patrol_demo.write_patrols(city.seed)
+        counts["hazards"] = hazards_demo.seed_city(city.seed, loading.CITY_PREFIX)
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Seeded 德州市 (seed {city.seed}): {counts['schools']:,} schools, "
             f"{counts['organisations']:,} organisations, {counts['guards']:,} guards, "
             f"{counts['equipment']:,} pieces of equipment, {counts['devices']:,} devices "
             f"({counts['cameras']:,} cameras, {counts['one_key_alarms']:,} one-key alarms), "
+            f"{counts['police_units']:,} police units, {counts['alarm_cases']:,} past alarm cases, "
+            f"{counts['hazards']:,} hazards and trouble spots, "
+            f"{patrols['posts']:,} 护学岗 posts ({patrols['roster_entries']:,} roster entries, "
+            f"{patrols['post_check_ins']:,} check-ins), {patrols['tour_rounds']:,} guard-tour "
+            f"rounds ({patrols['tour_scans']:,} scans), "
             f"{counts['users']} demo users in {elapsed:.1f} s."
         )
         if options["verbosity"] >= 1:

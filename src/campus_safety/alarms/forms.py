@@ -1,0 +1,112 @@
+"""Forms of the alarm console (报警处置台): each step a dispatcher or a school takes.
+
+The forms only validate what a person typed; the steps themselves run through
+``workflow`` so the console, the API and the timers share one set of rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from campus_safety.alarms.models import AlarmCase, PoliceUnit, TestWindow
+from campus_safety.devices.models import Device
+from campus_safety.orgs.models import School
+
+State = AlarmCase.State
+
+
+class DispatchForm(forms.Form):
+    """One or more available units, chosen among those the user may see."""
+
+    units = forms.ModelMultipleChoiceField(
+        label=_("Police units"),
+        queryset=PoliceUnit.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one police unit.")},
+    )
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["units"].queryset = PoliceUnit.objects.visible_to(user).filter(
+            is_available=True
+        )
+
+
+class UnitStepForm(forms.Form):
+    """En route / arrived for one dispatched unit (empty unit on arrival = every unit)."""
+
+    unit = forms.IntegerField(required=False, min_value=1)
+
+
+class CloseForm(forms.Form):
+    """Closing needs an outcome and a written disposition (GB 50394 5.2.3)."""
+
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        widget=forms.RadioSelect,
+        choices=[
+            (State.RESOLVED, _("Resolved")),
+            (State.FALSE_ALARM, _("False alarm")),
+        ],
+        initial=State.RESOLVED,
+    )
+    disposition = forms.CharField(
+        label=_("Disposition"),
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What happened and what was done: this is the case record."),
+        error_messages={"required": _("Write what happened before closing the case.")},
+    )
+
+    def __init__(self, *args: Any, case: AlarmCase | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if case is not None and case.is_test:
+            # A drill closes as a drill: the workflow keeps it ``test`` whatever is chosen.
+            self.fields["outcome"].choices = [(State.TEST, _("Test (drill)"))]
+            self.fields["outcome"].initial = State.TEST
+
+    def clean_disposition(self) -> str:
+        text = (self.cleaned_data.get("disposition") or "").strip()
+        if not text:
+            raise forms.ValidationError(_("Write what happened before closing the case."))
+        return text
+
+
+class TestWindowForm(forms.ModelForm):
+    """Plan a drill at a school in scope (optionally one device of it)."""
+
+    __test__ = False
+
+    class Meta:
+        model = TestWindow
+        fields = ["school", "device", "starts_at", "ends_at", "reason"]
+        labels = {"school": _("School"), "device": _("Device")}
+        widgets = {
+            "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        }
+
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["school"].queryset = School.objects.visible_to(user).order_by("name")
+        self.fields["device"].queryset = (
+            Device.objects.visible_to(user)
+            .filter(kind__in=[Device.Kind.ONE_KEY_ALARM, Device.Kind.EMERGENCY_BUTTON])
+            .order_by("name")
+        )
+        self.fields["device"].required = False
+        for name in ("starts_at", "ends_at"):
+            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", _("A window ends after it starts."))
+        school, device = data.get("school"), data.get("device")
+        if device is not None and school is not None and device.school_id != school.pk:
+            self.add_error("device", _("The device is not at this school."))
+        return data

@@ -1,0 +1,753 @@
+"""Patrol operations: scans in, rounds evaluated, patrol alarms raised and escalated,
+rosters generated and swapped, check-in and check-out at 护学岗 posts.
+
+Views, the API, the gateway and commands call these functions; only they write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
+from django.utils.translation import gettext as _
+
+from campus_safety import bus, clock
+from campus_safety.audit import services as audit
+from campus_safety.patrols import rounds as rules
+from campus_safety.patrols.bulk import insert_rows
+from campus_safety.patrols.models import (
+    Checkpoint,
+    Holiday,
+    PatrolAlarm,
+    PeakPost,
+    PostAssignment,
+    PostCheckIn,
+    PostMember,
+    RouteStop,
+    SchoolTimetable,
+    TourPlan,
+    TourRound,
+    TourScan,
+)
+from campus_safety.patrols.staffing import Position, Timetable, is_school_day, refusals
+from campus_safety.workforce.models import Guard
+
+BATCH = 1000
+
+
+class PatrolError(ValueError):
+    """A request the rules refuse; the message says why (shown to the user, 4xx)."""
+
+
+class CheckInRefused(PatrolError):
+    """Outside the geofence or the window (every reason is listed)."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        super().__init__("; ".join(reasons))
+        self.reasons = list(reasons)
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_day(at: dt.datetime) -> dt.date:
+    return at.astimezone(zone()).date()
+
+
+def holiday_calendar(start: dt.date, end: dt.date) -> dict[dt.date, bool]:
+    """{date: is_school_day} for the holidays and make-up days between two dates."""
+    return dict(
+        Holiday.objects.filter(date__range=(start, end)).values_list("date", "is_school_day")
+    )
+
+
+# --- scans ---
+
+
+def record_device_scan(
+    *,
+    device_pk: int,
+    school_id: int | None,
+    event_id: str,
+    occurred_at: dt.datetime,
+    received_at: dt.datetime,
+    checkpoint_code: str,
+    card_id: str = "",
+    guard_id: str = "",
+) -> int | None:
+    """A committed ``patrol`` event from the ingestion service (gateway/ingest.py) as a
+    tour scan. The checkpoint is the school's tag with that code, or the checkpoint
+    that is this device; an unknown code is kept (shown as unknown) but counts for no
+    round. Returns the scan's pk (None for a device not at a school)."""
+    if school_id is None:
+        return None
+    checkpoint_id = (
+        Checkpoint.objects.filter(school_id=school_id)
+        .filter(Q(code=checkpoint_code) | Q(device_id=device_pk))
+        .values_list("pk", "code")
+    )
+    found = None
+    for pk, code in checkpoint_id:
+        if code == checkpoint_code or found is None:
+            found = pk
+    guard = None
+    if guard_id.isdigit():
+        guard = (
+            Guard.objects.filter(pk=int(guard_id), school_id=school_id)
+            .values_list("pk", flat=True)
+            .first()
+        )
+    scan, _created = TourScan.objects.get_or_create(
+        source_key=f"d{device_pk}",
+        event_id=event_id,
+        defaults={
+            "school_id": school_id,
+            "checkpoint_id": found,
+            "code": checkpoint_code,
+            "source": TourScan.Source.DEVICE,
+            "device_id": device_pk,
+            "guard_id": guard,
+            "card_id": card_id,
+            "occurred_at": occurred_at,
+            "received_at": received_at,
+        },
+    )
+    return scan.pk
+
+
+def record_phone_scan(user, checkpoint: Checkpoint, event_id: str) -> tuple[TourScan, bool]:
+    """A guard scanned a checkpoint's QR code with the phone page. The page sends a
+    one-off ``event_id`` so a retried tap is stored once. Returns (scan, created)."""
+    if not event_id or len(event_id) > 64:
+        raise PatrolError(_("event_id must be 1 to 64 characters"))
+    if not checkpoint.is_active:
+        raise PatrolError(_("This checkpoint is no longer in use."))
+    now = clock.now()
+    with transaction.atomic():
+        scan, created = TourScan.objects.get_or_create(
+            source_key=f"u{user.pk}",
+            event_id=event_id,
+            defaults={
+                "school_id": checkpoint.school_id,
+                "checkpoint": checkpoint,
+                "code": checkpoint.code,
+                "source": TourScan.Source.PHONE,
+                "user": user,
+                "occurred_at": now,
+                "received_at": now,
+            },
+        )
+        if created:
+            bus.publish_on_commit(
+                "patrol.scan",
+                device_pk=None,
+                device_id="",
+                school_id=checkpoint.school_id,
+                checkpoint_id=checkpoint.code,
+            )
+    if created:
+        evaluate_rounds(
+            TourRound.objects.filter(school_id=checkpoint.school_id, day=local_day(now)), now
+        )
+    return scan, created
+
+
+# --- rounds ---
+
+
+ROUND_COLUMNS = (
+    "plan_id", "school_id", "day", "starts_at", "due_at", "closes_at", "stops_total", "detail",
+)  # fmt: skip
+
+
+def rounds_of_plan(
+    plan: TourPlan, stops: Sequence[tuple[int, int | None]], day: dt.date
+) -> list[tuple]:
+    """The plan's rounds on ``day`` as rows in ``ROUND_COLUMNS`` order, each with its
+    checkpoints' due times. ``stops`` = [(checkpoint pk, due minutes or None)] in route
+    order."""
+    rows = []
+    tz = zone()
+    grace = dt.timedelta(minutes=plan.grace_minutes)
+    for start_time in rules.parse_round_starts(plan.round_starts):
+        starts = dt.datetime.combine(day, start_time, tz)
+        due = starts + dt.timedelta(minutes=plan.duration_minutes)
+        detail = []
+        for checkpoint, minutes in stops:
+            minutes = (
+                plan.duration_minutes if minutes is None else min(minutes, plan.duration_minutes)
+            )
+            stop_due = starts + dt.timedelta(minutes=minutes)
+            detail.append(
+                {
+                    "checkpoint": checkpoint,
+                    "due": stop_due.timestamp(),
+                    "scanned": None,
+                    "state": rules.PENDING,
+                }
+            )
+        rows.append((plan.pk, plan.school_id, day, starts, due, due + grace, len(detail), detail))
+    return rows
+
+
+def ensure_rounds(day: dt.date, schools: QuerySet | None = None) -> int:
+    """Create the day's rounds of every active plan that runs that day (idempotent)."""
+    plans = TourPlan.objects.filter(is_active=True)
+    if schools is not None:
+        plans = plans.filter(school__in=schools.order_by().values("pk"))
+    calendar = holiday_calendar(day, day)
+    if not is_school_day(day, calendar):
+        plans = plans.filter(days=TourPlan.Days.EVERY_DAY)
+    plans = list(plans)
+    if not plans:
+        return 0
+    stops: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
+    for route_id, checkpoint_id, minutes in (
+        RouteStop.objects.filter(
+            route_id__in={p.route_id for p in plans}, checkpoint__is_active=True
+        )
+        .order_by("route_id", "position")
+        .values_list("route_id", "checkpoint_id", "due_minutes")
+    ):
+        stops[route_id].append((checkpoint_id, minutes))
+    existing = set(
+        TourRound.objects.filter(day=day, plan__in=plans).values_list("plan_id", "starts_at")
+    )
+    new = [
+        r
+        for plan in plans
+        if stops[plan.route_id]
+        for r in rounds_of_plan(plan, stops[plan.route_id], day)
+        if (plan.pk, r[3]) not in existing
+    ]
+    insert_rows(TourRound, ROUND_COLUMNS, new, ignore_conflicts=True)
+    return len(new)
+
+
+ROUND_FIELDS = (
+    "status",
+    "stops_on_time",
+    "stops_late",
+    "stops_missed",
+    "duplicate_scans",
+    "is_out_of_order",
+    "detail",
+    "evaluated_at",
+)
+
+
+def _raw_rows(queryset: QuerySet, *fields: str) -> list[tuple]:
+    """The rows of ``queryset.values_list(*fields)`` as the driver returns them, without
+    Django's per-value converters (100,000 scan times: seconds saved); see ``_posix`` and
+    ``_json`` for the two kinds of value that need reading."""
+    sql, params = queryset.values_list(*fields).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _posix(value: Any) -> float:
+    """A stored date-time as POSIX seconds (SQLite: UTC text; PostgreSQL: aware)."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:  # stored in UTC (USE_TZ)
+        value = value.replace(tzinfo=dt.UTC)
+    return value.timestamp()
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def evaluate_rounds(rounds_qs: QuerySet, now: dt.datetime) -> list[rules.Result]:
+    """Evaluate rounds against the scans, save what changed (one prepared UPDATE for
+    all) and raise a patrol alarm for every checkpoint newly missed. Returns the results."""
+    rows = _raw_rows(
+        rounds_qs.order_by(),
+        "pk", "plan_id", "school_id", "starts_at", "due_at", "closes_at", "detail", "status",
+        "stops_on_time", "stops_late", "stops_missed", "duplicate_scans", "is_out_of_order",
+    )  # fmt: skip
+    if not rows:
+        return []
+    early = settings.PATROL_EARLY_MINUTES * 60
+    specs = []
+    school_ids = set()
+    for pk, plan_id, school_id, starts, due, closes, detail, *_rest in rows:
+        school_ids.add(school_id)
+        due, closes = _posix(due), _posix(closes)
+        specs.append(
+            rules.Round(
+                key=pk,
+                plan=plan_id,
+                starts=_posix(starts),
+                due=due,
+                closes=closes,
+                grace=closes - due,
+                stops=tuple(rules.Stop(s["checkpoint"], s["due"]) for s in _json(detail)),
+            )
+        )
+    first = dt.datetime.fromtimestamp(min(r.starts for r in specs) - early, dt.UTC)
+    last = dt.datetime.fromtimestamp(max(r.closes for r in specs), dt.UTC)
+    scans = TourScan.objects.filter(
+        occurred_at__range=(first, last), checkpoint__isnull=False
+    ).order_by()
+    if len(school_ids) < 500:
+        scans = scans.filter(school_id__in=school_ids)
+    if connection.vendor == "postgresql":  # seconds from the server: no date-time parsing
+        sql = f'EXTRACT(EPOCH FROM "{TourScan._meta.db_table}"."occurred_at")::float8'
+        epoch = RawSQL(sql, ())  # noqa: S611 — a constant: the model's own table and column
+        scan_rows = _raw_rows(scans.annotate(epoch=epoch), "epoch", "checkpoint_id")
+    else:
+        scan_rows = [
+            (_posix(at), cp) for at, cp in _raw_rows(scans, "occurred_at", "checkpoint_id")
+        ]
+    results = rules.evaluate_all(specs, scan_rows, now.timestamp(), early)
+    changed = []
+    missed: list[tuple[int, int, int]] = []
+    for row, spec, result in zip(rows, specs, results, strict=True):
+        pk, school_id = row[0], row[2]
+        detail = [
+            {"checkpoint": c, "due": stop.due, "scanned": at, "state": state}
+            for (c, at, state), stop in zip(result.stops, spec.stops, strict=True)
+        ]
+        new = (
+            result.status, result.on_time, result.late, result.missed, result.duplicates,
+            bool(result.is_out_of_order),
+        )  # fmt: skip
+        if new != (row[7], *row[8:12], bool(row[12])) or detail != _json(row[6]):
+            changed.append((*new, detail, pk))
+        missed += [(pk, school_id, c) for c, _at, state in result.stops if state == rules.MISSED]
+    with transaction.atomic():
+        save_rounds(changed, now)
+        raise_patrol_alarms(missed, now)
+    return results
+
+
+def save_rounds(rows: Sequence[tuple], now: dt.datetime) -> None:
+    """Write evaluated rounds — (status, on time, late, missed, duplicates, out of order,
+    detail, pk) — with one prepared UPDATE run for every row (executemany): Django's
+    bulk_update builds a CASE per field and row, far too slow for a city's 10,000."""
+    if not rows:
+        return
+    fields = [TourRound._meta.get_field(name) for name in ROUND_FIELDS]
+    detail_field = TourRound._meta.get_field("detail")
+    evaluated_at = connection.ops.adapt_datetimefield_value(now)
+    table = connection.ops.quote_name(TourRound._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    sql = f"UPDATE {table} SET {assignments} WHERE id = %s"  # noqa: S608 — names from the model
+    params = [
+        [*row[:6], detail_field.get_db_prep_save(row[6], connection), evaluated_at, row[7]]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _update_from_values(cursor, table, fields, params)
+            return
+        for start in range(0, len(params), BATCH):
+            cursor.executemany(sql, params[start : start + BATCH])
+
+
+def _update_from_values(cursor, table: str, fields: Sequence, params: Sequence[list]) -> None:
+    """PostgreSQL: ``UPDATE … FROM (VALUES …)``, one statement per 1,000 rows (a
+    round trip per row, as executemany makes, costs seconds for a city)."""
+    quote = connection.ops.quote_name
+    names = [f"c{n}" for n in range(len(fields))]
+    casts = [f.db_type(connection) for f in fields]
+    assignments = ", ".join(
+        f"{quote(f.column)} = v.{name}::{cast}"
+        for f, name, cast in zip(fields, names, casts, strict=True)
+    )
+    width = len(fields) + 1
+    for start in range(0, len(params), 1000):
+        chunk = params[start : start + 1000]
+        values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
+        sql = (
+            f"UPDATE {table} AS t SET {assignments} "  # noqa: S608 — names from the model
+            f"FROM (VALUES {values}) AS v({', '.join(names)}, id) WHERE t.id = v.id::bigint"
+        )
+        cursor.execute(sql, [value for row in chunk for value in row])
+
+
+def raise_patrol_alarms(missed: Iterable[tuple[int, int, int]], now: dt.datetime) -> list[int]:
+    """One alarm per (round, checkpoint) missed, to the school; returns the new pks.
+    An alarm already raised for the pair is left as it is (a sweep may see it again)."""
+    missed = list(missed)
+    if not missed:
+        return []
+    round_ids = sorted({r for r, _s, _c in missed})
+    existing = set()
+    for chunk in _chunks(round_ids, 500):
+        existing |= set(
+            PatrolAlarm.objects.filter(round_id__in=chunk).values_list("round_id", "checkpoint_id")
+        )
+    new = [(school, r, c, now) for r, school, c in missed if (r, c) not in existing]
+    if not new:
+        return []
+    insert_rows(
+        PatrolAlarm, ("school_id", "round_id", "checkpoint_id", "raised_at"), new,
+        ignore_conflicts=True,
+    )  # fmt: skip
+    created = []
+    for chunk in _chunks(round_ids, 500):
+        created += PatrolAlarm.objects.filter(raised_at=now, round_id__in=chunk).values_list(
+            "pk", "school_id", "checkpoint_id", "round_id"
+        )
+    for pk, school_id, checkpoint_id, round_id in created:
+        bus.publish_on_commit(
+            "patrol.alarm",
+            alarm_id=pk,
+            school_id=school_id,
+            checkpoint_id=checkpoint_id,
+            round_id=round_id,
+        )
+    return [row[0] for row in created]
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def escalate_patrol_alarms(now: dt.datetime) -> list[int]:
+    """Open alarms nobody at the school acknowledged in time go to the police station."""
+    limit = now - dt.timedelta(minutes=settings.PATROL_ALARM_ESCALATE_MINUTES)
+    due = list(
+        PatrolAlarm.objects.filter(
+            state=PatrolAlarm.State.OPEN, escalated_at__isnull=True, raised_at__lte=limit
+        ).values_list("pk", "school_id")
+    )
+    if not due:
+        return []
+    with transaction.atomic():
+        PatrolAlarm.objects.filter(pk__in=[pk for pk, _s in due]).update(escalated_at=now)
+        for pk, school_id in due:
+            bus.publish_on_commit("patrol.alarm_escalated", alarm_id=pk, school_id=school_id)
+    return [pk for pk, _s in due]
+
+
+def sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """The periodic job (runtime.py, ``campus-safety patrol-sweep``): today's rounds
+    exist, open rounds are evaluated (missed checkpoints raise alarms), and overdue
+    alarms are escalated."""
+    now = now or clock.now()
+    today = local_day(now)
+    created = ensure_rounds(today)
+    early = dt.timedelta(minutes=settings.PATROL_EARLY_MINUTES)
+    open_rounds = TourRound.objects.filter(
+        status=TourRound.Status.PENDING, starts_at__lte=now + early
+    )
+    results = evaluate_rounds(open_rounds, now)
+    escalated = escalate_patrol_alarms(now)
+    return {
+        "rounds_created": created,
+        "rounds_evaluated": len(results),
+        "escalated": len(escalated),
+    }
+
+
+def acknowledge_alarm(alarm: PatrolAlarm, by, note: str = "") -> PatrolAlarm:
+    """The school saw it (stops the escalation clock); stays until resolved."""
+    if alarm.state != PatrolAlarm.State.OPEN:
+        raise PatrolError(_("Only an open alarm can be acknowledged."))
+    alarm.state, alarm.acknowledged_at, alarm.acknowledged_by = (
+        PatrolAlarm.State.ACKNOWLEDGED,
+        clock.now(),
+        by,
+    )
+    alarm.note = note[:255] or alarm.note
+    alarm.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "note"])
+    audit.record("patrol.alarm.acknowledge", alarm, user=by)
+    bus.publish_on_commit("patrol.alarm_updated", alarm_id=alarm.pk, school_id=alarm.school_id)
+    return alarm
+
+
+def resolve_alarm(alarm: PatrolAlarm, by, note: str) -> PatrolAlarm:
+    """A person closes the alarm with what was found (never closed by the system)."""
+    if alarm.state == PatrolAlarm.State.RESOLVED:
+        raise PatrolError(_("The alarm is already resolved."))
+    if not note.strip():
+        raise PatrolError(_("Say what was found before resolving the alarm."))
+    now = clock.now()
+    if alarm.acknowledged_at is None:
+        alarm.acknowledged_at, alarm.acknowledged_by = now, by
+    alarm.state, alarm.resolved_at, alarm.resolved_by = PatrolAlarm.State.RESOLVED, now, by
+    alarm.note = note.strip()[:255]
+    alarm.save()
+    audit.record("patrol.alarm.resolve", alarm, user=by)
+    bus.publish_on_commit("patrol.alarm_updated", alarm_id=alarm.pk, school_id=alarm.school_id)
+    return alarm
+
+
+# --- tour compliance ---
+
+
+@dataclass
+class Compliance:
+    """One school's day against the ≥N rounds rule (GB/T 29315-2022)."""
+
+    school_id: int
+    rounds: int = 0
+    walked: int = 0
+    complete: int = 0
+    late: int = 0
+    wrong_order: int = 0
+    missed: int = 0
+    pending: int = 0
+
+    @property
+    def is_compliant(self) -> bool:
+        return self.walked >= settings.PATROL_MIN_ROUNDS_PER_DAY
+
+
+def compliance(schools: QuerySet, day: dt.date) -> dict[int, Compliance]:
+    """{school pk: Compliance} for every school in ``schools`` (no rounds = 0 walked)."""
+    by_school = {pk: Compliance(pk) for pk in schools.order_by().values_list("pk", flat=True)}
+    counts = (
+        TourRound.objects.filter(day=day, school_id__in=schools.order_by().values("pk"))
+        .order_by()
+        .values_list("school_id", "status")
+    )
+    for school_id, status in counts:
+        row = by_school.get(school_id)
+        if row is None:
+            continue
+        row.rounds += 1
+        setattr(row, status, getattr(row, status) + 1)
+        row.walked += status in rules.WALKED
+    return by_school
+
+
+# --- 护学岗: timetables, rosters, check-in ---
+
+
+def timetables(school_ids: Iterable[int]) -> dict[int, Timetable]:
+    """Each school's timetable (schools without one are absent: use the default)."""
+    return {
+        row.school_id: Timetable.of(row)
+        for row in SchoolTimetable.objects.filter(school_id__in=list(school_ids))
+    }
+
+
+ASSIGNMENT_COLUMNS = (
+    "post_id", "school_id", "day", "peak", "starts_at", "ends_at", "person_type", "user_id",
+)  # fmt: skip
+
+
+def generate_roster(posts: QuerySet, start: dt.date, end: dt.date, *, by=None) -> dict[str, int]:
+    """Roster every school day from ``start`` to ``end`` (holidays skipped, make-up
+    days included) for each post and peak: the required head-count per person type
+    from the post's members, least-rostered first, nobody at two posts in one peak.
+    Days already rostered for a post are kept (edit them instead). Returns counts."""
+    if end < start:
+        raise PatrolError(_("The roster must end on or after its first day."))
+    if (end - start).days > 200:
+        raise PatrolError(_("Generate at most 200 days at a time (one term)."))
+    posts = list(posts.filter(is_active=True).select_related("school"))
+    calendar = holiday_calendar(start, end)
+    days = [
+        start + dt.timedelta(days=n)
+        for n in range((end - start).days + 1)
+        if is_school_day(start + dt.timedelta(days=n), calendar)
+    ]
+    members: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for post_id, user_id, kind in PostMember.objects.filter(
+        post__in=posts, user__is_active=True
+    ).values_list("post_id", "user_id", "person_type"):
+        members[post_id][kind].append(user_id)
+    taken = PostAssignment.objects.filter(day__range=(start, end))
+    rostered = set(taken.filter(post__in=posts).values_list("post_id", "day", "peak"))
+    busy = set(taken.values_list("user_id", "day", "peak"))
+    load = Counter(
+        dict(
+            PostAssignment.objects.filter(day__range=(start, end))
+            .values_list("user_id")
+            .annotate(n=Count("pk"))
+            .values_list("user_id", "n")
+        )
+    )
+    tables = timetables({p.school_id for p in posts})
+    default = Timetable.default()
+    new = []
+    short = 0
+    for day in days:
+        for post in posts:
+            windows = tables.get(post.school_id, default).windows(day)
+            for peak, (opens, closes) in windows.items():
+                if (post.pk, day, peak) in rostered:
+                    continue
+                for kind, count in post.required.items():
+                    pool = [u for u in members[post.pk][kind] if (u, day, peak) not in busy]
+                    pool.sort(key=lambda u: (load[u], u))
+                    chosen = pool[:count]
+                    short += count - len(chosen)
+                    for user_id in chosen:
+                        busy.add((user_id, day, peak))
+                        load[user_id] += 1
+                        new.append(
+                            (post.pk, post.school_id, day, peak, opens, closes, kind, user_id)
+                        )
+    with transaction.atomic():
+        insert_rows(PostAssignment, ASSIGNMENT_COLUMNS, new)
+        if by is not None:
+            audit.record(
+                "patrol.roster.generate",
+                user=by,
+                detail={
+                    "from": str(start),
+                    "to": str(end),
+                    "posts": len(posts),
+                    "entries": len(new),
+                },
+            )
+    return {"days": len(days), "posts": len(posts), "entries": len(new), "unfilled": short}
+
+
+def swap_assignment(assignment: PostAssignment, to_user, by, note: str = "") -> PostAssignment:
+    """换班 — give a roster entry to another member of the post (same person type is
+    not required: a volunteer may stand in for a teacher, the coverage shows it)."""
+    if hasattr(assignment, "check_in"):
+        raise PatrolError(_("Someone already checked in for this entry; it cannot be swapped."))
+    if assignment.ends_at <= clock.now():
+        raise PatrolError(_("This window is over; it cannot be swapped."))
+    member = PostMember.objects.filter(post=assignment.post_id, user=to_user).first()
+    if member is None:
+        raise PatrolError(_("%(user)s is not a member of this post.") % {"user": to_user})
+    if to_user.pk == assignment.user_id:
+        raise PatrolError(_("That person is already rostered here."))
+    if PostAssignment.objects.filter(
+        user=to_user, day=assignment.day, peak=assignment.peak
+    ).exists():
+        raise PatrolError(_("%(user)s is already rostered in this peak.") % {"user": to_user})
+    previous = assignment.user
+    if assignment.swapped_from_id is None:
+        assignment.swapped_from = previous
+    assignment.user, assignment.person_type = to_user, member.person_type
+    assignment.note = note[:255]
+    assignment.save(update_fields=["user", "person_type", "swapped_from", "note"])
+    audit.record(
+        "patrol.roster.swap", assignment, user=by, detail={"from": previous.pk, "to": to_user.pk}
+    )
+    return assignment
+
+
+def current_assignment(user, post: PeakPost, now: dt.datetime) -> PostAssignment | None:
+    """The user's entry at ``post`` today whose window is nearest to ``now``."""
+    entries = list(
+        PostAssignment.objects.filter(post=post, user=user, day=local_day(now)).select_related(
+            "post"
+        )
+    )
+    if not entries:
+        return None
+
+    def distance(entry: PostAssignment) -> float:
+        if entry.starts_at <= now <= entry.ends_at:
+            return 0
+        return min(
+            abs((entry.starts_at - now).total_seconds()), abs((entry.ends_at - now).total_seconds())
+        )
+
+    return min(entries, key=distance)
+
+
+def check_in(
+    user, post: PeakPost, position: Position, *, note: str = "", as_exception: bool = False
+) -> PostCheckIn:
+    """Check in at a post: on today's roster, inside the geofence, inside the window.
+    Refused with every reason, unless accepted as an exception with a note."""
+    now = clock.now()
+    assignment = current_assignment(user, post, now)
+    if assignment is None:
+        raise CheckInRefused([_("You are not on the roster at this post today.")])
+    if PostCheckIn.objects.filter(assignment=assignment).exists():
+        raise CheckInRefused([_("You are already checked in for this window.")])
+    reasons, distance = refusals(
+        post_longitude=post.longitude,
+        post_latitude=post.latitude,
+        radius_m=post.radius_m,
+        opens=assignment.starts_at,
+        closes=assignment.ends_at,
+        at=now,
+        position=position,
+    )
+    if reasons and not (as_exception and note.strip()):
+        raise CheckInRefused(reasons)
+    exception_note = ""
+    if reasons:
+        exception_note = f"{note.strip()} [{'; '.join(reasons)}]"[:255]
+    try:
+        with transaction.atomic():
+            row = PostCheckIn.objects.create(
+                assignment=assignment,
+                post=post,
+                school_id=post.school_id,
+                user=user,
+                person_type=assignment.person_type,
+                checked_in_at=now,
+                in_longitude=position.longitude,
+                in_latitude=position.latitude,
+                in_accuracy_m=position.accuracy_m,
+                in_distance_m=round(distance, 1),
+                is_exception=bool(reasons),
+                note=exception_note or note.strip()[:255],
+            )
+            audit.record(
+                "patrol.post.check_in", row, user=user, detail={"exception": bool(reasons)}
+            )
+            bus.publish_on_commit(
+                "post.checked_in", post_id=post.pk, school_id=post.school_id, user_id=user.pk
+            )
+    except IntegrityError:
+        raise CheckInRefused([_("You are already checked in for this window.")]) from None
+    return row
+
+
+def check_out(
+    user, post: PeakPost, position: Position, *, note: str = "", as_exception: bool = False
+) -> PostCheckIn:
+    """Check out: inside the geofence, before the window closes (plus a short grace)."""
+    now = clock.now()
+    row = (
+        PostCheckIn.objects.filter(
+            post=post, user=user, checked_out_at__isnull=True, assignment__day=local_day(now)
+        )
+        .select_related("assignment")
+        .order_by("-checked_in_at")
+        .first()
+    )
+    if row is None:
+        raise CheckInRefused([_("You are not checked in at this post.")])
+    grace = dt.timedelta(minutes=settings.POST_CHECKOUT_GRACE_MINUTES)
+    reasons, distance = refusals(
+        post_longitude=post.longitude,
+        post_latitude=post.latitude,
+        radius_m=post.radius_m,
+        opens=row.checked_in_at,
+        closes=row.assignment.ends_at + grace,
+        at=now,
+        position=position,
+    )
+    if reasons and not (as_exception and note.strip()):
+        raise CheckInRefused(reasons)
+    row.checked_out_at = now
+    row.out_longitude, row.out_latitude = position.longitude, position.latitude
+    row.out_distance_m = round(distance, 1)
+    if reasons:
+        row.is_exception = True
+        row.note = f"{row.note} {note.strip()} [{'; '.join(reasons)}]".strip()[:255]
+    row.save()
+    audit.record("patrol.post.check_out", row, user=user, detail={"exception": bool(reasons)})
+    bus.publish_on_commit(
+        "post.checked_in", post_id=post.pk, school_id=post.school_id, user_id=user.pk
+    )
+    return row

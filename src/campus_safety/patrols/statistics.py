@@ -1,0 +1,173 @@
+"""Patrol figures: live coverage of 护学岗 windows, the 护学岗 setting and coverage
+rates per district (the fourth of the 4×100% targets, RULES.md §3) and daily guard-tour
+compliance (≥5 rounds a day, GB/T 29315-2022). Computed from the rows, never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from campus_safety import clock
+from campus_safety.orgs.models import School
+from campus_safety.patrols import services
+from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn
+from campus_safety.patrols.staffing import EMPTY, STAFFED, Timetable, coverage_state, is_school_day
+
+UPCOMING, LIVE, CLOSED = "upcoming", "live", "closed"
+COVERAGE_DAYS = 7
+
+
+def _rate(part: int, whole: int) -> float:
+    return round(part / whole, 4) if whole else 0.0
+
+
+def window_coverage(posts: QuerySet, day: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
+    """Each active post's two windows on ``day``: who is rostered, who is there (live:
+    checked in and not yet out; closed: everyone who checked in), and the state."""
+    posts = list(posts.filter(is_active=True).select_related("school"))
+    tables = services.timetables({p.school_id for p in posts})
+    default = Timetable.default()
+    rostered: dict[tuple[int, str], int] = defaultdict(int)
+    for post_id, peak, n in (
+        PostAssignment.objects.filter(day=day, post__in=posts)
+        .values_list("post_id", "peak")
+        .annotate(n=Count("pk"))
+        .values_list("post_id", "peak", "n")
+    ):
+        rostered[(post_id, peak)] = n
+    present: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    everyone: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for post_id, peak, kind, out in PostCheckIn.objects.filter(
+        assignment__day=day, post__in=posts
+    ).values_list("post_id", "assignment__peak", "person_type", "checked_out_at"):
+        everyone[(post_id, peak)][kind] += 1
+        if out is None or out > now:
+            present[(post_id, peak)][kind] += 1
+    rows = []
+    school_day = is_school_day(day, services.holiday_calendar(day, day))
+    for post in posts:
+        if not school_day:
+            continue
+        for peak, (opens, closes) in tables.get(post.school_id, default).windows(day).items():
+            phase = UPCOMING if now < opens else LIVE if now <= closes else CLOSED
+            counted = everyone if phase == CLOSED else present
+            here = dict(counted[(post.pk, peak)])
+            rows.append(
+                {
+                    "post": post,
+                    "peak": peak,
+                    "opens": opens,
+                    "closes": closes,
+                    "phase": phase,
+                    "required": post.required,
+                    "required_total": post.required_total,
+                    "rostered": rostered[(post.pk, peak)],
+                    "present": here,
+                    "present_total": sum(here.values()),
+                    "state": coverage_state(post.required, here) if phase != UPCOMING else "",
+                }
+            )
+    return rows
+
+
+def coverage_by_district(
+    schools: QuerySet, now: dt.datetime | None = None, days: int = COVERAGE_DAYS
+) -> dict[str, Any]:
+    """护学岗 setting rate (schools with an active post) and coverage rate (windows of
+    the last ``days`` days that closed staffed), city-wide and per district."""
+    now = now or clock.now()
+    today = services.local_day(now)
+    start = today - dt.timedelta(days=days - 1)
+    calendar = services.holiday_calendar(start, today)
+    school_rows = list(schools.order_by().values_list("pk", "region_id"))
+    region_of = dict(school_rows)
+    posts = list(
+        PeakPost.objects.filter(is_active=True, school_id__in=region_of).values_list(
+            "pk", "school_id", "required", "in_service_since"
+        )
+    )
+    tables = services.timetables({p[1] for p in posts})
+    default = Timetable.default()
+    present: dict[tuple[int, dt.date, str], dict[str, int]] = defaultdict(dict)
+    for post_id, day, peak, kind, n in (
+        PostCheckIn.objects.filter(
+            assignment__day__range=(start, today), post_id__in=[p[0] for p in posts]
+        )
+        .values_list("post_id", "assignment__day", "assignment__peak", "person_type")
+        .annotate(n=Count("pk"))
+        .values_list("post_id", "assignment__day", "assignment__peak", "person_type", "n")
+    ):
+        present[(post_id, day, peak)][kind] = n
+    blank = {"schools": 0, "with_post": 0, "posts": 0, "windows": 0, "staffed": 0, "empty": 0}
+    by_region: dict[int, dict[str, int]] = defaultdict(lambda: dict(blank))
+    total = dict(blank)
+    for _pk, region in school_rows:
+        by_region[region]["schools"] += 1
+    posted = set()
+    for post_id, school_id, required, since in posts:
+        region = region_of[school_id]
+        row = by_region[region]
+        row["posts"] += 1
+        if school_id not in posted:
+            posted.add(school_id)
+            row["with_post"] += 1
+        table = tables.get(school_id, default)
+        for n in range(days):
+            day = start + dt.timedelta(days=n)
+            if day < since or not is_school_day(day, calendar):
+                continue
+            for peak, (_opens, closes) in table.windows(day).items():
+                if closes > now:
+                    continue
+                state = coverage_state(required, present.get((post_id, day, peak), {}))
+                row["windows"] += 1
+                row["staffed"] += state == STAFFED
+                row["empty"] += state == EMPTY
+    from campus_safety.orgs.models import Region
+
+    districts = []
+    for region in Region.objects.filter(pk__in=by_region).order_by("code"):
+        row = by_region[region.pk]
+        for key in blank:
+            total[key] += row[key]
+        districts.append(
+            {
+                "code": region.code,
+                "name": region.name,
+                **row,
+                "setting_rate": _rate(row["with_post"], row["schools"]),
+                "coverage_rate": _rate(row["staffed"], row["windows"]),
+            }
+        )
+    return {
+        "from": start,
+        "to": today,
+        **total,
+        "setting_rate": _rate(total["with_post"], total["schools"]),
+        "coverage_rate": _rate(total["staffed"], total["windows"]),
+        "districts": districts,
+    }
+
+
+def tour_compliance_rate(schools: QuerySet, day: dt.date) -> float:
+    """Share of ``schools`` that walked at least the required rounds on ``day``."""
+    rows = services.compliance(schools, day)
+    return _rate(sum(r.is_compliant for r in rows.values()), len(rows))
+
+
+def summary_block(schools: QuerySet | None = None) -> dict[str, Any]:
+    """The summary report's ``patrols`` block: active posts, the 护学岗 coverage rate
+    of the last 7 days' closed windows, and yesterday's tour compliance rate."""
+    schools = School.objects.all() if schools is None else schools
+    now = clock.now()
+    coverage = coverage_by_district(schools, now)
+    yesterday = services.local_day(now) - dt.timedelta(days=1)
+    return {
+        "posts": coverage["posts"],
+        "post_coverage_rate": coverage["coverage_rate"],
+        "tour_compliance_rate": tour_compliance_rate(schools, yesterday),
+    }

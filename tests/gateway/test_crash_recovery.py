@@ -1,0 +1,360 @@
+"""Nothing acknowledged is lost: alarms over GB/T 28181, MQTT and HTTP while the platform
+is killed with SIGKILL mid-burst and started again.
+
+The platform runs as a real process (``campus-safety serve`` with the SIP server and
+the MQTT subscriber on the local Mosquitto) on its own database — a SQLite file, or a
+fresh PostgreSQL database when the suite runs on PostgreSQL. Devices send alarms and
+retry what was not acknowledged, as real ones do; after the burst, every alarm a device
+saw acknowledged must be stored exactly once, have its case visible to the city's
+dispatcher and to the school, and be in the consoles' live log (replayed to any
+console that reconnects). Deliveries sent again afterwards are stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from campus_safety.simulator.http_devices import HttpDevice, HttpFleet
+from campus_safety.simulator.sip_devices import SipDevice, SipFleet, SipTarget
+
+pytestmark = [pytest.mark.mqtt]
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMAND = [sys.executable, "-m", "campus_safety.cli"]
+MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
+PASSWORD = "Crash-pass-2026"
+PLATFORM_ID, DOMAIN = "37140000002000000001", "3714000000"
+PER_PROTOCOL = 3  # devices per protocol
+ALARMS = 24  # alarms per device
+
+SETUP = """
+import json
+from campus_safety.accounts.models import User
+from campus_safety.devices.models import Device
+from tests.devices.support import SECRET, DeviceFactory
+from tests.factories import SchoolFactory, UserFactory, city_region
+school = SchoolFactory()
+devices = {}
+for protocol, serial in (("gb28181", 200), ("mqtt", 300), ("http", 400)):
+    devices[protocol] = [
+        DeviceFactory(school=school, protocol=protocol, device_id=f"3714020000134{serial + n:07d}")
+        .device_id
+        for n in range(%(count)d)
+    ]
+UserFactory(username="city-dispatcher", role=User.Role.DISPATCHER, region=city_region())
+UserFactory(username="school-admin", role=User.Role.SCHOOL_ADMIN, school=school)
+print(json.dumps({"devices": devices, "secret": SECRET}))
+"""
+
+VERIFY = """
+import json
+from campus_safety.accounts.models import User
+from campus_safety.alarms.models import AlarmCase, AlarmEvent
+from campus_safety.live.models import LiveEvent
+rows = list(AlarmEvent.objects.values_list("device__device_id", "event_id", "case_id"))
+cases = {case for _, _, case in rows}
+seen_by = {
+    name: set(AlarmCase.objects.visible_to(User.objects.get(username=name))
+              .filter(pk__in=cases).values_list("pk", flat=True))
+    for name in ("city-dispatcher", "school-admin")
+}
+live = [e.payload.get("event_id") for e in LiveEvent.objects.filter(name="alarm.event")]
+print(json.dumps({
+    "events": [[d, e] for d, e, _ in rows],
+    "cases": sorted(cases),
+    "seen_by": {k: sorted(v) for k, v in seen_by.items()},
+    "live": live,
+}))
+"""
+
+
+def free_port() -> int:
+    """A port free on both UDP and TCP (the SIP server takes both)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+        try:
+            with socket.socket() as tcp:
+                tcp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [*COMMAND, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, f"{args[0]} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+class Platform:
+    """``campus-safety serve`` as its own process group, killed the hard way."""
+
+    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
+        self.env, self.port, self.log_path = env, port, log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [*COMMAND, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("the platform did not start:\n" + self.log_path.read_text()[-3000:])
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def database_url():
+    """A database of the suite's engine that only this test's platform uses."""
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        yield ""  # SQLite file in the data dir
+        return
+    import psycopg
+
+    db = settings.DATABASES["default"]
+    name = f"cs_crash_{os.getpid()}_{secrets.token_hex(3)}"
+    server = dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"])
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://{db['USER']}@{server['host']}:{server['port']}/{name}"
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def platform_env(database_url, tmp_path):
+    tag = f"{os.getpid()}{secrets.token_hex(3)}"
+    env = {
+        **os.environ,
+        "CAMPUS_SAFETY_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": "crash-test-" + tag,
+        "GB28181_ENABLED": "1",
+        "GB28181_HOST": "127.0.0.1",
+        "GB28181_PORT": str(free_port()),
+        "GB28181_PASSWORD": PASSWORD,
+        "GB28181_RATE_LIMIT": "0",
+        "MQTT_URL": MQTT_URL,
+        "MQTT_CLIENT_ID": f"cs-crash-{tag}",
+        "MQTT_SHARE_GROUP": f"crash{tag}",
+        "LOG_LEVEL": "INFO",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("REDIS_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    else:
+        env.pop("DATABASE_URL", None)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    return env
+
+
+class MqttDevices:
+    """Devices publishing alarms at QoS 1; a PUBACK from the broker is their acknowledgement."""
+
+    def __init__(self, device_ids: list[str]) -> None:
+        import paho.mqtt.client as paho
+
+        host, _, port = MQTT_URL.removeprefix("mqtt://").partition(":")
+        self.client = paho.Client(
+            paho.CallbackAPIVersion.VERSION2, client_id=f"cs-crash-dev-{secrets.token_hex(4)}"
+        )
+        self.client.connect(host, int(port or 1883))
+        self.client.loop_start()
+        self.device_ids = device_ids
+        self.sent: list[tuple[object, tuple[str, str]]] = []
+
+    @property
+    def acked(self) -> set[tuple[str, str]]:
+        """What the broker acknowledged (PUBACK): from then on the device forgets it."""
+        return {event for info, event in self.sent if info.is_published()}
+
+    @property
+    def pending(self) -> int:
+        return sum(not info.is_published() for info, _ in self.sent)
+
+    def publish(self, device_id: str, event_id: str) -> None:
+        body = json.dumps({
+            "event_id": event_id, "ts": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
+            "priority": 1, "description": "一键报警",
+        })  # fmt: skip
+        info = self.client.publish(f"campus/v1/{device_id}/alarm", body, qos=1)
+        self.sent.append((info, (device_id, event_id)))
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+async def drive(env: dict[str, str], devices: dict, secret: str, platform: Platform) -> dict:
+    """The burst: every device sends ALARMS alarms; the platform dies a third of the way
+    in and comes back. Returns what each protocol saw acknowledged."""
+    sip_port = int(env["GB28181_PORT"])
+    web = f"http://127.0.0.1:{platform.port}"
+    sip_devices = [SipDevice(d, "") for d in devices["gb28181"]]
+    fleet = SipFleet(SipTarget("127.0.0.1", sip_port, PLATFORM_ID, DOMAIN, PASSWORD), sip_devices)
+    await fleet.start()
+    statuses = await fleet.register_all(concurrency=10)
+    assert statuses.get(200) == len(sip_devices), statuses
+    http = HttpFleet(web, timeout=5)
+    http_devices = [HttpDevice(d, secret) for d in devices["http"]]
+    mqtt = MqttDevices(devices["mqtt"])
+    acked: dict[str, set[tuple[str, str]]] = {"gb28181": set(), "http": set(), "mqtt": set()}
+    sent_http: dict[tuple[str, str], dict] = {}
+    sip_sent: Counter[str] = Counter()  # distinct alarms (SNs) per GB/T 28181 device
+
+    async def sip_device(device: SipDevice) -> None:
+        for n in range(ALARMS):
+            for _attempt in range(20):
+                # resent with the same SN and AlarmTime until the platform's Response OK
+                sip_sent[device.device_id] += 1
+                if await fleet.alarm(device, wait=1.0, attempts=40):
+                    acked["gb28181"].add((device.device_id, str(n)))
+                    break
+                # refused: the restarted platform no longer knows the registration
+                # (embedded mode keeps it in memory), so register again, as devices do
+                await fleet.register(device)
+            await asyncio.sleep(0.05)
+
+    async def http_device(device: HttpDevice) -> None:
+        for _ in range(ALARMS):
+            event = http.event("alarm", priority=1, description="一键报警")
+            sent_http[(device.device_id, event["event_id"])] = event
+            for _attempt in range(100):  # retry the same event until it is answered
+                status, answer = await http.post(device, [event])
+                if status == 200:
+                    outcome = answer["results"][0]["outcome"]
+                    assert outcome in ("accepted", "duplicate"), answer
+                    acked["http"].add((device.device_id, event["event_id"]))
+                    break
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(0.05)
+
+    async def mqtt_devices() -> None:
+        for n in range(ALARMS):
+            for device_id in devices["mqtt"]:
+                mqtt.publish(device_id, f"crash-{device_id[-4:]}-{n}")
+            await asyncio.sleep(0.08)
+
+    async def crash() -> None:
+        await asyncio.sleep(1.2)  # mid-burst
+        await asyncio.to_thread(platform.kill)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(platform.start)
+
+    await asyncio.gather(
+        *(sip_device(d) for d in sip_devices),
+        *(http_device(d) for d in http_devices),
+        mqtt_devices(),
+        crash(),
+    )
+    deadline = time.monotonic() + 20
+    while mqtt.pending and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    acked["mqtt"] = set(mqtt.acked)
+    # retried deliveries after the fact: the same events again, over the same protocols
+    replayed = list(sent_http.items())[:5]
+    for (device_id, _), event in replayed:
+        device = next(d for d in http_devices if d.device_id == device_id)
+        status, answer = await http.post(device, [event])
+        assert status == 200 and answer["results"][0]["outcome"] == "duplicate", answer
+    for device_id, event_id in sorted(acked["mqtt"])[:5]:
+        mqtt.publish(device_id, event_id)
+    await asyncio.sleep(1.0)
+    mqtt.close()
+    fleet.close()
+    return {"acked": acked, "sip_sent": sip_sent, "sip_stats": dict(fleet.stats)}
+
+
+def stored(env: dict[str, str]) -> dict:
+    return json.loads(manage(env, "shell", "-c", VERIFY).strip().splitlines()[-1])
+
+
+def test_alarms_acknowledged_before_a_sigkill_are_all_stored_once_and_reach_the_consoles(
+    platform_env, tmp_path
+):
+    setup = json.loads(
+        manage(platform_env, "shell", "-c", SETUP % {"count": PER_PROTOCOL})
+        .strip()
+        .splitlines()[-1]
+    )
+    platform = Platform(platform_env, free_port(), tmp_path / "platform.log")
+    platform.start()
+    try:
+        outcome = asyncio.run(drive(platform_env, setup["devices"], setup["secret"], platform))
+        acked = outcome["acked"]
+        # the MQTT backlog (queued at the broker while the platform was dead) drains
+        deadline = time.monotonic() + 30
+        while True:
+            found = stored(platform_env)
+            events = {tuple(e) for e in found["events"]}
+            mqtt_stored = {e for e in events if e[0] in setup["devices"]["mqtt"]}
+            if acked["mqtt"] <= mqtt_stored or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        platform.stop()
+
+    log = (tmp_path / "platform.log").read_text()
+    assert log.count("Uvicorn running") == 2, "the platform was not restarted"
+    rows = [tuple(e) for e in found["events"]]
+    assert len(rows) == len(set(rows)), "an alarm was stored twice"
+
+    # HTTP and MQTT: event IDs are the devices' own
+    for protocol in ("http", "mqtt"):
+        assert len(acked[protocol]) == PER_PROTOCOL * ALARMS, protocol
+        missing = acked[protocol] - set(rows)
+        assert not missing, f"{protocol}: acknowledged but not stored: {sorted(missing)[:5]}"
+    # GB/T 28181: the platform derives the event ID from SN and AlarmTime. Each device's
+    # confirmed alarms are all stored, and never more rows than distinct alarms it sent
+    # (one committed just before the kill but never confirmed is stored, not lost)
+    assert len(acked["gb28181"]) == PER_PROTOCOL * ALARMS
+    for device_id in setup["devices"]["gb28181"]:
+        rows_of_device = sum(r[0] == device_id for r in rows)
+        assert ALARMS <= rows_of_device <= outcome["sip_sent"][device_id], device_id
+
+    # every stored alarm reaches the consoles: the case is on the dispatcher's and the
+    # school's wall, and the event is in the live log a reconnecting console replays
+    assert found["seen_by"]["city-dispatcher"] == found["cases"]
+    assert found["seen_by"]["school-admin"] == found["cases"]
+    assert sorted(found["live"]) == sorted(e for _, e in rows)
