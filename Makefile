@@ -42,6 +42,8 @@ bench: install
 	$(BIN)/python bench/seed_demo.py
 	$(BIN)/python bench/api_schools.py
 	$(BIN)/python bench/keepalive.py
+	$(BIN)/python bench/alarm_latency.py
+	$(BIN)/python bench/tour_eval.py
 
 clean:
 	rm -rf $(VENV) node_modules var
