@@ -26,7 +26,8 @@ from campus_safety.live import fanout
 from tests.alarms.support import PoliceUnitFactory, station_chain
 from tests.devices.support import DeviceFactory, fresh_liveness
 from tests.factories import CountyFactory, SchoolFactory, UserFactory, city_region
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, screenshot, sign_in
+from tests.ui.chromium import CHROMIUM, launched, screenshot
+from tests.ui.test_browser import sign_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -129,14 +130,9 @@ def read_uncommitted(sender=None, connection=None, **kwargs) -> None:
 
 @pytest.fixture
 def browser(asgi_server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+    """After the ASGI server (fixture order), else as the shared one."""
+    with launched() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

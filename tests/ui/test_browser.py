@@ -5,8 +5,6 @@ Signs in through the login form and the second-factor form, filters the school l
 page is saved as a screenshot in ``test-artifacts/`` for a person to look at.
 """
 
-from pathlib import Path
-
 import pytest
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,17 +18,7 @@ from tests.factories import (
     UserFactory,
     city_region,
 )
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.ui.chromium import CHROMIUM, screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -86,18 +74,6 @@ def town(transactional_db):
 
 
 @pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
 def page(browser):
     """A Chinese-language tab that remembers every console error."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
@@ -107,11 +83,6 @@ def page(browser):
     tab.on("pageerror", lambda e: tab.errors.append(str(e)))
     yield tab
     context.close()
-
-
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page, live_server, town) -> None:

@@ -3,7 +3,6 @@ administrator reports a hazard from a phone-sized screen with a photo, records t
 with evidence; a police officer verifies it. Screenshots go to ``test-artifacts/``."""
 
 import io
-from pathlib import Path
 
 import pytest
 from django_otp.oath import TOTP
@@ -16,17 +15,7 @@ from campus_safety.orgs.models import Organisation
 from tests.alarms.support import station_chain
 from tests.factories import PASSWORD, CountyFactory, SchoolFactory, UserFactory
 from tests.hazards.support import jpeg_bytes
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.ui.chromium import CHROMIUM, screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -70,18 +59,6 @@ def people(transactional_db, media):
     return {"school": school, "users": users, "devices": devices}
 
 
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
 def new_tab(browser, **options):
     context = browser.new_context(locale="zh-CN", **options)
     tab = context.new_page()
@@ -89,11 +66,6 @@ def new_tab(browser, **options):
     tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
     tab.on("pageerror", lambda e: tab.errors.append(str(e)))
     return context, tab
-
-
-def screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def sign_in(page, live_server, username, device) -> None:

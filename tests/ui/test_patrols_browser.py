@@ -12,7 +12,7 @@ from campus_safety.patrols import services
 from campus_safety.patrols.models import PeakPost, PostCheckIn
 from tests.factories import PASSWORD, OrganisationFactory, SchoolFactory, UserFactory
 from tests.patrols.support import GATE, FrozenClock, gate_post, local, metres_north
-from tests.ui.test_browser import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.ui.chromium import CHROMIUM, screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -36,18 +36,6 @@ def on_duty(transactional_db, monkeypatch):
     post = gate_post(school, radius=100, required={"police": 1}, members=[(user, "police")])
     services.generate_roster(PeakPost.objects.all(), DAY, DAY)
     return {"user": user, "device": device, "post": post}
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def test_an_officer_is_refused_outside_the_fence_and_checks_in_inside_it(
