@@ -33,7 +33,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -45,6 +44,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import api_schools  # the sibling bench: its cookie-jar client and sign-in (password + TOTP)
+
+from campus_safety.simulator.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = [sys.executable, "-m", "campus_safety.cli"]
@@ -72,20 +73,6 @@ user.set_password(%(password)r)
 user.save()
 print(json.dumps({"devices": devices, "secret": SECRET}))
 """
-
-
-def free_port() -> int:
-    """A port free on both UDP and TCP (the SIP server takes both)."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-        try:
-            with socket.socket() as tcp:
-                tcp.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
 
 
 def run(args: list[str], env: dict[str, str]) -> str:

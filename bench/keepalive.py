@@ -21,7 +21,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from campus_safety.simulator.ports import free_port
 
 TARGET = 5000
 COMMAND = [sys.executable, "-m", "campus_safety.cli"]
@@ -38,15 +39,6 @@ SETUP = """
 from campus_safety.simulator.bench_devices import create_bench_devices
 create_bench_devices({count})
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        port = udp.getsockname()[1]
-    with socket.socket() as tcp:
-        tcp.bind(("127.0.0.1", port))  # the SIP server wants TCP on the same port
-    return port
 
 
 def run(args: list[str], env: dict[str, str]) -> str:

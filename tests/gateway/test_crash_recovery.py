@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ import pytest
 from django.conf import settings
 
 from campus_safety.simulator.http_devices import HttpDevice, HttpFleet
+from campus_safety.simulator.ports import free_port
 from campus_safety.simulator.sip_devices import SipDevice, SipFleet, SipTarget
 
 pytestmark = [pytest.mark.mqtt]
@@ -80,20 +80,6 @@ print(json.dumps({
     "live": live,
 }))
 """
-
-
-def free_port() -> int:
-    """A port free on both UDP and TCP (the SIP server takes both)."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            udp.bind(("127.0.0.1", 0))
-            port = udp.getsockname()[1]
-        try:
-            with socket.socket() as tcp:
-                tcp.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return port
 
 
 def manage(env: dict[str, str], *args: str) -> str:
