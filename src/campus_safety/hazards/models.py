@@ -11,11 +11,12 @@ time and person (the timeline).
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices.models import KeyArea
+from campus_safety.orgs.coordinates import latitude_field, longitude_field
 from campus_safety.orgs.models import Organisation, School
 from campus_safety.personal_data import EncryptedCharField, mask_phone
 from campus_safety.scoping import ScopedQuerySet, ScopePaths
@@ -115,18 +116,8 @@ class Hazard(models.Model):
         blank=True,
         validators=[MaxValueValidator(5000)],
     )
-    longitude = models.FloatField(
-        _("longitude"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
-    latitude = models.FloatField(
-        _("latitude"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
+    longitude = longitude_field()
+    latitude = latitude_field()
     # Who found it and how.
     source = models.CharField(_("found by"), max_length=24, choices=Source.choices)
     verifier_side = models.CharField(_("verified by"), max_length=12, choices=Side.choices)

@@ -1,9 +1,10 @@
 """Regions, organisations and schools: the registry every other app hangs off."""
 
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from campus_safety.orgs.coordinates import latitude_field, longitude_field
 from campus_safety.personal_data import EncryptedCharField
 from campus_safety.scoping import ScopedQuerySet, ScopePaths
 
@@ -71,18 +72,8 @@ class Organisation(models.Model):
     )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     address = models.CharField(_("address"), max_length=255, blank=True)
-    longitude = models.FloatField(
-        _("longitude"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
-    latitude = models.FloatField(
-        _("latitude"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
+    longitude = longitude_field()
+    latitude = latitude_field()
 
     objects = ScopedQuerySet.as_manager()
 
@@ -129,18 +120,8 @@ class School(models.Model):
     boarders = models.PositiveIntegerField(_("boarders"), default=0)
     staff = models.PositiveIntegerField(_("staff"), default=0)
     address = models.CharField(_("address"), max_length=255, blank=True)
-    longitude = models.FloatField(
-        _("longitude"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-180), MaxValueValidator(180)],
-    )
-    latitude = models.FloatField(
-        _("latitude"),
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(-90), MaxValueValidator(90)],
-    )
+    longitude = longitude_field()
+    latitude = latitude_field()
     region = models.ForeignKey(
         Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="schools"
     )

@@ -17,6 +17,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices.models import Device, KeyArea
+from campus_safety.orgs.coordinates import latitude_field, longitude_field
 from campus_safety.orgs.models import Organisation, School
 from campus_safety.scoping import ScopedQuerySet, ScopePaths
 from campus_safety.workforce.models import Guard
@@ -416,12 +417,8 @@ class PeakPost(models.Model):
         School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="peak_posts"
     )
     name = models.CharField(_("name"), max_length=64, help_text=_("e.g. the gate's name"))
-    longitude = models.FloatField(
-        _("longitude"), validators=[MinValueValidator(-180), MaxValueValidator(180)]
-    )
-    latitude = models.FloatField(
-        _("latitude"), validators=[MinValueValidator(-90), MaxValueValidator(90)]
-    )
+    longitude = longitude_field(optional=False)
+    latitude = latitude_field(optional=False)
     radius_m = models.PositiveIntegerField(
         _("geofence radius (m)"),
         default=100,
