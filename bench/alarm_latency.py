@@ -106,6 +106,12 @@ class Platform:
                 time.sleep(0.3)
         sys.exit("the platform did not start in time:\n" + self.tail())
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the platform has used so far (Linux /proc): the cost per
+        alarm, which other load on the machine does not inflate as it does latency."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
 
@@ -366,13 +372,15 @@ def is_good(result: dict) -> bool:
 
 
 HEADER = (f"  {'protocol':<17}{'rate/s':>7}{'sent/s':>8}{'sent':>8}{'lost':>6}{'p50 ms':>9}"
-          f"{'p99 ms':>9}{'max ms':>9}{'p50 split: to log + console':>34}  failed")  # fmt: skip
+          f"{'p99 ms':>9}{'max ms':>9}{'p50 split: to log + console':>34}  failed"
+          f"{'CPU ms/alarm':>14}")  # fmt: skip
 
 
 def row(r: dict) -> str:
     return (f"  {PROTOCOLS[r['protocol']]:<17}{r['rate']:>7,g}{r['send_rate']:>8,.0f}"
             f"{r['sent']:>8,}{r['lost']:>6,}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}"
-            f"{r['to_log']:>19.1f} +{r['fanout']:>11.1f}    {r['failed']:>4}")  # fmt: skip
+            f"{r['to_log']:>19.1f} +{r['fanout']:>11.1f}    {r['failed']:>4}"
+            f"{r['cpu_ms']:>14.1f}")  # fmt: skip
 
 
 class Ladder:
@@ -420,8 +428,8 @@ async def settle(senders: Senders, live: LiveClient, quiet: float = 2, limit: fl
     )
 
 
-async def drive(args, setup: dict, live: LiveClient, web_port: int) -> list[dict]:
-    senders = Senders(args, setup["devices"], setup["secret"], web_port)
+async def drive(args, setup: dict, live: LiveClient, platform: Platform) -> list[dict]:
+    senders = Senders(args, setup["devices"], setup["secret"], platform.port)
     results: list[dict] = []
     try:
         await senders.start()
@@ -432,7 +440,9 @@ async def drive(args, setup: dict, live: LiveClient, web_port: int) -> list[dict
             await settle(senders, live)
             ladder = Ladder(args.rates)
             for rate in ladder:
+                cpu = platform.cpu_seconds()
                 result = await step(senders, live, protocol, rate, args.seconds, args.timeout)
+                result["cpu_ms"] = (platform.cpu_seconds() - cpu) * 1000 / max(1, result["sent"])
                 results.append(result)
                 print(row(result), flush=True)
                 await settle(senders, live)
@@ -587,7 +597,7 @@ def main() -> None:
         import django
 
         django.setup()
-        results = asyncio.run(drive(args, setup, live, web_port))
+        results = asyncio.run(drive(args, setup, live, platform))
         summary(args, results, engine, live)
         print(f"  host at the end: {load()}")
         if platform.process.poll() is not None:

@@ -46,9 +46,10 @@ EVENTS = {
 }
 CHANNEL = "campus-safety:events"
 Handler = Callable[[str, dict[str, Any]], None]
+Event = tuple[str, dict[str, Any]]
 
 _subscribers: dict[str, list[Handler]] = defaultdict(list)
-_in_transaction: list[Callable[[str, dict[str, Any]], bool]] = []
+_in_transaction: list[Callable[[list[Event]], list[bool]]] = []
 _lock = threading.Lock()
 _local = threading.local()
 _origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -76,11 +77,13 @@ def subscribe(name: str, handler: Handler) -> Callable[[], None]:
     return unsubscribe
 
 
-def subscribe_in_transaction(handler: Callable[[str, dict[str, Any]], bool]) -> None:
-    """Call ``handler(name, payload)`` inside the publishing transaction (an outbox): what
-    it writes commits or rolls back with the event itself, so a crash right after the
-    commit cannot lose it. It returns True when it took the event; the after-commit
-    delivery then tells subscribers so (``is_recorded``)."""
+def subscribe_in_transaction(handler: Callable[[list[Event]], list[bool]]) -> None:
+    """Call ``handler(events)`` inside the publishing transaction (an outbox) with the
+    ``(name, payload)`` pairs published together: what it writes commits or rolls back
+    with the events themselves, so a crash right after the commit cannot lose them. It
+    returns, per event, whether it took it; the after-commit delivery then tells
+    subscribers so (``is_recorded``). One call per batch keeps a burst of alarms to a
+    few statements instead of a few per alarm."""
     with _lock:
         if handler not in _in_transaction:
             _in_transaction.append(handler)
@@ -135,23 +138,39 @@ def _publish(name: str, payload: dict[str, Any], *, recorded: bool) -> None:
 
 
 def publish_on_commit(name: str, **payload: Any) -> None:
-    """Announce once the current transaction commits; a rollback announces nothing.
+    """Announce once the current transaction commits; a rollback announces nothing."""
+    publish_many_on_commit([(name, payload)])
+
+
+def publish_many_on_commit(events: list[Event]) -> None:
+    """``publish_on_commit`` for several events at once, in order.
 
     In-transaction subscribers run now, each in a savepoint: one that fails is logged
     and its work rolled back alone, never the caller's (an alarm is not refused because
     the live log could not be written; the after-commit path records it then)."""
-    if name not in EVENTS:
-        raise UnknownEvent(name)
-    recorded = False
+    events = [(name, payload) for name, payload in events]
+    for name, _payload in events:
+        if name not in EVENTS:
+            raise UnknownEvent(name)
+    if not events:
+        return
+    recorded = [False] * len(events)
     with _lock:
         handlers = list(_in_transaction)
     for handler in handlers:
         try:
             with transaction.atomic():
-                recorded = bool(handler(name, payload)) or recorded
+                taken = handler(events)
         except Exception:
-            log.exception("in-transaction subscriber failed on %s", name)
-    transaction.on_commit(lambda: _publish(name, dict(payload), recorded=recorded))
+            log.exception("in-transaction subscriber failed on %s", events[0][0])
+            continue
+        recorded = [was or bool(now) for was, now in zip(recorded, taken, strict=True)]
+
+    def announce() -> None:
+        for (name, payload), was_recorded in zip(events, recorded, strict=True):
+            _publish(name, dict(payload), recorded=was_recorded)
+
+    transaction.on_commit(announce)
 
 
 def _ensure_relay() -> None:

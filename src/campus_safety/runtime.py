@@ -30,6 +30,7 @@ async def run(options: Options) -> None:
     """Serve until interrupted, then stop every part cleanly."""
     from campus_safety.alarms.escalation import run_alarm_timers_loop
     from campus_safety.devices.liveness import run_liveness
+    from campus_safety.gateway import committer
     from campus_safety.hazards.deadlines import run_hazard_deadlines_loop
     from campus_safety.patrols.sweep import run_patrol_sweep_loop
 
@@ -45,6 +46,8 @@ async def run(options: Options) -> None:
     stop = asyncio.Event()
     background: list[asyncio.Task] = []
     sip = mqtt = None
+    # One writer thread stores what every adapter receives (group commit).
+    committer.start()
     if options.gateway:
         background.append(asyncio.create_task(run_liveness(stop), name="liveness"))
         background.append(asyncio.create_task(run_alarm_timers_loop(stop), name="alarm-timers"))
@@ -75,6 +78,7 @@ async def run(options: Options) -> None:
             sip.close()
         if mqtt is not None:
             await asyncio.to_thread(mqtt.stop)
+        await asyncio.to_thread(committer.stop)
         for task in background:
             with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                 await asyncio.wait_for(task, timeout=10)

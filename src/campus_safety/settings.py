@@ -361,6 +361,8 @@ LIVENESS_REDIS_PREFIX = os.environ.get("LIVENESS_REDIS_PREFIX", "campus-safety:l
 INGEST_MAX_EVENT_BYTES = int(os.environ.get("INGEST_MAX_EVENT_BYTES", str(16 * 1024)))
 INGEST_HTTP_MAX_BYTES = int(os.environ.get("INGEST_HTTP_MAX_BYTES", str(256 * 1024)))
 INGEST_HTTP_MAX_EVENTS = int(os.environ.get("INGEST_HTTP_MAX_EVENTS", "500"))
+# How long an HTTP ingest request waits for its batch to commit before answering 503.
+INGEST_HTTP_COMMIT_TIMEOUT = float(os.environ.get("INGEST_HTTP_COMMIT_TIMEOUT", "20"))
 INGEST_HTTP_REPLAY_WINDOW_SECONDS = int(os.environ.get("INGEST_HTTP_REPLAY_WINDOW_SECONDS", "300"))
 # MQTT (MQTT_URL above, e.g. mqtt://user:pass@127.0.0.1:1883; mqtts:// for TLS). The client
 # ID must stay the same across restarts: the broker keeps its session (QoS 1 messages

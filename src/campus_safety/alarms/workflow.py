@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -61,15 +62,18 @@ def case_priority(device_kind: str, event_priority: int) -> int:
     return min(KIND_PRIORITY.get(device_kind, 4), max(1, min(4, event_priority or 4)))
 
 
-def in_test_window(school_id: int | None, device_pk: int, at: dt.datetime) -> bool:
-    if school_id is None:
-        return False
-    return TestWindow.objects.filter(
-        Q(device__isnull=True) | Q(device_id=device_pk),
-        school_id=school_id,
-        starts_at__lte=at,
-        ends_at__gt=at,
-    ).exists()
+@dataclass(frozen=True)
+class Arrival:
+    """One stored-to-be alarm event as the case workflow sees it."""
+
+    device_pk: int
+    school_id: int | None
+    received_at: dt.datetime
+    occurred_at: dt.datetime
+    priority: int
+    alarm_type: str
+    description: str
+    is_test: bool
 
 
 def open_or_merge_case(
@@ -84,65 +88,140 @@ def open_or_merge_case(
     is_test: bool,
 ) -> tuple[AlarmCase, bool]:
     """Join the open case of the same school (or device) seen within the merge window,
-    or open a new one. Runs inside ingestion's transaction: a few indexed queries."""
-    device = Device.objects.values("kind", "key_area").get(pk=device_pk)
-    is_test = is_test or in_test_window(school_id, device_pk, occurred_at)
-    prio = case_priority(device["kind"], priority)
-    near = Q(school_id=school_id) if school_id is not None else Q(device_id=device_pk)
-    case = (
-        AlarmCase.objects.filter(
-            near,
-            closed_at__isnull=True,
-            is_test=is_test,
-            last_event_at__gte=received_at - dt.timedelta(seconds=merge_seconds()),
-        )
-        .order_by("-last_event_at")
-        .first()
+    or open a new one (``open_or_merge_cases`` for one arrival)."""
+    arrival = Arrival(
+        device_pk, school_id, received_at, occurred_at, priority, alarm_type, description, is_test
     )
+    return open_or_merge_cases([arrival])[0]
+
+
+def _place(arrival: Arrival) -> tuple[str, int]:
+    """Alarms of one school share a case; a device without a school has its own."""
+    if arrival.school_id is not None:
+        return ("school", arrival.school_id)
+    return ("device", arrival.device_pk)
+
+
+def open_or_merge_cases(arrivals: list[Arrival]) -> list[tuple[AlarmCase, bool]]:
+    """``open_or_merge_case`` for a batch, in arrival order, in a fixed handful of
+    queries whatever its size: devices, drill windows and open cases are read once,
+    new cases written in one INSERT, each grown case in one UPDATE. Runs inside
+    ingestion's transaction. Returns (case, opened by this arrival) per arrival."""
+    if not arrivals:
+        return []
+    device_pks = {a.device_pk for a in arrivals}
+    school_ids = {a.school_id for a in arrivals if a.school_id is not None}
+    devices = {
+        row["pk"]: row
+        for row in Device.objects.filter(pk__in=device_pks).values("pk", "kind", "key_area")
+    }
+    earliest = min(a.occurred_at for a in arrivals)
+    latest = max(a.occurred_at for a in arrivals)
+    windows = list(
+        TestWindow.objects.filter(
+            school_id__in=school_ids, starts_at__lte=latest, ends_at__gt=earliest
+        ).values_list("school_id", "device_id", "starts_at", "ends_at")
+    )
+
+    def drill(a: Arrival) -> bool:
+        return a.is_test or any(
+            school == a.school_id and device in (None, a.device_pk) and start <= a.occurred_at < end
+            for school, device, start, end in windows
+        )
+
+    window = dt.timedelta(seconds=merge_seconds())
+    near = Q(school_id__in=school_ids)
+    schoolless = {a.device_pk for a in arrivals if a.school_id is None}
+    if schoolless:
+        near |= Q(device_id__in=schoolless)
+    open_cases: dict[tuple[str, int, bool], AlarmCase] = {}
+    candidates = AlarmCase.objects.filter(
+        near,
+        closed_at__isnull=True,
+        last_event_at__gte=min(a.received_at for a in arrivals) - window,
+    ).order_by("last_event_at")
+    for case in candidates:  # oldest first: the latest case of a place wins
+        if case.school_id in school_ids:
+            open_cases[("school", case.school_id, case.is_test)] = case
+        if case.device_id in schoolless:
+            open_cases[("device", case.device_id, case.is_test)] = case
+
+    results: list[tuple[AlarmCase, bool]] = []
+    created: list[AlarmCase] = []
+    grown: dict[int, int] = {}
+    for a in arrivals:
+        is_test = drill(a)
+        device = devices[a.device_pk]
+        prio = case_priority(device["kind"], a.priority)
+        key = (*_place(a), is_test)
+        case = open_cases.get(key)
+        if case is not None and case.last_event_at >= a.received_at - window:
+            case.last_event_at = max(case.last_event_at, a.received_at)
+            case.event_count += 1
+            case.priority = min(case.priority, prio)
+            if case.pk is not None:
+                grown[case.pk] = grown.get(case.pk, 0) + 1
+            results.append((case, False))
+            continue
+        case = AlarmCase(
+            school_id=a.school_id,
+            device_id=a.device_pk,
+            key_area=device["key_area"],
+            priority=prio,
+            state=State.TEST if is_test else State.RECEIVED,
+            is_test=is_test,
+            alarm_type=a.alarm_type,
+            description=a.description,
+            opened_at=a.received_at,
+            last_event_at=a.received_at,
+            next_escalation_at=(
+                None if is_test else a.received_at + dt.timedelta(seconds=ack_seconds())
+            ),
+        )
+        open_cases[key] = case
+        created.append(case)
+        results.append((case, True))
     # Queryset writes and bulk_create: a device's message is not a user's act, so it
     # stays out of the audit log (the event row is the record), like ingest_alarm.
-    if case is not None:
-        case.last_event_at = max(case.last_event_at, received_at)
-        case.event_count += 1
-        case.priority = min(case.priority, prio)
-        AlarmCase.objects.filter(pk=case.pk).update(
+    if created:
+        AlarmCase.objects.bulk_create(created)
+    by_pk = {case.pk: case for case, _opened in results}
+    for pk, count in grown.items():
+        case = by_pk[pk]
+        AlarmCase.objects.filter(pk=pk).update(
             last_event_at=case.last_event_at,
-            event_count=F("event_count") + 1,
+            event_count=F("event_count") + count,
             priority=case.priority,
         )
-        return case, False
-    case = AlarmCase(
-        school_id=school_id,
-        device_id=device_pk,
-        key_area=device["key_area"],
-        priority=prio,
-        state=State.TEST if is_test else State.RECEIVED,
-        is_test=is_test,
-        alarm_type=alarm_type,
-        description=description,
-        opened_at=received_at,
-        last_event_at=received_at,
-        next_escalation_at=None if is_test else received_at + dt.timedelta(seconds=ack_seconds()),
-    )
-    AlarmCase.objects.bulk_create([case])
-    return case, True
+    return results
+
+
+def _case_payload(case: AlarmCase, **extra: Any) -> dict[str, Any]:
+    return {
+        "case_id": case.pk,
+        "school_id": case.school_id,
+        "state": case.state,
+        "priority": case.priority,
+        "is_test": case.is_test,
+        **extra,
+    }
 
 
 def _announce(name: str, case: AlarmCase, **extra: Any) -> None:
-    bus.publish_on_commit(
-        name,
-        case_id=case.pk,
-        school_id=case.school_id,
-        state=case.state,
-        priority=case.priority,
-        is_test=case.is_test,
-        **extra,
-    )
+    bus.publish_on_commit(name, **_case_payload(case, **extra))
 
 
 def announce_case(case: AlarmCase, created: bool) -> None:
     """Tell the consoles a case opened or grew (after the ingestion commit)."""
-    _announce("alarm.case_opened" if created else "alarm.case_updated", case)
+    bus.publish_many_on_commit([case_announcement(case, created)])
+
+
+def case_announcement(case: AlarmCase, created: bool) -> tuple[str, dict[str, Any]]:
+    """The (event, payload) telling consoles a case opened or grew."""
+    return (
+        "alarm.case_opened" if created else "alarm.case_updated",
+        _case_payload(case),
+    )
 
 
 def acknowledge_case(case: AlarmCase, by: Any) -> AlarmCase:

@@ -39,14 +39,20 @@ def acting_as(actor: Actor) -> Iterator[Actor]:
 
 def client_ip(request) -> str | None:
     """The peer address; X-Forwarded-For only counts behind a configured proxy."""
+    return peer_address(
+        request.META.get("HTTP_X_FORWARDED_FOR", ""), request.META.get("REMOTE_ADDR")
+    )
+
+
+def peer_address(forwarded_for: str, remote: str | None) -> str | None:
+    """``client_ip`` from the raw header and socket peer (for ASGI apps outside Django)."""
     from django.conf import settings
 
     if getattr(settings, "TRUSTED_PROXY_COUNT", 0):
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
         if len(hops) >= settings.TRUSTED_PROXY_COUNT:
             return hops[-settings.TRUSTED_PROXY_COUNT]
-    return request.META.get("REMOTE_ADDR") or None
+    return remote or None
 
 
 def channel_of(path: str) -> str:

@@ -6,6 +6,10 @@ older or newer than the replay window is refused, and a replay inside it only fi
 its events already stored (deduplicated on (device, event_id)). The answer comes after
 the commit and lists the fate of every event: 200 when all were stored (now or
 before), 207 when some were rejected — the good ones are kept either way.
+
+``handle`` does the work and knows nothing of the transport: ``serve`` answers this path
+with the lean ASGI app in ``http_asgi.py`` (no sessions, CSRF or sign-in middleware on a
+device's hot path); the Django view below serves it everywhere else (tests, WSGI).
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -24,16 +31,18 @@ from django.views.decorators.http import require_POST
 from campus_safety import clock
 from campus_safety.audit.actor import client_ip
 from campus_safety.devices.models import Device
-from campus_safety.gateway import ingest
+from campus_safety.gateway import committer, ingest
+
+log = logging.getLogger(__name__)
 
 UNIX_SECONDS = re.compile(r"^\d{9,11}(\.\d{1,6})?$")
+CHALLENGE = {"WWW-Authenticate": 'HMAC-SHA256 realm="campus-safety ingest"'}
+# (status, JSON answer, extra headers): what any transport sends back.
+Answer = tuple[int, dict[str, Any], dict[str, str]]
 
 
-def _refuse(status: int, reason: str) -> JsonResponse:
-    response = JsonResponse({"error": reason}, status=status)
-    if status == 401:
-        response["WWW-Authenticate"] = 'HMAC-SHA256 realm="campus-safety ingest"'
-    return response
+def refuse(status: int, reason: str) -> Answer:
+    return status, {"error": reason}, CHALLENGE if status == 401 else {}
 
 
 def parse_request_time(value: str) -> dt.datetime | None:
@@ -53,77 +62,62 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _read_body(request: HttpRequest, limit: int) -> bytes | None:
-    """The raw body, or None when it is larger than ``limit`` (read no further)."""
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        return None
-    body = request.read(limit + 1)
-    return None if len(body) > limit else body
-
-
-def _authenticate(request: HttpRequest, body: bytes) -> tuple[str, JsonResponse | None]:
+def _authenticate(headers: Mapping[str, str], body: bytes) -> tuple[str, Answer | None]:
     """The device ID, or a 401 answer saying why not."""
-    device_id = request.headers.get("X-Device-Id", "").strip()
-    timestamp = request.headers.get("X-Timestamp", "")
-    sent = request.headers.get("X-Signature", "").strip().lower()
+    device_id = headers.get("x-device-id", "").strip()
+    timestamp = headers.get("x-timestamp", "")
+    sent = headers.get("x-signature", "").strip().lower()
     if not device_id or not timestamp or not sent:
-        return device_id, _refuse(401, "X-Device-Id, X-Timestamp and X-Signature are required")
+        return device_id, refuse(401, "X-Device-Id, X-Timestamp and X-Signature are required")
     at = parse_request_time(timestamp)
     if at is None:
-        return device_id, _refuse(401, "X-Timestamp is neither Unix seconds nor RFC 3339")
+        return device_id, refuse(401, "X-Timestamp is neither Unix seconds nor RFC 3339")
     window = settings.INGEST_HTTP_REPLAY_WINDOW_SECONDS
     if abs((clock.now() - at).total_seconds()) > window:
-        return device_id, _refuse(401, f"X-Timestamp is outside the {window} s replay window")
+        return device_id, refuse(401, f"X-Timestamp is outside the {window} s replay window")
     device = (
         Device.objects.filter(device_id=device_id, is_approved=True)
         .only("pk", "secret", "protocol")
         .first()
     )
     if device is None:
-        return device_id, _refuse(401, "unknown or unapproved device")
+        return device_id, refuse(401, "unknown or unapproved device")
     if not device.secret:
-        return device_id, _refuse(401, "device has no signing secret")
+        return device_id, refuse(401, "device has no signing secret")
     expected = signature(device.secret, timestamp, body)
     if not hmac.compare_digest(expected, sent):
-        return device_id, _refuse(401, "bad signature")
+        return device_id, refuse(401, "bad signature")
     return device_id, None
 
 
-def _events(data: Any, device_id: str) -> list[Any] | JsonResponse:
+def _events(data: Any, device_id: str) -> list[Any] | Answer:
     if not isinstance(data, dict):
-        return _refuse(400, "body must be a JSON object")
+        return refuse(400, "body must be a JSON object")
     if data.get("device_id") != device_id:
-        return _refuse(400, "device_id in the body must match X-Device-Id")
+        return refuse(400, "device_id in the body must match X-Device-Id")
     events = data.get("events")
     if not isinstance(events, list) or not events:
-        return _refuse(400, "events must be a non-empty list")
+        return refuse(400, "events must be a non-empty list")
     if len(events) > settings.INGEST_HTTP_MAX_EVENTS:
-        return _refuse(400, f"at most {settings.INGEST_HTTP_MAX_EVENTS} events per batch")
+        return refuse(400, f"at most {settings.INGEST_HTTP_MAX_EVENTS} events per batch")
     return events
 
 
-@csrf_exempt
-@require_POST
-def ingest_batch(request: HttpRequest) -> JsonResponse:
-    """Parse, authenticate, ingest, answer per event — after the commit."""
-    body = _read_body(request, settings.INGEST_HTTP_MAX_BYTES)
+def handle(headers: Mapping[str, str], body: bytes | None, remote: str) -> Answer:
+    """Authenticate, parse, ingest, answer per event — after the commit. ``headers`` has
+    lower-case names; ``body`` is None when it was larger than the limit."""
     if body is None:
-        return _refuse(413, f"body larger than {settings.INGEST_HTTP_MAX_BYTES} bytes")
-    device_id, refusal = _authenticate(request, body)
+        return refuse(413, f"body larger than {settings.INGEST_HTTP_MAX_BYTES} bytes")
+    device_id, refusal = _authenticate(headers, body)
     if refusal is not None:
         return refusal
     try:
         data = ingest.load_json(body, settings.INGEST_HTTP_MAX_BYTES)
     except ingest.InvalidEvent as exc:
-        return _refuse(400, exc.reason)
+        return refuse(400, exc.reason)
     events = _events(data, device_id)
-    if isinstance(events, JsonResponse):
+    if isinstance(events, tuple):
         return events
-    remote = client_ip(request) or ""
     results: list[ingest.Result | None] = [None] * len(events)
     messages, positions = [], []
     for index, item in enumerate(events):
@@ -133,7 +127,14 @@ def ingest_batch(request: HttpRequest) -> JsonResponse:
             positions.append(index)
         except ingest.InvalidEvent as exc:
             results[index] = ingest.Result(ingest.REJECTED, exc.reason)
-    for index, result in zip(positions, ingest.ingest_batch(messages), strict=True):
+    try:
+        stored = committer.commit(messages, timeout=settings.INGEST_HTTP_COMMIT_TIMEOUT)
+    except (DatabaseError, TimeoutError, RuntimeError) as exc:
+        # Not committed (or not known to be): the device keeps the batch and resends
+        # it; what did get stored meanwhile comes back as duplicate.
+        log.warning("HTTP ingest from %s not committed: %s", device_id, exc)
+        return refuse(503, "events not stored yet; send the batch again")
+    for index, result in zip(positions, stored, strict=True):
         results[index] = result
     answer = []
     for index, (item, result) in enumerate(zip(events, results, strict=True)):
@@ -148,4 +149,29 @@ def ingest_batch(request: HttpRequest) -> JsonResponse:
         )
     counts = {o: sum(1 for r in answer if r["outcome"] == o) for o in ingest.OUTCOMES}
     status = 207 if counts[ingest.REJECTED] else 200
-    return JsonResponse({"device_id": device_id, **counts, "results": answer}, status=status)
+    return status, {"device_id": device_id, **counts, "results": answer}, {}
+
+
+def _read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """The raw body, or None when it is larger than ``limit`` (read no further)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+@csrf_exempt
+@require_POST
+def ingest_batch(request: HttpRequest) -> JsonResponse:
+    """The Django view of ``handle``."""
+    body = _read_body(request, settings.INGEST_HTTP_MAX_BYTES)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    status, answer, extra = handle(headers, body, client_ip(request) or "")
+    response = JsonResponse(answer, status=status)
+    for name, value in extra.items():
+        response[name] = value
+    return response

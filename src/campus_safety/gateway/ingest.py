@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 
 from campus_safety import clock
 from campus_safety.alarms import services as alarms
@@ -253,9 +253,7 @@ def _store(
         "received_at": now,
     }
     if message.kind == "alarm":
-        pk, created = alarms.ingest_alarm(
-            **common, protocol=message.protocol, payload=message.payload, **fields
-        )
+        pk, created = alarms.ingest_alarms([_alarm_input(message, entry, fields, now)])[0]
     else:
         pk, created = devices.record_device_event(
             **common, kind=message.kind, payload=message.payload
@@ -304,11 +302,56 @@ def ingest_batch(messages: Iterable[DeviceMessage]) -> list[Result]:
             to_store.append((index, message, entry, fields))
     if to_store:
         now = clock.now()
+        alarm_items = [item for item in to_store if item[1].kind == "alarm"]
         # durable: a caller's open transaction would make "committed" a lie.
         with transaction.atomic(durable=True):
+            if len(alarm_items) > 1:
+                for index, result in _store_alarms(alarm_items, now):
+                    results[index] = result
             for index, message, entry, fields in to_store:
-                results[index] = _store_one(message, entry, fields, now)
+                if results[index] is None:
+                    results[index] = _store_one(message, entry, fields, now)
     return [r if r is not None else Result(REJECTED, "not processed") for r in results]
+
+
+def _alarm_input(
+    message: DeviceMessage, entry: liveness.DeviceEntry, fields: dict[str, Any], now: dt.datetime
+) -> alarms.AlarmInput:
+    return alarms.AlarmInput(
+        device_pk=entry.pk,
+        device_id=message.device_id,
+        school_id=entry.school_id,
+        event_id=message.event_id,
+        occurred_at=message.occurred_at,
+        received_at=now,
+        protocol=message.protocol,
+        payload=message.payload,
+        **fields,
+    )
+
+
+def _store_alarms(
+    items: list[tuple[int, DeviceMessage, liveness.DeviceEntry, dict[str, Any]]],
+    now: dt.datetime,
+) -> list[tuple[int, Result]]:
+    """A batch's alarms together (a few statements in all); should that fail for any
+    reason but the database being away, nothing is returned and each alarm is then
+    stored on its own, so one bad alarm never costs the others."""
+    try:
+        with transaction.atomic():
+            stored = alarms.ingest_alarms([_alarm_input(m, e, f, now) for _i, m, e, f in items])
+    except DatabaseError as exc:
+        if not isinstance(exc, IntegrityError | DataError):
+            raise  # the database is away: acknowledge nothing
+        log.warning("alarm batch refused by a constraint; storing one by one", exc_info=True)
+        return []
+    except Exception:
+        log.exception("alarm batch failed; storing one by one")
+        return []
+    return [
+        (index, Result(ACCEPTED, "", pk) if created else Result(DUPLICATE, "already stored", pk))
+        for (index, *_rest), (pk, created) in zip(items, stored, strict=True)
+    ]
 
 
 def _store_one(

@@ -31,7 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, close_old_connections, connection
 
 from campus_safety.devices import liveness
-from campus_safety.gateway import ingest
+from campus_safety.gateway import committer, ingest
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +294,7 @@ class MqttSubscriber:
         while True:
             close_old_connections()
             try:
-                return ingest.ingest_batch(messages)
+                return committer.commit(messages)
             except DatabaseError as exc:
                 self.metrics.add("database_retries")
                 self.metrics.last_error = f"database: {exc}"

@@ -39,15 +39,21 @@ def is_carried(name: str) -> bool:
     return name.startswith(PREFIXES) and name not in SKIPPED
 
 
-def record_in_transaction(name: str, payload: dict[str, Any]) -> bool:
-    """Outbox: write the row in the transaction that commits the event (an alarm stored
-    is an alarm the consoles will replay, whatever happens to this process next); the
-    streams hear of it once the transaction commits."""
-    if not is_carried(name):
-        return False
-    row = _write(name, payload)
-    transaction.on_commit(lambda: fanout.announce(fanout.Delivery.from_row(row)))
-    return True
+def record_in_transaction(events: list[tuple[str, dict[str, Any]]]) -> list[bool]:
+    """Outbox: write the rows in the transaction that commits the events (an alarm
+    stored is an alarm the consoles will replay, whatever happens to this process next);
+    the streams hear of them once the transaction commits."""
+    taken = [is_carried(name) for name, _payload in events]
+    carried = [event for event, is_taken in zip(events, taken, strict=True) if is_taken]
+    if carried:
+        rows = _write_many(carried)
+        transaction.on_commit(lambda: _announce_rows(rows))
+    return taken
+
+
+def _announce_rows(rows: list[Any]) -> None:
+    for row in rows:
+        fanout.announce(fanout.Delivery.from_row(row))
 
 
 def on_event(name: str, payload: dict[str, Any]) -> None:
@@ -75,39 +81,52 @@ def _record_in_worker(name: str, payload: dict[str, Any]) -> None:
 
 def record(name: str, payload: dict[str, Any]) -> Any:
     """Write one LiveEvent and announce it; returns the row."""
-    row = _write(name, payload)
+    row = _write_many([(name, payload)])[0]
     fanout.announce(fanout.Delivery.from_row(row))
     return row
 
 
-def _write(name: str, payload: dict[str, Any]) -> Any:
+def _write_many(events: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    """One INSERT for the lot, after one look-up of the schools' scope columns (and of
+    the devices' schools for events that name only a device)."""
     from campus_safety.devices.models import Device
     from campus_safety.live.models import LiveEvent
     from campus_safety.orgs.models import School
 
-    school_id = payload.get("school_id")
-    if school_id is None and (payload.get("device_pk") or payload.get("device_id")):
-        devices = Device.objects.all()
-        if payload.get("device_pk"):
-            devices = devices.filter(pk=payload["device_pk"])
-        else:
-            devices = devices.filter(device_id=payload["device_id"])
-        school_id = devices.values_list("school_id", flat=True).first()
-    region_code, station_id = "", None
-    if school_id is not None:
-        found = (
-            School.objects.filter(pk=school_id)
-            .values_list("region__code", "police_station_id")
-            .first()
+    schools: list[int | None] = [payload.get("school_id") for _name, payload in events]
+    by_pk = {p["device_pk"] for _n, p in events if p.get("device_pk")}
+    by_id = {p["device_id"] for _n, p in events if p.get("device_id") and not p.get("device_pk")}
+    unknown = [i for i, school_id in enumerate(schools) if school_id is None]
+    if unknown and (by_pk or by_id):
+        pk_school, id_school = {}, {}
+        if by_pk:
+            pk_school = dict(Device.objects.filter(pk__in=by_pk).values_list("pk", "school_id"))
+        if by_id:
+            id_school = dict(
+                Device.objects.filter(device_id__in=by_id).values_list("device_id", "school_id")
+            )
+        for i in unknown:
+            payload = events[i][1]
+            if payload.get("device_pk"):
+                schools[i] = pk_school.get(payload["device_pk"])
+            elif payload.get("device_id"):
+                schools[i] = id_school.get(payload["device_id"])
+    scope = {
+        pk: (region or "", station)
+        for pk, region, station in School.objects.filter(
+            pk__in={s for s in schools if s is not None}
+        ).values_list("pk", "region__code", "police_station_id")
+    }
+    now = clock.now()
+    rows = [
+        LiveEvent(
+            at=now,
+            name=name,
+            school_id=school_id,
+            region_code=scope.get(school_id, ("", None))[0],
+            police_station_id=scope.get(school_id, ("", None))[1],
+            payload=payload,
         )
-        if found is not None:
-            region_code, station_id = found[0] or "", found[1]
-    row = LiveEvent.objects.create(
-        at=clock.now(),
-        name=name,
-        school_id=school_id,
-        region_code=region_code,
-        police_station_id=station_id,
-        payload=payload,
-    )
-    return row
+        for (name, payload), school_id in zip(events, schools, strict=True)
+    ]
+    return LiveEvent.objects.bulk_create(rows)

@@ -8,6 +8,7 @@ Database work runs in a thread (``sync_to_async``), never on the event loop.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import hmac
@@ -23,7 +24,7 @@ from campus_safety import bus, clock
 from campus_safety.devices import gateway_link, liveness
 from campus_safety.devices import services as devices
 from campus_safety.devices.models import Device
-from campus_safety.gateway import ingest
+from campus_safety.gateway import committer, ingest
 from campus_safety.gateway.gb28181 import manscdp
 from campus_safety.gateway.gb28181 import server as gb
 from campus_safety.gateway.gb28181.server import (
@@ -160,7 +161,19 @@ def alarm_message(alarm: ReceivedAlarm) -> ingest.DeviceMessage:
 
 def ingest_alarm(alarm: ReceivedAlarm) -> ingest.Result:
     """Commit the alarm; returns only after the commit (the server then sends Result OK)."""
-    return ingest.ingest(alarm_message(alarm))
+    return committer.commit([alarm_message(alarm)])[0]
+
+
+async def ingest_alarm_async(alarm: ReceivedAlarm) -> ingest.Result:
+    """``ingest_alarm`` from the event loop: with ``serve``'s group-commit writer running,
+    alarms arriving together share one transaction."""
+    if committer.running() is None:
+        return await sync_to_async(ingest_alarm)(alarm)
+    if liveness.default().directory.loaded:
+        message = alarm_message(alarm)  # memory only
+    else:  # the first look-up loads the directory: a query, so not on the loop
+        message = await asyncio.to_thread(alarm_message, alarm)
+    return (await committer.commit_async([message]))[0]
 
 
 # --- catalog -------------------------------------------------------------------------------
@@ -195,7 +208,7 @@ def build_interface() -> PlatformInterface:
         on_registered=sync_to_async(on_registered),  # may publish to Redis
         on_unregistered=sync_to_async(on_unregistered),
         on_keepalive=on_keepalive,
-        on_alarm=sync_to_async(ingest_alarm),
+        on_alarm=ingest_alarm_async,
         on_catalog=sync_to_async(store_channels),
         on_pending=sync_to_async(on_pending),
     )
