@@ -112,6 +112,12 @@ class Platform:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def ingest_counts(self) -> tuple[int, int]:
+        """(transactions, messages) of the platform's group-commit writer so far."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as r:
+            counts = json.load(r).get("ingest") or {}
+        return counts.get("batches", 0), counts.get("messages", 0)
+
     def tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
 
@@ -373,14 +379,14 @@ def is_good(result: dict) -> bool:
 
 HEADER = (f"  {'protocol':<17}{'rate/s':>7}{'sent/s':>8}{'sent':>8}{'lost':>6}{'p50 ms':>9}"
           f"{'p99 ms':>9}{'max ms':>9}{'p50 split: to log + console':>34}  failed"
-          f"{'CPU ms/alarm':>14}")  # fmt: skip
+          f"{'CPU ms/alarm':>14}{'per commit':>12}")  # fmt: skip
 
 
 def row(r: dict) -> str:
     return (f"  {PROTOCOLS[r['protocol']]:<17}{r['rate']:>7,g}{r['send_rate']:>8,.0f}"
             f"{r['sent']:>8,}{r['lost']:>6,}{r['p50']:>9.1f}{r['p99']:>9.1f}{r['max']:>9.1f}"
             f"{r['to_log']:>19.1f} +{r['fanout']:>11.1f}    {r['failed']:>4}"
-            f"{r['cpu_ms']:>14.1f}")  # fmt: skip
+            f"{r['cpu_ms']:>14.1f}{r['batch']:>12.1f}")  # fmt: skip
 
 
 class Ladder:
@@ -440,9 +446,11 @@ async def drive(args, setup: dict, live: LiveClient, platform: Platform) -> list
             await settle(senders, live)
             ladder = Ladder(args.rates)
             for rate in ladder:
-                cpu = platform.cpu_seconds()
+                cpu, (batches, messages) = platform.cpu_seconds(), platform.ingest_counts()
                 result = await step(senders, live, protocol, rate, args.seconds, args.timeout)
                 result["cpu_ms"] = (platform.cpu_seconds() - cpu) * 1000 / max(1, result["sent"])
+                batches_now, messages_now = platform.ingest_counts()
+                result["batch"] = (messages_now - messages) / max(1, batches_now - batches)
                 results.append(result)
                 print(row(result), flush=True)
                 await settle(senders, live)

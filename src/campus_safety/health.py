@@ -3,6 +3,8 @@
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
+from campus_safety.gateway import committer
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     try:
@@ -11,4 +13,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
             cursor.fetchone()
     except Exception as exc:  # any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": str(exc)}, status=503)
-    return JsonResponse({"status": "ok"})
+    answer: dict = {"status": "ok"}
+    writer = committer.running()
+    if writer is not None:  # group commit at work: how many messages per transaction
+        answer["ingest"] = {"batches": writer.batches, "messages": writer.messages}
+    return JsonResponse(answer)

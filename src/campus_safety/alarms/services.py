@@ -32,6 +32,8 @@ class AlarmInput:
     latitude: float | None = None
     is_test: bool = False
     payload: dict[str, Any] = field(default_factory=dict)
+    device_kind: str | None = None  # from the gateway's directory, when it knows
+    key_area: str | None = None
 
 
 def ingest_alarm(**fields: Any) -> tuple[int, bool]:
@@ -118,6 +120,8 @@ def _store_new(alarms: list[AlarmInput]) -> list[int]:
                     a.alarm_type,
                     a.description,
                     a.is_test,
+                    a.device_kind,
+                    a.key_area,
                 )
                 for a in alarms
             ]

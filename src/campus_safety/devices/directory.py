@@ -33,6 +33,8 @@ class DeviceEntry(NamedTuple):
     interval: int
     count: int
     parent_id: int | None
+    kind: str = ""  # what an alarm's case needs, without a query per alarm
+    key_area: str = ""
 
     @property
     def offline_after(self) -> int:
@@ -40,7 +42,17 @@ class DeviceEntry(NamedTuple):
         return self.interval * self.count
 
 
-ENTRY_FIELDS = ("pk", "school_id", "protocol", "keepalive_interval", "keepalive_count", "parent_id")
+ENTRY_FIELDS = (
+    "pk",
+    "school_id",
+    "protocol",
+    "keepalive_interval",
+    "keepalive_count",
+    "parent_id",
+    "kind",
+    "key_area",
+)
+STATE_AT = 1 + len(ENTRY_FIELDS)  # where STATE_FIELDS start in a load(with_state) row
 
 
 def entry_of(device: Device) -> DeviceEntry:
@@ -51,6 +63,8 @@ def entry_of(device: Device) -> DeviceEntry:
         device.keepalive_interval,
         device.keepalive_count,
         device.parent_id,
+        device.kind,
+        device.key_area,
     )
 
 
@@ -85,7 +99,7 @@ class Directory:
             rows = list(Device.objects.filter(is_approved=True).values_list(*fields))
             if changes == self._changes:
                 break
-        self.entries = {row[0]: DeviceEntry(*row[1:7]) for row in rows}
+        self.entries = {row[0]: DeviceEntry(*row[1:STATE_AT]) for row in rows}
         self.loaded, self.loaded_at = True, time.monotonic()
         return rows
 

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from campus_safety import bus, clock
-from campus_safety.devices.directory import ENTRY_FIELDS, STATE_FIELDS, Directory
+from campus_safety.devices.directory import ENTRY_FIELDS, STATE_AT, STATE_FIELDS, Directory
 from campus_safety.devices.last_seen import Registration
 from campus_safety.devices.models import Device, MaintenanceWindow, StatusChange
 
@@ -119,7 +119,7 @@ class StatusTracker:
             device_id, parent_id = row[0], row[6]
             if parent_id is not None:
                 continue  # channels follow their parent's catalog, not keepalives
-            status, since, is_flapping, last_seen, register_expires = row[7:12]
+            status, since, is_flapping, last_seen, register_expires = row[STATE_AT : STATE_AT + 5]
             old = old_states.get(device_id)
             state = DeviceState(status, since, _ts(last_seen), _ts(register_expires), is_flapping)
             if old is not None:

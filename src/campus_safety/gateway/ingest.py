@@ -326,6 +326,8 @@ def _alarm_input(
         received_at=now,
         protocol=message.protocol,
         payload=message.payload,
+        device_kind=entry.kind,
+        key_area=entry.key_area,
         **fields,
     )
 
