@@ -123,9 +123,12 @@ def test_the_navigation_and_the_banner_hook_follow_the_role(client, school, disp
     html = client.get(reverse("alarms:wall")).content.decode()
     assert 'href="/alarms/"' in html and 'id="alarm-banner"' in html
     assert "campus_safety/alarm_console" in html and 'id="alarm-sound-toggle"' in html
-    # Other pages link to the wall but open no stream of their own.
+    # Every other page of an alarm reader keeps the banner, the sound and the stream:
+    # an alarm must reach a dispatcher who is looking at the school registry.
     html = client.get(reverse("orgs:school_list")).content.decode()
-    assert 'href="/alarms/"' in html and "alarm_console.js" not in html
+    assert 'href="/alarms/"' in html and 'id="alarm-banner"' in html
+    assert "alarm_console.js" in html and "live.js" in html and 'id="alarm-sound-toggle"' in html
+    assert html.count('id="alarm-banner"') == 1
     client.logout()
     guard = UserFactory(role="guard", school=school)
     sign_in(client, guard)

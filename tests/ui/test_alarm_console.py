@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import socket
 import threading
 import time
 from types import SimpleNamespace
@@ -23,6 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from campus_safety.alarms.models import AlarmCase, Dispatch
 from campus_safety.devices import liveness
 from campus_safety.live import fanout
+from campus_safety.simulator.ports import free_port
 from tests.alarms.support import PoliceUnitFactory, station_chain
 from tests.devices.support import DeviceFactory, fresh_liveness
 from tests.factories import CountyFactory, SchoolFactory, UserFactory, city_region
@@ -85,9 +85,7 @@ def asgi_server(city, settings, monkeypatch):
         connection.ensure_connection()
         read_uncommitted(connection=connection)
         app = one_request_at_a_time(app)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
@@ -338,3 +336,28 @@ def test_a_school_acknowledges_its_own_alarm_from_the_banner_and_sees_no_other(
     # A form step refused with 400 (a click racing the page's own live refresh) is an
     # answer the console shows; a server error never is.
     assert [r for r in page.refused if r[0] >= 500 or r[0] in (401, 403, 404)] == []
+
+
+def test_an_alarm_reaches_a_dispatcher_on_any_page_and_stays_until_acknowledged(
+    django_db_setup, city, directory, asgi_server, page
+):
+    """Away from the wall — here the school registry — the banner still appears live,
+    survives navigation to another page, and goes only when a person acknowledges."""
+    sign_in(page, asgi_server, {"device": city.totp})
+    page.goto(f"{asgi_server.url}/schools/")
+    assert page.is_hidden("#alarm-banner")
+    wait_for_stream()
+
+    press_alarm_button(city.device, "gate-anywhere")
+    case = AlarmCase.objects.get()
+    page.wait_for_selector(f"#alarm-banner[data-count='1'] li[data-case-id='{case.pk}']")
+    assert "德城区实验小学" in page.inner_text("#alarm-banner")
+    screenshot(page, "alarm-banner-on-school-list")
+
+    page.goto(f"{asgi_server.url}/hazards/")  # latched: still there on the next page
+    page.wait_for_selector(f"#alarm-banner[data-count='1'] li[data-case-id='{case.pk}']")
+    page.click("#alarm-banner button.banner-ack")
+    page.wait_for_selector("#alarm-banner", state="hidden")
+    case.refresh_from_db()
+    assert case.state == "acknowledged" and case.acknowledged_by == city.user
+    assert page.errors == []
