@@ -139,14 +139,19 @@ def commit(
 ) -> list[ingest.Result]:
     """Store messages, returning once they are committed (raises if they were not)."""
     current = _current
-    if current is None:
+    if current is None or not needs_storing(messages):
         return ingest.ingest_batch(messages)
     return current.submit(messages).result(timeout)
+
+
+def needs_storing(messages: list[ingest.DeviceMessage]) -> bool:
+    """Keepalives touch only memory: they need no trip through the writer's queue."""
+    return any(message.kind != "heartbeat" for message in messages)
 
 
 async def commit_async(messages: list[ingest.DeviceMessage]) -> list[ingest.Result]:
     """``commit`` for an event loop (the SIP server): waits without blocking the loop."""
     current = _current
-    if current is None:
+    if current is None or not needs_storing(messages):
         return await sync_to_async(ingest.ingest_batch)(messages)
     return await asyncio.wrap_future(current.submit(messages))
