@@ -363,6 +363,8 @@ INGEST_HTTP_MAX_BYTES = int(os.environ.get("INGEST_HTTP_MAX_BYTES", str(256 * 10
 INGEST_HTTP_MAX_EVENTS = int(os.environ.get("INGEST_HTTP_MAX_EVENTS", "500"))
 # How long an HTTP ingest request waits for its batch to commit before answering 503.
 INGEST_HTTP_COMMIT_TIMEOUT = float(os.environ.get("INGEST_HTTP_COMMIT_TIMEOUT", "20"))
+# Threads answering device HTTP ingest under ``serve``; each holds a database connection.
+INGEST_HTTP_THREADS = int(os.environ.get("INGEST_HTTP_THREADS", "8"))
 INGEST_HTTP_REPLAY_WINDOW_SECONDS = int(os.environ.get("INGEST_HTTP_REPLAY_WINDOW_SECONDS", "300"))
 # MQTT (MQTT_URL above, e.g. mqtt://user:pass@127.0.0.1:1883; mqtts:// for TLS). The client
 # ID must stay the same across restarts: the broker keeps its session (QoS 1 messages

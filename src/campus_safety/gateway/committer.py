@@ -18,7 +18,8 @@ import asyncio
 import logging
 import queue
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import connection
@@ -41,6 +42,7 @@ class Committer:
         self._queue: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="ingest-committer", daemon=True)
         self._stopped = threading.Event()
+        self._gate = threading.Lock()
 
     def start(self) -> Committer:
         self._thread.start()
@@ -50,16 +52,18 @@ class Committer:
         """Queue messages; the future gives their results once committed (or the
         database error that kept them from it: acknowledge nothing then)."""
         future: Future = Future()
-        if self._stopped.is_set():
-            future.set_exception(RuntimeError("the ingestion writer has stopped"))
-        else:
-            self._queue.put((list(messages), future))
+        with self._gate:  # never behind stop()'s end marker, where nobody would take it
+            if self._stopped.is_set():
+                future.set_exception(RuntimeError("the ingestion writer has stopped"))
+            else:
+                self._queue.put((list(messages), future))
         return future
 
     def stop(self, timeout: float = 10.0) -> None:
         """Store what is queued, then end the thread."""
-        self._stopped.set()
-        self._queue.put(None)
+        with self._gate:
+            self._stopped.set()
+            self._queue.put(None)
         self._thread.join(timeout)
 
     def _take(self) -> tuple[list[Request], bool]:
@@ -99,14 +103,27 @@ class Committer:
             log.warning("ingestion batch of %d failed: %s", len(messages), exc)
             connection.close()
             for _batch, future in requests:
-                future.set_exception(exc)
+                _answer(future, exception=exc)
             return
         self.batches += 1
         self.messages += len(messages)
         start = 0
         for batch, future in requests:
-            future.set_result(results[start : start + len(batch)])
+            _answer(future, results[start : start + len(batch)])
             start += len(batch)
+
+
+def _answer(future: Future, results: Any = None, exception: Exception | None = None) -> None:
+    """A caller that gave up (its task cancelled, e.g. the SIP server closing) is simply
+    not answered; its device resends and hears "duplicate". It must cost the writer
+    thread nothing — the other callers of the batch are still waiting."""
+    try:
+        if exception is not None:
+            future.set_exception(exception)
+        else:
+            future.set_result(results)
+    except InvalidStateError:
+        pass
 
 
 _lock = threading.Lock()

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
@@ -64,7 +65,8 @@ async def ingest(scope: Scope, receive: Receive, send: Send) -> None:
     client = scope.get("client")
     remote = peer_address(headers.get("x-forwarded-for", ""), client[0] if client else None)
     try:
-        answer = await asyncio.to_thread(_handle, headers, body, remote or "")
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(_workers(), _handle, headers, body, remote or "")
     except Exception:
         log.exception("HTTP ingest failed")
         answer = (500, {"error": "internal error; send the batch again"}, {})
@@ -90,6 +92,18 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _workers() -> ThreadPoolExecutor:
+    """The ingest threads: each keeps a database connection, so their number is a
+    setting kept below the connection pool (``DATABASE_POOL_SIZE``)."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(settings.INGEST_HTTP_THREADS, thread_name_prefix="http-ingest")
+    return _pool
 
 
 def _handle(headers: dict[str, str], body: bytes | None, remote: str) -> http_ingest.Answer:
