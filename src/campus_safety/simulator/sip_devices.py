@@ -19,6 +19,7 @@ bytes out); the digest answer is computed here with hashlib, as a device would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import heapq
@@ -26,6 +27,7 @@ import itertools
 import logging
 import re
 import secrets
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -117,6 +119,10 @@ class SipSocket(asyncio.DatagramProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.local = transport.get_extra_info("sockname")[:2]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:  # answers to a burst must not be dropped here either
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024 * 1024)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("simulator UDP error: %s", exc)

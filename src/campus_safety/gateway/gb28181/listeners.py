@@ -7,7 +7,9 @@ TCP connection it arrived on); the server answers and sends its own requests the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -99,19 +101,41 @@ async def serve_tcp(
         writer.close()
 
 
+MAX_UDP_CHANNELS = 65_536  # per source address; mostly the registrations' own channels
+# The kernel's default UDP receive buffer (~200 KB, a few hundred datagrams) overflows
+# when the loop pauses for a fraction of a second at thousands of keepalives a second;
+# every datagram dropped there comes back as retransmissions (timer E), a storm that
+# feeds itself. Asked for 4 MB (Linux caps it at net.core.rmem_max, and doubles it).
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
+
+
 class UdpProtocol(asyncio.DatagramProtocol):
+    """The UDP socket. The way back to an address is made once and kept: every device
+    sends a keepalive a minute or so from the address it registered from."""
+
     def __init__(self, server: Gb28181Server) -> None:
         self.server = server
         self.transport: asyncio.DatagramTransport | None = None
+        self._channels: dict[tuple[Any, ...], Channel] = {}
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        transport = self.transport
-        if transport is None:
-            return
-        self.server.receive(data, udp_channel(transport, Remote("udp", addr[0], addr[1])))
+        channel = self._channels.get(addr)
+        if channel is None:
+            transport = self.transport
+            if transport is None:
+                return
+            if len(self._channels) >= MAX_UDP_CHANNELS:
+                self._channels.clear()  # a spoofed-source flood: start over
+            channel = udp_channel(transport, Remote("udp", addr[0], addr[1]))
+            self._channels[addr] = channel
+        self.server.receive(data, channel)
 
     def error_received(self, exc: Exception) -> None:
         log.debug("GB28181 UDP error: %s", exc)

@@ -12,11 +12,11 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import ParseError
 from xml.sax.saxutils import escape
 
-import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
 
 CONTENT_TYPE = "Application/MANSCDP+xml"
 MAX_BODY_BYTES = 64 * 1024
@@ -55,8 +55,13 @@ class Node:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
     def child(self, name: str) -> Node | None:
-        lower = name.lower()
-        return next((c for c in self.children if c.tag.lower() == lower), None)
+        index = self.__dict__.get("_first")
+        if index is None:  # the first child of each name, by lower-case name
+            index = {}
+            for c in reversed(self.children):
+                index[c.tag.lower()] = c
+            self.__dict__["_first"] = index
+        return index.get(name.lower())
 
     def children_named(self, name: str) -> list[Node]:
         lower = name.lower()
@@ -65,6 +70,9 @@ class Node:
     def text_of(self, name: str) -> str | None:
         node = self.child(name)
         return None if node is None else node.text
+
+
+_new_object = object.__new__
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -220,28 +228,91 @@ def parse_tree(data: bytes) -> Node:
     if not text.strip():
         raise ManscdpError("empty body")
     try:
-        element = SafeET.fromstring(text, forbid_dtd=True)
+        return _NodeParser().parse_text(text)
+    except ManscdpError:
+        raise
     except (ParseError, DefusedXmlException, ValueError, UnicodeError) as exc:
         raise ManscdpError(f"malformed XML: {str(exc)[:80]}") from None
-    count = [0]
-    return _copy(element, 0, count)
 
 
-def _copy(element: Element, depth: int, count: list[int]) -> Node:
-    count[0] += 1
-    if depth > MAX_DEPTH:
-        raise ManscdpError("XML nested too deeply")
-    if count[0] > MAX_ELEMENTS:
-        raise ManscdpError("too many XML elements")
-    tag = element.tag if isinstance(element.tag, str) else ""
-    tag = tag.rsplit("}", 1)[-1]
-    children = tuple(
-        _copy(child, depth + 1, count) for child in element if isinstance(child.tag, str)
-    )
-    attributes = {str(k).rsplit("}", 1)[-1]: str(v) for k, v in element.attrib.items()}
-    return Node(tag, (element.text or "").strip()[:MAX_TEXT], children, attributes)
+class _NodeBuilder:
+    """Builds ``Node``s straight from expat's callbacks: no ElementTree elements to build
+    and then copy (that was most of a keepalive's parse). Limits are enforced while
+    parsing, so a deep or huge document is refused as soon as it crosses them."""
+
+    __slots__ = ("count", "root", "stack")
+
+    def __init__(self) -> None:
+        # per open element: [tag, attributes, text pieces, children, has a child yet]
+        self.stack: list[list] = []
+        self.count = 0
+        self.root: Node | None = None
+
+    def start(self, tag: str, attr_list: list[str]) -> None:
+        stack = self.stack
+        self.count += 1
+        if len(stack) > MAX_DEPTH:
+            raise ManscdpError("XML nested too deeply")
+        if self.count > MAX_ELEMENTS:
+            raise ManscdpError("too many XML elements")
+        if stack:
+            stack[-1][4] = True  # text after the first child is tail, not text
+        if "}" in tag:  # namespaces are ignored: "uri}local" from expat
+            tag = tag.rsplit("}", 1)[-1]
+        attributes = {}
+        if attr_list:  # [name, value, name, value, …] (ordered_attributes)
+            for i in range(0, len(attr_list), 2):
+                attributes[attr_list[i].rsplit("}", 1)[-1]] = attr_list[i + 1]
+        stack.append([tag, attributes, [], [], False])
+
+    def data(self, text: str) -> None:
+        stack = self.stack
+        if stack and not stack[-1][4]:
+            stack[-1][2].append(text)
+
+    def end(self, tag: str) -> None:
+        stack = self.stack
+        name, attributes, pieces, children, _ = stack.pop()
+        node = _new_object(Node)
+        node.__dict__.update(
+            tag=name,
+            text="".join(pieces).strip()[:MAX_TEXT] if pieces else "",
+            children=tuple(children),
+            attributes=attributes,
+        )  # Node(...) without the frozen dataclass's per-field object.__setattr__
+        if stack:
+            stack[-1][3].append(node)
+        else:
+            self.root = node
+
+    def close(self) -> Node:
+        if self.root is None:
+            raise ManscdpError("malformed XML: no element")
+        return self.root
 
 
+class _NodeParser(DefusedXMLParser):
+    """defusedxml's parser (DTDs forbidden, entity declarations and external references
+    refused, undefined entities an error) feeding a ``_NodeBuilder``: its element
+    callbacks go to the builder directly, skipping ElementTree's per-name fix-up."""
+
+    def __init__(self) -> None:
+        builder = _NodeBuilder()
+        super().__init__(target=builder, forbid_dtd=True)
+        self.parser.StartElementHandler = builder.start
+        self.parser.EndElementHandler = builder.end
+        self.builder = builder
+
+    def parse_text(self, text: str) -> Node:
+        """The whole document in one call (``feed`` and ``close`` in one)."""
+        try:
+            self.parser.Parse(text, True)
+        except self._error as exc:
+            self._raiseerror(exc)
+        return self.builder.close()
+
+
+_ROOT_NAMES = {root.lower(): root for root in ROOTS}
 _CMD_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 _SN = re.compile(r"[0-9]{1,18}")
 
@@ -249,7 +320,7 @@ _SN = re.compile(r"[0-9]{1,18}")
 def parse(data: bytes) -> Message:
     """Parse a body into the most specific message type we know, else ``Message``."""
     tree = parse_tree(data)
-    root = next((r for r in ROOTS if r.lower() == tree.tag.lower()), None)
+    root = _ROOT_NAMES.get(tree.tag.lower())
     if root is None:
         raise ManscdpError("root is not Query, Control, Notify or Response")
     cmd_type = tree.text_of("CmdType") or ""
@@ -302,7 +373,11 @@ def parse_time(text: str) -> dt.datetime | None:
 
 
 def _keepalive(tree: Node, common: dict) -> Keepalive:
-    return Keepalive(**common, status=tree.text_of("Status") or "")
+    # every field is given: set them without the frozen dataclass's per-field
+    # object.__setattr__ (a keepalive is most of the traffic)
+    message = _new_object(Keepalive)
+    message.__dict__.update(common, status=tree.text_of("Status") or "")
+    return message
 
 
 def _catalog_item(node: Node) -> CatalogItem | None:

@@ -110,7 +110,15 @@ class Gb28181Server:
         self.port = 0
         self.loop: asyncio.AbstractEventLoop | None = None
         self._responses = ResponseCache(ttl=64 * self.config.t1)
+        # Final answers by the exact bytes of the request and its source: a resent request
+        # is the same datagram, so it is answered before any parsing. Under overload the
+        # devices resend every unanswered keepalive at T1, 2·T1, 4·T1 …; each resend that
+        # had to be parsed again would add to the very backlog that caused it. Kept for
+        # the first resends only (16 × T1 = 8 s; later ones take the parsing path and the
+        # transaction cache), whole responses but bounded.
+        self._replies = ResponseCache(ttl=16 * self.config.t1, max_entries=100_000)
         self._limiter = RateLimiter(self.config.rate_per_second, self.config.rate_burst)
+        self._limited = self.config.rate_per_second > 0
         self._client: dict[str, asyncio.Future] = {}
         self._catalogs: dict[tuple[str, int], _CatalogCollection] = {}
         self._waiting: dict[tuple[str, str, int], asyncio.Future] = {}
@@ -203,6 +211,7 @@ class Gb28181Server:
             self.expire_registrations()
             now = time.monotonic()
             self._responses.expire(now)
+            self._replies.expire(now)
             self._limiter.prune(now)
             for key, (_, since) in list(self._auth_failures.items()):
                 if now - since > AUTH_LOCK_SECONDS:
@@ -249,10 +258,16 @@ class Gb28181Server:
     def _receive(self, data: bytes, channel: Channel) -> None:
         self.stats["received"] += 1
         remote = channel.remote
-        if not self._limiter.allow(remote.host, time.monotonic()):
+        if self._limited and not self._limiter.allow(remote.host, time.monotonic()):
             self.stats["rate_limited"] += 1
             self.log_drop("rate limit exceeded, message dropped", remote)
             return
+        if remote.transport == "udp" and isinstance(data, bytes):
+            reply = self._replies.get((data, remote.host, remote.port), time.monotonic())
+            if reply is not None:
+                self.stats["retransmissions"] += 1
+                channel.send(reply)
+                return
         try:
             message = sip.parse_message(data, max_size=self.config.max_message_bytes)
         except sip.SipParseError as exc:
@@ -274,7 +289,7 @@ class Gb28181Server:
         if isinstance(message, sip.SipResponse):
             self._on_response(message)
         else:
-            self._on_request(message, channel)
+            self._on_request(message, channel, data)
 
     def _on_response(self, response: sip.SipResponse) -> None:
         try:
@@ -285,7 +300,9 @@ class Gb28181Server:
         if future is not None and response.status >= 200 and not future.done():
             future.set_result(response)
 
-    def _on_request(self, request: sip.SipRequest, channel: Channel) -> None:
+    def _on_request(
+        self, request: sip.SipRequest, channel: Channel, raw: bytes | None = None
+    ) -> None:
         if request.method == "ACK":
             return
         remote = channel.remote
@@ -305,7 +322,10 @@ class Gb28181Server:
                 headers=[("User-Agent", self.config.user_agent), *(headers or [])],
             )
             plain_ok = status == 200 and not headers
-            self._responses.finish(key, REBUILD_200 if plain_ok else data, time.monotonic())
+            now = time.monotonic()
+            self._responses.finish(key, REBUILD_200 if plain_ok else data, now)
+            if remote.transport == "udp" and isinstance(raw, bytes):
+                self._replies.finish((raw, remote.host, remote.port), data, now)
             channel.send(data)
 
         if cached is not None:

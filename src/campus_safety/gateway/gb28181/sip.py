@@ -12,7 +12,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_HEADERS = 128
@@ -87,6 +87,10 @@ REASONS = {
 
 _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# _CONTROL but for LF and CR, over a head's raw bytes: no match means no header value has
+# a control character (one scan instead of one per line). Exact for UTF-8 and GB18030,
+# whose multi-byte sequences never contain these bytes; a bare CR is refused anyway.
+_CONTROL_IN_HEAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DIGITS = re.compile(r"[0-9]{1,10}")
 _REQUIRED_REQUEST_HEADERS = ("Via", "From", "To", "Call-ID", "CSeq")
 
@@ -280,44 +284,74 @@ def parse_message(data: bytes, *, max_size: int = MAX_MESSAGE_BYTES) -> SipReque
     data = data.lstrip(b"\r\n")  # RFC 3261 7.5: ignore CRLFs before the start line
     head, body = _split_head(data)
     lines = _head_lines(head)
-    start, header_lines = lines[0], lines[1:]
+    start = lines[0]
+    clean = _CONTROL_IN_HEAD.search(head) is None
     if start.upper().startswith("SIP/"):
         status, reason = _parse_status_line(start)
-        headers = _parse_headers(header_lines, None)
-        response = SipResponse(
-            headers=headers, body=_body(headers, body, None), status=status, reason=reason
+        headers, index = _parse_headers(lines, None, clean)
+        response = _new_message(
+            SipResponse, headers, _body(index, body, None), index, status=status, reason=reason
         )
-        for name in ("Via", "CSeq", "Call-ID"):
-            if response.header(name) is None:
-                raise SipParseError(f"missing {name}")
+        for name in ("via", "cseq", "call-id"):
+            if name not in index:
+                raise SipParseError(f"missing {_CANONICAL[name]}")
         _check_common(response, None)
         return response
     method, uri = _parse_request_line(start)
-    headers = _parse_headers(header_lines, SipRequest(headers=(), body=b"", method=method, uri=uri))
-    partial = SipRequest(headers=headers, body=b"", method=method, uri=uri)
-    request = SipRequest(
-        headers=headers, body=_body(headers, body, partial), method=method, uri=uri
+    headers, index = _parse_headers(lines, (method, uri), clean)
+    request = _new_message(
+        SipRequest,
+        headers,
+        _body(index, body, (headers, method, uri)),
+        index,
+        method=method,
+        uri=uri,
     )
     for name in _REQUIRED_REQUEST_HEADERS:
-        if request.header(name) is None:
-            raise SipParseError(f"missing {name}", partial=partial)
-    _check_common(request, partial)
+        if name.lower() not in index:
+            raise SipParseError(f"missing {name}", partial=_partial(headers, method, uri))
+    _check_common(request, (headers, method, uri))
     try:  # validate now (and cache), so handlers never meet a bad one
         _ = request.from_, request.to, request.expires
     except SipParseError as exc:
-        raise SipParseError(exc.reason, partial=partial) from None
+        raise SipParseError(exc.reason, partial=_partial(headers, method, uri)) from None
     if request.cseq.method != method and method not in ("ACK", "CANCEL"):
-        raise SipParseError("CSeq method does not match", partial=partial)
+        raise SipParseError("CSeq method does not match", partial=_partial(headers, method, uri))
     return request
 
 
-def _check_common(message: _Message, partial: SipRequest | None) -> None:
+_new_object = object.__new__
+_M = TypeVar("_M", bound="_Message")
+_T = TypeVar("_T")
+
+
+def _new_message(
+    cls: type[_M],
+    headers: tuple[tuple[str, str], ...],
+    body: bytes,
+    index: dict[str, list[str]],
+    **fields: Any,
+) -> _M:
+    """A parsed message with its header index already in place; built without the
+    frozen dataclass's per-field ``object.__setattr__`` (every datagram makes one)."""
+    message = _new_object(cls)
+    message.__dict__.update(fields, headers=headers, body=body, _index=index)
+    return message
+
+
+def _partial(headers: tuple[tuple[str, str], ...], method: str, uri: str) -> SipRequest:
+    """The request as far as it was read, for addressing a 400 (built only on error)."""
+    return SipRequest(headers=headers, body=b"", method=method, uri=uri)
+
+
+def _check_common(message: _Message, read: tuple | None) -> None:
     try:
         _ = message.cseq, message.vias
     except SipParseError as exc:
-        raise SipParseError(exc.reason, partial=partial) from None
-    if not message.call_id or len(message.call_id) > 256 or " " in message.call_id.strip():
-        raise SipParseError("bad Call-ID", partial=partial)
+        raise SipParseError(exc.reason, partial=read and _partial(*read)) from None
+    call_id = message.call_id
+    if not call_id or len(call_id) > 256 or " " in call_id.strip():
+        raise SipParseError("bad Call-ID", partial=read and _partial(*read))
 
 
 def _split_head(data: bytes) -> tuple[bytes, bytes]:
@@ -373,50 +407,79 @@ def _parse_status_line(line: str) -> tuple[int, str]:
     return int(code), reason
 
 
-def _parse_headers(lines: Sequence[str], partial: SipRequest | None) -> tuple[tuple[str, str], ...]:
-    headers: list[list[str]] = []
+# header names as sent (before the colon) → (canonical, lower-case canonical)
+_HEADER_NAMES: dict[str, tuple[str, str]] = {}
+_MAX_HEADER_NAMES = 1024  # learnt from clean messages; garbage cannot grow it beyond this
+
+
+def _parse_headers(
+    lines: Sequence[str], read: tuple[str, str] | None, clean: bool = False
+) -> tuple[tuple[tuple[str, str], ...], dict[str, list[str]]]:
+    """Header lines (after the start line) → (headers in order, index by lower-case
+    name). ``read`` (method, URI) makes errors carry a partial request; ``clean`` says
+    the head has no control character, so values need no check of their own."""
+    headers: list[tuple[str, str]] = []
 
     def fail(reason: str) -> SipParseError:
-        if partial is None:
+        if read is None:
             return SipParseError(reason)
         # only clean headers go into the partial request that addresses the 400
         done = tuple((name, value) for name, value in headers if not _CONTROL.search(value))
         return SipParseError(
-            reason,
-            partial=SipRequest(headers=done, body=b"", method=partial.method, uri=partial.uri),
+            reason, partial=SipRequest(headers=done, body=b"", method=read[0], uri=read[1])
         )
 
-    for line in lines:
+    names = _HEADER_NAMES
+    index: dict[str, list[str]] = {}
+    for position in range(1, len(lines)):
+        line = lines[position]
         if line[:1] in (" ", "\t"):  # RFC 3261 7.3.1: folded continuation line
             if not headers:
                 raise fail("continuation line before any header")
-            headers[-1][1] = (headers[-1][1] + " " + line.strip(" \t")).strip()
+            name, value = headers[-1]
+            value = (value + " " + line.strip(" \t")).strip()
+            headers[-1] = (name, value)
+            index[name.lower()][-1] = value  # the last of its name is the folded one
             continue
         if len(headers) >= MAX_HEADERS:
             raise fail("too many headers")
         name, colon, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not colon or not _TOKEN.fullmatch(name):
-            raise fail("malformed header line")
-        headers.append([canonical_name(name), value.strip(" \t")])
-    for name, value in headers:
-        if _CONTROL.search(value):
-            raise fail(f"control character in {name}")
-    return tuple((name, value) for name, value in headers)
+        known = names.get(name) if colon else None
+        if known is None:
+            stripped = name.rstrip(" \t")
+            if not colon or not _TOKEN.fullmatch(stripped):
+                raise fail("malformed header line")
+            canonical = canonical_name(stripped)
+            known = (canonical, canonical.lower())
+            if len(names) < _MAX_HEADER_NAMES:
+                names[name] = known
+        value = value.strip(" \t")
+        headers.append((known[0], value))
+        values = index.get(known[1])
+        if values is None:
+            index[known[1]] = [value]
+        else:
+            values.append(value)
+    if not clean:
+        for name, value in headers:
+            if _CONTROL.search(value):
+                raise fail(f"control character in {name}")
+    return tuple(headers), index
 
 
-def _body(headers: tuple[tuple[str, str], ...], body: bytes, partial: SipRequest | None) -> bytes:
-    values = {value.strip() for name, value in headers if name == "Content-Length"}
-    if not values:
+def _body(index: dict[str, list[str]], body: bytes, read: tuple | None) -> bytes:
+    lengths = index.get("content-length")
+    if not lengths:
         return body
+    values = {value.strip() for value in lengths}
     if len(values) > 1:
-        raise SipParseError("conflicting Content-Length", partial=partial)
+        raise SipParseError("conflicting Content-Length", partial=read and _partial(*read))
     (value,) = values
     if not _DIGITS.fullmatch(value):
-        raise SipParseError("bad Content-Length", partial=partial)
+        raise SipParseError("bad Content-Length", partial=read and _partial(*read))
     length = int(value)
     if length > len(body):
-        raise SipParseError("Content-Length exceeds body", partial=partial)
+        raise SipParseError("Content-Length exceeds body", partial=read and _partial(*read))
     return body[:length]
 
 
@@ -500,9 +563,22 @@ def split_list(value: str) -> list[str]:
     return parts
 
 
+_WORD = r"[A-Za-z0-9\-.!%*_+`'~]+"
+# parameters as devices write them: lower-case names, plain token values, no spaces,
+# no quotes. What matches parses the same as through the general loop, only faster.
+_PLAIN_PARAMS = re.compile(
+    rf"[a-z0-9\-.!%*_+`'~]+(?:={_WORD})?(?:;[a-z0-9\-.!%*_+`'~]+(?:={_WORD})?)*"
+)
+
+
 def _parse_params(text: str) -> dict[str, str | None]:
     params: dict[str, str | None] = {}
     if not text:
+        return params
+    if _PLAIN_PARAMS.fullmatch(text):
+        for item in text.split(";"):
+            name, eq, value = item.partition("=")
+            params[name] = value if eq else None
         return params
     for item in text.split(";"):
         item = item.strip()
@@ -517,6 +593,14 @@ def _parse_params(text: str) -> dict[str, str | None]:
             value = value[1:-1]
         params[name] = value if eq else None
     return params
+
+
+def _frozen(cls: type[_T], **fields: Any) -> _T:
+    """A frozen dataclass instance from all its fields, without the per-field
+    ``object.__setattr__`` of its ``__init__`` (several per parsed message)."""
+    instance = _new_object(cls)
+    instance.__dict__.update(fields)
+    return instance
 
 
 _URI_HOST = re.compile(r"[A-Za-z0-9.\-_:%]+")
@@ -546,7 +630,14 @@ def parse_uri(text: str) -> SipUri:
         raise SipParseError("malformed URI host")
     if user and not _URI_USER.fullmatch(user):
         raise SipParseError("malformed URI user")
-    return SipUri(scheme.lower(), user, host, _parse_port(port_text), _parse_params(param_text))
+    return _frozen(
+        SipUri,
+        scheme=scheme.lower(),
+        user=user,
+        host=host,
+        port=_parse_port(port_text),
+        params=_parse_params(param_text),
+    )
 
 
 def _parse_port(text: str) -> int | None:
@@ -557,8 +648,44 @@ def _parse_port(text: str) -> int | None:
     return int(text)
 
 
+# <sip:user@host[:port]>[;tag=…], how GB/T 28181 devices write From and To: parsed by
+# one match. Anything else (display names, parameters in the URI, …) takes the full path.
+_PLAIN_NAME_ADDR = re.compile(
+    rf"<sip:([0-9A-Za-z]+)@([A-Za-z0-9.\-]+)(?::([0-9]{{1,5}}))?>(?:;tag=({_WORD}))?"
+)
+_NAME_ADDRS: dict[str, NameAddr] = {}  # value → parsed: every To to us is the same
+_MAX_NAME_ADDRS = 4096
+
+
 def parse_name_addr(value: str) -> NameAddr:
-    """``"Name" <sip:u@h>;tag=x`` or ``sip:u@h;tag=x`` (params then belong to the header)."""
+    """``"Name" <sip:u@h>;tag=x`` or ``sip:u@h;tag=x`` (params then belong to the header).
+
+    Results are shared between messages that carry the same value: read-only."""
+    cached = _NAME_ADDRS.get(value)
+    if cached is not None:
+        return cached
+    match = _PLAIN_NAME_ADDR.fullmatch(value)
+    port = match and match.group(3)
+    if match and (port is None or 0 < int(port) < 65536):
+        tag = match.group(4)
+        uri = _frozen(
+            SipUri,
+            scheme="sip",
+            user=match.group(1),
+            host=match.group(2),
+            port=None if port is None else int(port),
+            params={},
+        )
+        result = _frozen(NameAddr, display="", uri=uri, params={} if tag is None else {"tag": tag})
+    else:
+        result = _parse_name_addr(value)
+    if len(_NAME_ADDRS) >= _MAX_NAME_ADDRS:
+        _NAME_ADDRS.clear()
+    _NAME_ADDRS[value] = result
+    return result
+
+
+def _parse_name_addr(value: str) -> NameAddr:
     value = value.strip()
     if not value:
         raise SipParseError("empty address")
@@ -601,7 +728,13 @@ def parse_via(value: str) -> Via:
         host, _, port_text = sent_by.partition(":")
     if not host or not _VIA_HOST.fullmatch(host):
         raise SipParseError("malformed Via host")
-    return Via(transport, host, _parse_port(port_text.strip()), _parse_params(param_text or ""))
+    return _frozen(
+        Via,
+        transport=transport,
+        host=host,
+        port=_parse_port(port_text.strip()),
+        params=_parse_params(param_text or ""),
+    )
 
 
 def parse_cseq(value: str) -> CSeq:
@@ -611,7 +744,7 @@ def parse_cseq(value: str) -> CSeq:
     number, method = parts
     if not _DIGITS.fullmatch(number) or int(number) >= 2**31 or not _TOKEN.fullmatch(method):
         raise SipParseError("malformed CSeq")
-    return CSeq(int(number), method)
+    return _frozen(CSeq, number=int(number), method=method)
 
 
 # --- building ---------------------------------------------------------------------------
@@ -626,12 +759,16 @@ def reason_phrase(status: int, detail: str | None = None) -> str:
 
 
 def _header_lines(headers: Iterable[tuple[str, str]]) -> list[str]:
-    lines = []
-    for name, value in headers:
-        if _CONTROL.search(name) or _CONTROL.search(value):
-            raise ValueError(f"control character in header {name}")
-        lines.append(f"{name}: {value}")
+    headers = list(headers)
+    lines = [f"{name}: {value}" for name, value in headers]
+    if _CONTROL.search("".join(lines)):  # one scan for all; then find the culprit
+        for name, value in headers:
+            if _CONTROL.search(name) or _CONTROL.search(value):
+                raise ValueError(f"control character in header {name}")
     return lines
+
+
+_RPORT = re.compile(r";\s*rport(?=;|$)", re.IGNORECASE)
 
 
 def _top_via_with_received(request: SipRequest, line: str, received: tuple[str, int] | None) -> str:
@@ -645,7 +782,7 @@ def _top_via_with_received(request: SipRequest, line: str, received: tuple[str, 
     if wants_received and "received" not in via.params:
         top = f"{top};received={received[0]}"
     if "rport" in via.params and via.params["rport"] is None:
-        top = re.sub(r";\s*rport(?=;|$)", f";rport={received[1]}", top, count=1, flags=re.I)
+        top = _RPORT.sub(f";rport={received[1]}", top, count=1)
     return ", ".join([top, *values[1:]])
 
 

@@ -70,7 +70,18 @@ class ResponseCache:
         return None
 
     def finish(self, key: Hashable, response: bytes, now: float) -> None:
+        if len(self._entries) >= self.max_entries:
+            self.expire(now)
+            while len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]
         self._entries[hash(key)] = (now + self.ttl, response)
+
+    def get(self, key: Hashable, now: float) -> bytes | None:
+        """The final answer kept for ``key``, if any (nothing is marked)."""
+        entry = self._entries.get(hash(key))
+        if entry is None or entry[0] <= now or entry[1] == IN_PROGRESS:
+            return None
+        return entry[1]
 
     def forget(self, key: Hashable) -> None:
         self._entries.pop(hash(key), None)
