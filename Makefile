@@ -6,6 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SEED ?= 371400
 PYTEST_ARGS ?=
+# The suite runs in parallel (pytest-xdist): one worker per CPU, at most PYTEST_MAX_WORKERS.
+# PYTEST_WORKERS=0 runs it in this one process.
+PYTEST_WORKERS ?= auto
+PYTEST_MAX_WORKERS ?= 4
 
 .PHONY: demo test install lint format bench clean
 
@@ -27,7 +31,7 @@ demo: install
 	CAMPUS_SAFETY_DEMO=1 GB28181_ENABLED=1 $(BIN)/campus-safety serve --host $(HOST) --port $(PORT) --simulate
 
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses $(PYTEST_MAX_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from django.db import OperationalError
 
 from campus_safety.devices import liveness
 from campus_safety.devices.models import Device, StatusChange
@@ -43,10 +44,17 @@ class Runner:
 
 
 def wait_for_status(device, status: str, timeout: float) -> bool:
+    """Poll the device's status. The in-memory SQLite test database is shared between
+    threads with table locks and no busy wait: a read while the runner's thread writes
+    is "locked", which here only means "not yet"."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if Device.objects.filter(pk=device.pk, status=status).exists():
-            return True
+        try:
+            if Device.objects.filter(pk=device.pk, status=status).exists():
+                return True
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
         time.sleep(0.05)
     return False
 

@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
 import pytest
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from campus_safety.alarms.models import AlarmEvent
 from campus_safety.devices import liveness
 from campus_safety.devices.models import DeviceEvent
 from campus_safety.gateway.mqtt import MqttSubscriber, metrics, parse_topic, start_mqtt
+from campus_safety.simulator.ports import free_port
 from tests.devices.support import DeviceFactory, fresh_liveness
 
 MQTT_URL = os.environ.get("MQTT_TEST_URL", "mqtt://127.0.0.1:1883")
@@ -32,10 +33,17 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.django_db(transaction=True)]
 
 
 def eventually(check, timeout: float = 5.0) -> bool:
+    """Poll ``check``. The in-memory SQLite test database is shared between threads
+    with table locks and no busy wait: a read while the consumer's thread writes is
+    "locked", which here only means "not yet"."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():
-            return True
+        try:
+            if check():
+                return True
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
         time.sleep(0.02)
     return check()
 
@@ -219,12 +227,6 @@ def test_messages_published_while_the_consumer_was_down_arrive_when_it_returns(m
     subscriber = mqtt.start()
     assert eventually(lambda: subscriber.metrics["acked"] == 1)
     assert AlarmEvent.objects.filter(event_id="while-down").exists()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PrivateBroker:

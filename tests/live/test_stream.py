@@ -23,6 +23,7 @@ from campus_safety.accounts.models import User
 from campus_safety.live import fanout
 from campus_safety.live.models import LiveEvent
 from campus_safety.orgs.models import Organisation
+from campus_safety.simulator.ports import free_port
 from tests.factories import (
     CountyFactory,
     OrganisationFactory,
@@ -317,9 +318,15 @@ def redis_live(settings):
 
 
 def run_other_process(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Another platform process (same code, same settings module) running ``code``."""
+    """Another platform process (same code, same settings module) running ``code``, on
+    this test process's Redis channels (each test process has its own, see conftest)."""
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "campus_safety.settings", **env}
-    script = "import django\ndjango.setup()\n" + textwrap.dedent(code)
+    script = (
+        "import django\ndjango.setup()\n"
+        "from campus_safety import bus\nfrom campus_safety.live import fanout\n"
+        f"bus.CHANNEL, fanout.CHANNEL = {bus.CHANNEL!r}, {fanout.CHANNEL!r}\n"
+        + textwrap.dedent(code)
+    )
     return subprocess.run(
         [sys.executable, "-c", script],
         env=full_env,
@@ -414,7 +421,6 @@ def test_an_alarm_published_by_another_process_is_written_once_and_reaches_the_s
 def test_a_real_uvicorn_server_streams_each_event_as_it_happens(settings, monkeypatch):
     """AsyncClient skips the server: this proves frames are not buffered on the way out."""
     import http.client
-    import socket
     import threading
 
     import uvicorn
@@ -428,9 +434,7 @@ def test_a_real_uvicorn_server_streams_each_event_as_it_happens(settings, monkey
     dispatcher = UserFactory(role="dispatcher", region=city_region())
     browser = Client()
     sign_in(browser, dispatcher)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(
         "campus_safety.asgi:application",
         host="127.0.0.1",

@@ -15,16 +15,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from campus_safety import clock, scoping
 from campus_safety.live import fanout, recording
 from campus_safety.live.models import LiveEvent
+
+T = TypeVar("T")
 
 
 async def stream(request: HttpRequest) -> HttpResponse:
@@ -34,13 +37,28 @@ async def stream(request: HttpRequest) -> HttpResponse:
         return HttpResponse("sign in first\n", status=401, content_type="text/plain")
     since = _since(request)
     once = request.GET.get("once") in {"1", "true", "yes"}
-    scope = await sync_to_async(scoping.user_scope)(user)
+    scope = await _read(scoping.user_scope, user)
     response = StreamingHttpResponse(
         _frames(user, scope, since, once), content_type="text/event-stream; charset=utf-8"
     )
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass frames through as they come
     return response
+
+
+async def _read(function: Callable[..., T], *args: Any) -> T:
+    """Run a query on the request's thread, then give its connection back: a stream
+    stays open for minutes, and a connection held all that time — one per open console
+    on every page — would drain the PostgreSQL pool (Django returns it only when the
+    response ends). The sign-in look-up ran on the same thread and is released too."""
+
+    def run() -> T:
+        try:
+            return function(*args)
+        finally:
+            connection.close()
+
+    return await sync_to_async(run)()
 
 
 def _since(request: HttpRequest) -> int | None:
@@ -95,7 +113,7 @@ async def _frames(
         yield frame(None, "live.hello", {"events": [*recording.carried_events(), "live.gap"]})
         sent: set[int] = set()
         if since is not None:
-            missed, is_cut = await sync_to_async(missed_events)(user, since)
+            missed, is_cut = await _read(missed_events, user, since)
             if is_cut:
                 yield frame(None, "live.gap", {"since": since})
             for delivery in missed:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from campus_safety.simulator.ports import free_port
 from tests.gateway.gb28181.harness import (
     ALARM_BOX_ID,
     ALARM_INPUT_ID,
@@ -29,12 +29,6 @@ from tests.gateway.gb28181.harness import (
 
 SCENARIOS = Path(__file__).parent / "sipp"
 CHANNELS = ["37140200001310000001", "37140200001310000002", "37140200001310000003"]
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_sipp(
@@ -51,7 +45,6 @@ def run_sipp(
     sipp = shutil.which("sipp")
     if sipp is None:
         pytest.fail("sipp is not installed (Debian package sip-tester)")
-    kind = socket.SOCK_STREAM if transport.startswith("t") else socket.SOCK_DGRAM
     command = [
         sipp,
         f"127.0.0.1:{server_port}",
@@ -68,7 +61,7 @@ def run_sipp(
         "-i",
         "127.0.0.1",
         "-p",
-        str(free_port(kind)),
+        str(free_port()),
         "-au",
         device_id,
         "-ap",
