@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connections, transaction
+from django.db.models import QuerySet
 
 from campus_safety import bus, clock
 from campus_safety.alarms.models import AlarmCase, AlarmEscalation
@@ -32,52 +34,88 @@ def level_organisation(case: AlarmCase, level: int) -> Organisation | None:
     return org
 
 
-def _escalate(case: AlarmCase, reason: str, level: int, now: dt.datetime) -> AlarmEscalation:
-    row = AlarmEscalation.objects.create(
+CHUNK = 50  # cases per transaction: a storm of escalations never holds the writer long
+
+
+def _escalation(case: AlarmCase, reason: str, level: int, now: dt.datetime) -> AlarmEscalation:
+    return AlarmEscalation(
         case=case, at=now, reason=reason, level=level, organisation=level_organisation(case, level)
     )
-    bus.publish_on_commit(
-        "alarm.escalated",
-        case_id=case.pk,
-        school_id=case.school_id,
-        reason=reason,
-        level=level,
-        organisation_id=row.organisation_id,
+
+
+def _write(rows: list[AlarmEscalation]) -> list[AlarmEscalation]:
+    """The chunk's escalations in one INSERT, announced together after the commit."""
+    if not rows:
+        return []
+    AlarmEscalation.objects.bulk_create(rows)
+    bus.publish_many_on_commit(
+        [
+            (
+                "alarm.escalated",
+                {
+                    "case_id": row.case.pk,
+                    "school_id": row.case.school_id,
+                    "reason": row.reason,
+                    "level": row.level,
+                    "organisation_id": row.organisation_id,
+                },
+            )
+            for row in rows
+        ]
     )
-    return row
+    return rows
+
+
+def _chunks(queryset: QuerySet) -> Iterator[list[AlarmCase]]:
+    cases = list(queryset.order_by("pk"))
+    for start in range(0, len(cases), CHUNK):
+        yield cases[start : start + CHUNK]
 
 
 def run_alarm_timers(now: dt.datetime | None = None) -> list[AlarmEscalation]:
-    """Fire every due deadline once; returns the escalations written."""
+    """Fire every due deadline once; returns the escalations written.
+
+    Each case is claimed by a conditional UPDATE (so several runners never escalate it
+    twice); claims, escalation rows and console events go in transactions of ``CHUNK``
+    cases, so a burst of unacknowledged alarms escalates without starving ingestion."""
     now = now or clock.now()
     written: list[AlarmEscalation] = []
+    related = "school__police_station__parent__parent"
     unacknowledged = AlarmCase.objects.filter(
         state=AlarmCase.State.RECEIVED, is_test=False, next_escalation_at__lte=now
-    ).select_related("school__police_station__parent__parent")
-    for case in unacknowledged:
-        level = min(case.escalation_level + 1, Level.COMMAND_CENTRE)
+    ).select_related(related)
+    for chunk in _chunks(unacknowledged):
         with transaction.atomic():
-            claimed = AlarmCase.objects.filter(
-                pk=case.pk,
-                state=AlarmCase.State.RECEIVED,
-                next_escalation_at=case.next_escalation_at,
-            ).update(
-                escalation_level=level,
-                next_escalation_at=now + dt.timedelta(seconds=ack_seconds()),
-            )
-            if claimed:  # repeated at the top level until a person acknowledges
-                written.append(_escalate(case, AlarmEscalation.Reason.UNACKNOWLEDGED, level, now))
+            rows = []
+            for case in chunk:
+                level = min(case.escalation_level + 1, Level.COMMAND_CENTRE)
+                claimed = AlarmCase.objects.filter(
+                    pk=case.pk,
+                    state=AlarmCase.State.RECEIVED,
+                    next_escalation_at=case.next_escalation_at,
+                ).update(
+                    escalation_level=level,
+                    next_escalation_at=now + dt.timedelta(seconds=ack_seconds()),
+                )
+                if claimed:  # repeated at the top level until a person acknowledges
+                    reason = AlarmEscalation.Reason.UNACKNOWLEDGED
+                    rows.append(_escalation(case, reason, level, now))
+            written += _write(rows)
     overdue = AlarmCase.objects.filter(
         state=AlarmCase.State.DISPATCHED, is_breach=False, arrival_deadline__lte=now
-    ).select_related("school__police_station__parent__parent")
-    for case in overdue:
-        level = min(case.escalation_level + 1, Level.COMMAND_CENTRE)
+    ).select_related(related)
+    for chunk in _chunks(overdue):
         with transaction.atomic():
-            claimed = AlarmCase.objects.filter(
-                pk=case.pk, state=AlarmCase.State.DISPATCHED, is_breach=False
-            ).update(is_breach=True, escalation_level=level)
-            if claimed:
-                written.append(_escalate(case, AlarmEscalation.Reason.ARRIVAL_BREACH, level, now))
+            rows = []
+            for case in chunk:
+                level = min(case.escalation_level + 1, Level.COMMAND_CENTRE)
+                claimed = AlarmCase.objects.filter(
+                    pk=case.pk, state=AlarmCase.State.DISPATCHED, is_breach=False
+                ).update(is_breach=True, escalation_level=level)
+                if claimed:
+                    reason = AlarmEscalation.Reason.ARRIVAL_BREACH
+                    rows.append(_escalation(case, reason, level, now))
+            written += _write(rows)
     return written
 
 
