@@ -56,7 +56,8 @@ async def _read(function: Callable[..., T], *args: Any) -> T:
         try:
             return function(*args)
         finally:
-            connection.close()
+            if not connection.in_atomic_block:  # (a test's transaction keeps its own)
+                connection.close()
 
     return await sync_to_async(run)()
 
