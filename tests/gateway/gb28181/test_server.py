@@ -267,10 +267,11 @@ def test_our_request_over_udp_is_retransmitted_until_the_device_answers(device, 
     device.register()
     device.message(alarm_body())
     first = device.platform_request()
-    first_at = time.monotonic()
-    again = device.platform_request(timeout=2)  # ignored the first: timer E resends at T1
-    assert 0.4 <= time.monotonic() - first_at <= 1.5
+    # Ignored the first: timer E resends it (at T1 = 0.5 s; no wall-clock bound asserted
+    # here, a loaded CI worker reads the first one late — the 2 s wait is the bound).
+    again = device.platform_request(timeout=2)
     assert again.top_via.branch == first.top_via.branch
+    assert again.call_id == first.call_id and again.cseq == first.cseq
     device.answer(again)
     with pytest.raises(TimeoutError):
         device.platform_request(timeout=1.2)  # answered: no more resends
