@@ -142,12 +142,14 @@ def publish_on_commit(name: str, **payload: Any) -> None:
     publish_many_on_commit([(name, payload)])
 
 
-def publish_many_on_commit(events: list[Event]) -> None:
+def publish_many_on_commit(events: list[Event], *, isolated: bool = True) -> None:
     """``publish_on_commit`` for several events at once, in order.
 
     In-transaction subscribers run now, each in a savepoint: one that fails is logged
     and its work rolled back alone, never the caller's (an alarm is not refused because
-    the live log could not be written; the after-commit path records it then)."""
+    the live log could not be written; the after-commit path records it then).
+    ``isolated=False`` saves the savepoints' round trips for a caller that redoes its
+    whole transaction on any error: a subscriber's failure then propagates."""
     events = [(name, payload) for name, payload in events]
     for name, _payload in events:
         if name not in EVENTS:
@@ -158,6 +160,10 @@ def publish_many_on_commit(events: list[Event]) -> None:
     with _lock:
         handlers = list(_in_transaction)
     for handler in handlers:
+        if not isolated:
+            taken = handler(events)
+            recorded = [was or bool(now) for was, now in zip(recorded, taken, strict=True)]
+            continue
         try:
             with transaction.atomic():
                 taken = handler(events)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from dataclasses import dataclass
 
 import uvicorn
@@ -46,6 +47,7 @@ async def run(options: Options) -> None:
     stop = asyncio.Event()
     background: list[asyncio.Task] = []
     sip = mqtt = None
+    sys.setswitchinterval(settings.SERVE_SWITCH_INTERVAL)
     # One writer thread stores what every adapter receives (group commit).
     committer.start()
     if options.gateway:

@@ -368,3 +368,52 @@ def test_a_mixed_batch_is_answered_per_message_and_logged_for_the_consoles_in_it
         assert LiveEvent.objects.filter(name__startswith="alarm.").count() == 5
     finally:
         liveness.reset()
+
+
+# --- the fast path: nothing but alarms in one transaction without savepoints ----------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lone_alarm_is_stored_in_one_transaction_without_a_savepoint(clock):
+    """On PostgreSQL each statement is a round trip: a batch of nothing but alarms goes
+    in without the per-message savepoints the careful path needs."""
+    fresh_liveness()
+    try:
+        device = DeviceFactory()
+        with CaptureQueriesContext(connection) as captured:
+            [result] = ingest_batch([message(device, "alarm", "f-1", priority=1, method=2)])
+        statements = [q["sql"].split()[0].upper() for q in captured.captured_queries]
+        assert result.outcome == "accepted"
+        assert "SAVEPOINT" not in statements and statements.count("COMMIT") == 1
+        assert len(statements) <= 10
+        event = AlarmEvent.objects.get(pk=result.object_id)
+        assert event.case.event_count == 1
+        assert LiveEvent.objects.filter(name="alarm.event").count() == 1
+    finally:
+        liveness.reset()
+
+
+def test_a_fast_batch_that_collides_with_another_writer_is_redone_and_stored_once(
+    clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Another process stores one of the events between the duplicate check and the
+    INSERT: the fast transaction rolls back whole, the careful path stores the rest and
+    answers the collision as a duplicate — no event, case count or live row twice."""
+    fresh_liveness()
+    try:
+        device = DeviceFactory()
+        [first] = ingest_batch([message(device, "alarm", "c-2", priority=1, method=2)])
+        monkeypatch.setattr(services, "_stored_before", lambda keys: {})
+        batch = [message(device, "alarm", f"c-{n}", priority=1, method=2) for n in (1, 2, 3)]
+        with django_capture_on_commit_callbacks(execute=True):
+            results = ingest_batch(batch)
+        assert [r.outcome for r in results] == ["accepted", "duplicate", "accepted"]
+        assert results[1].object_id == first.object_id
+        assert Counter(AlarmEvent.objects.values_list("event_id", flat=True)) == {
+            "c-1": 1, "c-2": 1, "c-3": 1
+        }  # fmt: skip
+        case = AlarmCase.objects.get()
+        assert case.event_count == 3 == case.events.count()
+        assert LiveEvent.objects.filter(name="alarm.event").count() == 3
+    finally:
+        liveness.reset()

@@ -2,8 +2,9 @@
 
 The app is driven as a server would drive it — a scope, a ``receive`` handing out the
 body in chunks, a ``send`` collecting the answer — on an event loop, without a
-network. The request is handled on a worker thread, so the data it must see is
-committed (``transaction=True``).
+network. A device's secret the first time, and the commit where no ingestion writer
+runs, are read on a worker thread, so the data they must see is committed
+(``transaction=True``).
 """
 
 from __future__ import annotations
@@ -205,6 +206,30 @@ def test_a_batch_the_database_could_not_commit_is_answered_503_so_the_device_res
     assert not AlarmEvent.objects.exists()
     again = call(ingest_app, headers=signed(device, body), messages=in_chunks(body, 4096))
     assert [r["outcome"] for r in again.json()["results"]] == ["accepted"]
+
+
+def test_the_secret_is_read_once_and_a_change_to_the_device_is_heeded_at_once(device):
+    from campus_safety.devices.models import Device
+    from campus_safety.personal_data import encrypt
+
+    def send(event_id: str, secret: str) -> int:
+        body = body_of(device, [alarm(event_id)])
+        headers = signed(device, body, secret=secret)
+        return call(ingest_app, headers=headers, messages=in_chunks(body, 4096)).status
+
+    assert send("k-1", SECRET) == 200
+    # Behind the platform's back (no save signal): the route keeps the secret it read.
+    Device.objects.filter(pk=device.pk).update(secret=encrypt("rotated-secret"))
+    assert send("k-2", SECRET) == 200
+    # A save through the platform tells the directory, which empties the cache.
+    device.refresh_from_db()
+    device.save()
+    assert send("k-3", SECRET) == 401
+    assert send("k-4", "rotated-secret") == 200
+    device.is_approved = False
+    device.save()
+    assert send("k-5", "rotated-secret") == 401
+    assert sorted(AlarmEvent.objects.values_list("event_id", flat=True)) == ["k-1", "k-2", "k-4"]
 
 
 def test_only_post_is_allowed_and_the_body_is_not_read():

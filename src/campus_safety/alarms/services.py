@@ -41,7 +41,7 @@ def ingest_alarm(**fields: Any) -> tuple[int, bool]:
     return ingest_alarms([AlarmInput(**fields)])[0]
 
 
-def ingest_alarms(alarms: list[AlarmInput]) -> list[tuple[int, bool]]:
+def ingest_alarms(alarms: list[AlarmInput], *, savepoints: bool = True) -> list[tuple[int, bool]]:
     """Store device alarms once per (device, event_id); returns (pk, created) for each.
 
     A retried delivery — stored before, or twice in this batch — is answered with the
@@ -54,8 +54,12 @@ def ingest_alarms(alarms: list[AlarmInput]) -> list[tuple[int, bool]]:
     A fixed handful of statements per batch (not per alarm) is what lets a burst of
     alarms reach the consoles within 100 ms. Should another process store one of these
     events meanwhile (the unique constraint fires), the batch is redone one by one.
+
+    ``savepoints=False`` is the caller's promise to redo the whole transaction if this
+    raises (ingestion's fast path): no SAVEPOINT round trips, and any error — a
+    concurrent duplicate included — propagates instead of being handled here.
     """
-    if len(alarms) == 1:
+    if len(alarms) == 1 and savepoints:
         return [_store_one(alarms[0])]
     results: list[tuple[int, bool] | None] = [None] * len(alarms)
     first: dict[tuple[int, str], int] = {}
@@ -66,6 +70,10 @@ def ingest_alarms(alarms: list[AlarmInput]) -> list[tuple[int, bool]]:
     for key, index in first.items():
         if key in stored:
             results[index] = (stored[key], False)
+    if fresh and not savepoints:
+        for index, pk in zip(fresh, _store_new([alarms[i] for i in fresh], False), strict=True):
+            results[index] = (pk, True)
+        fresh = []
     if len(fresh) > 1:
         try:
             created = _store_new([alarms[i] for i in fresh])
@@ -105,10 +113,10 @@ def _store_one(alarm: AlarmInput) -> tuple[int, bool]:
         return existing, False
 
 
-def _store_new(alarms: list[AlarmInput]) -> list[int]:
+def _store_new(alarms: list[AlarmInput], savepoint: bool = True) -> list[int]:
     """Cases and events in one savepoint (raises IntegrityError on a duplicate), then
     the announcements: each event, each case opened and each case grown, once."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         placed = workflow.open_or_merge_cases(
             [
                 workflow.Arrival(
@@ -155,7 +163,7 @@ def _store_new(alarms: list[AlarmInput]) -> list[int]:
         cases[case.pk] = cases.get(case.pk, False) or opened
     by_pk = {case.pk: case for case, _opened in placed}
     announcements += [workflow.case_announcement(by_pk[pk], opened) for pk, opened in cases.items()]
-    bus.publish_many_on_commit(announcements)
+    bus.publish_many_on_commit(announcements, isolated=savepoint)
     return [event.pk for event in events]
 
 

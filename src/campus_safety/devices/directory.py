@@ -103,9 +103,14 @@ class Directory:
         self.loaded, self.loaded_at = True, time.monotonic()
         return rows
 
+    @property
+    def generation(self) -> tuple[float, int]:
+        """Changes whenever an entry may have: what is derived from it is stale then."""
+        return (self.loaded_at, self._changes)
+
     def parents(self) -> set[int]:
         """Primary keys of devices that have channels (NVRs, lower platforms)."""
-        key = (self.loaded_at, self._changes)
+        key = self.generation
         if self._parents_key != key:
             self._parents = {e.parent_id for e in self.entries.values() if e.parent_id}
             self._parents_key = key

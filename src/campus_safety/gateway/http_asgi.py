@@ -1,23 +1,21 @@
 """``POST /api/v1/ingest`` as a lean ASGI app in front of Django (``serve`` uses it).
 
 A device's signed batch needs none of what a person's request goes through — session,
-CSRF, sign-in, 2FA, locale and audit middleware, and a fresh thread per request —
-which cost more than storing the alarm itself. This app reads the size-limited body on
-the event loop and runs ``http_ingest.handle`` (the same code the Django view runs) on
-a worker thread; every other path goes to Django unchanged.
+CSRF, sign-in, 2FA, locale and audit middleware, and a thread per request — which cost
+more than storing the alarm itself. This app reads the size-limited body, checks the
+signature with the device's secret from memory and waits for the ingestion writer's
+commit, all on the event loop (``http_ingest.handle_async``; the checks are the Django
+view's own); every other path goes to Django unchanged.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 
 from campus_safety.audit.actor import peer_address
 from campus_safety.gateway import http_ingest
@@ -65,8 +63,7 @@ async def ingest(scope: Scope, receive: Receive, send: Send) -> None:
     client = scope.get("client")
     remote = peer_address(headers.get("x-forwarded-for", ""), client[0] if client else None)
     try:
-        loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(_workers(), _handle, headers, body, remote or "")
+        answer = await http_ingest.handle_async(headers, body, remote or "")
     except Exception:
         log.exception("HTTP ingest failed")
         answer = (500, {"error": "internal error; send the batch again"}, {})
@@ -92,28 +89,6 @@ async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> by
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-_pool: ThreadPoolExecutor | None = None
-
-
-def _workers() -> ThreadPoolExecutor:
-    """The ingest threads: each keeps a database connection, so their number is a
-    setting kept below the connection pool (``DATABASE_POOL_SIZE``)."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(settings.INGEST_HTTP_THREADS, thread_name_prefix="http-ingest")
-    return _pool
-
-
-def _handle(headers: dict[str, str], body: bytes | None, remote: str) -> http_ingest.Answer:
-    """On a pool thread that keeps its connection from one request to the next (a new
-    connection per request cost more than the request); an error drops it."""
-    try:
-        return http_ingest.handle(headers, body, remote)
-    except Exception:
-        connection.close()
-        raise
 
 
 async def _answer(send: Send, answer: http_ingest.Answer) -> None:

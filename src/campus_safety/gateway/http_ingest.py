@@ -14,16 +14,19 @@ device's hot path); the Django view below serves it everywhere else (tests, WSGI
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -31,7 +34,7 @@ from django.views.decorators.http import require_POST
 from campus_safety import clock
 from campus_safety.audit.actor import client_ip
 from campus_safety.devices.models import Device
-from campus_safety.gateway import committer, ingest
+from campus_safety.gateway import committer, ingest, signing_keys
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +65,15 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def _authenticate(headers: Mapping[str, str], body: bytes) -> tuple[str, Answer | None]:
+def secret_from_database(device_id: str) -> str | None:
+    """The signing secret of an approved device (None if unknown or unapproved)."""
+    device = Device.objects.filter(device_id=device_id, is_approved=True).only("secret").first()
+    return None if device is None else device.secret
+
+
+def _authenticate(
+    headers: Mapping[str, str], body: bytes, secret_of: Callable[[str], str | None]
+) -> tuple[str, Answer | None]:
     """The device ID, or a 401 answer saying why not."""
     device_id = headers.get("x-device-id", "").strip()
     timestamp = headers.get("x-timestamp", "")
@@ -75,16 +86,12 @@ def _authenticate(headers: Mapping[str, str], body: bytes) -> tuple[str, Answer 
     window = settings.INGEST_HTTP_REPLAY_WINDOW_SECONDS
     if abs((clock.now() - at).total_seconds()) > window:
         return device_id, refuse(401, f"X-Timestamp is outside the {window} s replay window")
-    device = (
-        Device.objects.filter(device_id=device_id, is_approved=True)
-        .only("pk", "secret", "protocol")
-        .first()
-    )
-    if device is None:
+    secret = secret_of(device_id)
+    if secret is None:
         return device_id, refuse(401, "unknown or unapproved device")
-    if not device.secret:
+    if not secret:
         return device_id, refuse(401, "device has no signing secret")
-    expected = signature(device.secret, timestamp, body)
+    expected = signature(secret, timestamp, body)
     if not hmac.compare_digest(expected, sent):
         return device_id, refuse(401, "bad signature")
     return device_id, None
@@ -103,12 +110,76 @@ def _events(data: Any, device_id: str) -> list[Any] | Answer:
     return events
 
 
+@dataclass
+class Batch:
+    """An authenticated, parsed request: its events, and the messages to store."""
+
+    device_id: str
+    events: list[Any]
+    messages: list[ingest.DeviceMessage]
+    positions: list[int]  # each message's index in ``events``
+    results: list[ingest.Result | None]  # filled for events refused before storing
+
+
 def handle(headers: Mapping[str, str], body: bytes | None, remote: str) -> Answer:
     """Authenticate, parse, ingest, answer per event — after the commit. ``headers`` has
     lower-case names; ``body`` is None when it was larger than the limit."""
+    batch = accept(headers, body, remote, secret_from_database)
+    if not isinstance(batch, Batch):
+        return batch
+    try:
+        stored = committer.commit(batch.messages, timeout=settings.INGEST_HTTP_COMMIT_TIMEOUT)
+    except (DatabaseError, TimeoutError, RuntimeError) as exc:
+        return not_committed(batch, exc)
+    return answer(batch, stored)
+
+
+async def handle_async(headers: Mapping[str, str], body: bytes | None, remote: str) -> Answer:
+    """``handle`` for the event loop (the lean ASGI route): the signing secret comes
+    from memory and the loop waits for the writer thread's commit — no worker thread,
+    and no query unless a device's secret is not cached yet."""
+    device_id = headers.get("x-device-id", "").strip()
+    known = signing_keys.cached(device_id)
+    if known is signing_keys.MISSING:
+        known = await sync_to_async(_load_secret, thread_sensitive=False)(device_id)
+    secret = cast("str | None", known)
+    batch = accept(headers, body, remote, lambda _device_id: secret)
+    if not isinstance(batch, Batch):
+        return batch
+    try:
+        stored = await asyncio.wait_for(
+            committer.commit_async(batch.messages), settings.INGEST_HTTP_COMMIT_TIMEOUT
+        )
+    except (DatabaseError, TimeoutError, RuntimeError) as exc:
+        return not_committed(batch, exc)
+    return answer(batch, stored)
+
+
+def _load_secret(device_id: str) -> str | None:
+    try:
+        return signing_keys.load(device_id)
+    finally:
+        if not connection.in_atomic_block:  # (a test's transaction keeps its own)
+            connection.close()  # a pool thread must not keep a connection between requests
+
+
+def not_committed(batch: Batch, exc: Exception) -> Answer:
+    """Not committed (or not known to be): the device keeps the batch and resends it;
+    what did get stored meanwhile comes back as duplicate."""
+    log.warning("HTTP ingest from %s not committed: %s", batch.device_id, exc)
+    return refuse(503, "events not stored yet; send the batch again")
+
+
+def accept(
+    headers: Mapping[str, str],
+    body: bytes | None,
+    remote: str,
+    secret_of: Callable[[str], str | None],
+) -> Batch | Answer:
+    """Everything before the commit: size, signature, JSON, each event's shape."""
     if body is None:
         return refuse(413, f"body larger than {settings.INGEST_HTTP_MAX_BYTES} bytes")
-    device_id, refusal = _authenticate(headers, body)
+    device_id, refusal = _authenticate(headers, body, secret_of)
     if refusal is not None:
         return refusal
     try:
@@ -127,17 +198,16 @@ def handle(headers: Mapping[str, str], body: bytes | None, remote: str) -> Answe
             positions.append(index)
         except ingest.InvalidEvent as exc:
             results[index] = ingest.Result(ingest.REJECTED, exc.reason)
-    try:
-        stored = committer.commit(messages, timeout=settings.INGEST_HTTP_COMMIT_TIMEOUT)
-    except (DatabaseError, TimeoutError, RuntimeError) as exc:
-        # Not committed (or not known to be): the device keeps the batch and resends
-        # it; what did get stored meanwhile comes back as duplicate.
-        log.warning("HTTP ingest from %s not committed: %s", device_id, exc)
-        return refuse(503, "events not stored yet; send the batch again")
-    for index, result in zip(positions, stored, strict=True):
+    return Batch(device_id, events, messages, positions, results)
+
+
+def answer(batch: Batch, stored: list[ingest.Result]) -> Answer:
+    """The answer per event, once its messages are committed."""
+    results = list(batch.results)
+    for index, result in zip(batch.positions, stored, strict=True):
         results[index] = result
     answer = []
-    for index, (item, result) in enumerate(zip(events, results, strict=True)):
+    for index, (item, result) in enumerate(zip(batch.events, results, strict=True)):
         event_id = item.get("event_id") if isinstance(item, dict) else None
         answer.append(
             {
@@ -149,7 +219,7 @@ def handle(headers: Mapping[str, str], body: bytes | None, remote: str) -> Answe
         )
     counts = {o: sum(1 for r in answer if r["outcome"] == o) for o in ingest.OUTCOMES}
     status = 207 if counts[ingest.REJECTED] else 200
-    return status, {"device_id": device_id, **counts, "results": answer}, {}
+    return status, {"device_id": batch.device_id, **counts, "results": answer}, {}
 
 
 def _read_body(request: HttpRequest, limit: int) -> bytes | None:
