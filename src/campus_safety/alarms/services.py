@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from campus_safety import bus
+from campus_safety import bus, raw_sql
 from campus_safety.alarms import workflow
 from campus_safety.alarms.models import AlarmEvent
 
@@ -92,11 +92,19 @@ def ingest_alarms(alarms: list[AlarmInput], *, savepoints: bool = True) -> list[
 
 
 def _stored_before(keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    rows = AlarmEvent.objects.filter(
-        device_id__in={device for device, _ in keys}, event_id__in={event for _, event in keys}
-    ).values_list("device_id", "event_id", "pk")
+    """Which of these (device, event_id) are stored already (a cursor: hot path)."""
+    devices = sorted({device for device, _ in keys})
+    events = sorted({event for _, event in keys})
+    device, event = raw_sql.column(AlarmEvent, "device"), raw_sql.column(AlarmEvent, "event_id")
+    found = raw_sql.rows(  # identifiers from the model, values as parameters
+        f"SELECT {device}, {event}, {raw_sql.column(AlarmEvent, 'id')}"  # noqa: S608
+        f" FROM {raw_sql.table(AlarmEvent)}"
+        f" WHERE {device} IN ({raw_sql.placeholders(devices)})"
+        f" AND {event} IN ({raw_sql.placeholders(events)})",
+        [*devices, *events],
+    )
     wanted = set(keys)
-    return {(device, event): pk for device, event, pk in rows if (device, event) in wanted}
+    return {(d, e): pk for d, e, pk in found if (d, e) in wanted}
 
 
 def _store_one(alarm: AlarmInput) -> tuple[int, bool]:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 
-from campus_safety import bus, clock
+from campus_safety import bus, clock, raw_sql
 from campus_safety.alarms.models import AlarmCase, Dispatch, PoliceUnit, TestWindow
 from campus_safety.audit import services as audit
 from campus_safety.devices.models import Device
@@ -104,6 +104,25 @@ def _place(arrival: Arrival) -> tuple[str, int]:
     return ("device", arrival.device_pk)
 
 
+def _drill_windows(
+    school_ids: set[int], earliest: dt.datetime, latest: dt.datetime
+) -> list[tuple[int, int | None, dt.datetime, dt.datetime]]:
+    """(school, device or None, start, end) of the drill windows touching the batch."""
+    if not school_ids:
+        return []
+    schools = sorted(school_ids)
+    school, device, starts, ends = (
+        raw_sql.column(TestWindow, f) for f in ("school", "device", "starts_at", "ends_at")
+    )
+    found = raw_sql.rows(  # identifiers from the model, values as parameters
+        f"SELECT {school}, {device}, {starts}, {ends} FROM {raw_sql.table(TestWindow)}"  # noqa: S608
+        f" WHERE {school} IN ({raw_sql.placeholders(schools)})"
+        f" AND {starts} <= %s AND {ends} > %s",
+        [*schools, raw_sql.moment(latest), raw_sql.moment(earliest)],
+    )
+    return [(s, d, raw_sql.aware(start), raw_sql.aware(end)) for s, d, start, end in found]
+
+
 def open_or_merge_cases(arrivals: list[Arrival]) -> list[tuple[AlarmCase, bool]]:
     """``open_or_merge_case`` for a batch, in arrival order, in a fixed handful of
     queries whatever its size: devices, drill windows and open cases are read once,
@@ -123,13 +142,7 @@ def open_or_merge_cases(arrivals: list[Arrival]) -> list[tuple[AlarmCase, bool]]
         devices.update({row["pk"]: row for row in rows.values("pk", "kind", "key_area")})
     earliest = min(a.occurred_at for a in arrivals)
     latest = max(a.occurred_at for a in arrivals)
-    windows = list(
-        TestWindow.objects.filter(
-            school_id__in=school_ids, starts_at__lte=latest, ends_at__gt=earliest
-        )
-        .order_by()
-        .values_list("school_id", "device_id", "starts_at", "ends_at")
-    )
+    windows = _drill_windows(school_ids, earliest, latest)
 
     def drill(a: Arrival) -> bool:
         return a.is_test or any(

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from campus_safety import bus, clock
+from campus_safety import bus, clock, raw_sql
 from campus_safety.live import fanout
 
 log = logging.getLogger(__name__)
@@ -86,12 +86,30 @@ def record(name: str, payload: dict[str, Any]) -> Any:
     return row
 
 
+def _scope_of(school_ids: set[int]) -> dict[int, tuple[str, int | None]]:
+    """school → (region code, police station): what a stream filters on (a cursor:
+    every alarm passes here inside the ingestion writer's transaction)."""
+    from campus_safety.orgs.models import Region, School
+
+    if not school_ids:
+        return {}
+    schools = sorted(school_ids)
+    found = raw_sql.rows(  # identifiers from the models, values as parameters
+        f"SELECT s.{raw_sql.column(School, 'id')}, r.{raw_sql.column(Region, 'code')},"  # noqa: S608
+        f" s.{raw_sql.column(School, 'police_station')}"
+        f" FROM {raw_sql.table(School)} s LEFT JOIN {raw_sql.table(Region)} r"
+        f" ON r.{raw_sql.column(Region, 'id')} = s.{raw_sql.column(School, 'region')}"
+        f" WHERE s.{raw_sql.column(School, 'id')} IN ({raw_sql.placeholders(schools)})",
+        schools,
+    )
+    return {pk: (region or "", station) for pk, region, station in found}
+
+
 def _write_many(events: list[tuple[str, dict[str, Any]]]) -> list[Any]:
     """One INSERT for the lot, after one look-up of the schools' scope columns (and of
     the devices' schools for events that name only a device)."""
     from campus_safety.devices.models import Device
     from campus_safety.live.models import LiveEvent
-    from campus_safety.orgs.models import School
 
     schools: list[int | None] = [payload.get("school_id") for _name, payload in events]
     by_pk = {p["device_pk"] for _n, p in events if p.get("device_pk")}
@@ -111,12 +129,7 @@ def _write_many(events: list[tuple[str, dict[str, Any]]]) -> list[Any]:
                 schools[i] = pk_school.get(payload["device_pk"])
             elif payload.get("device_id"):
                 schools[i] = id_school.get(payload["device_id"])
-    scope = {
-        pk: (region or "", station)
-        for pk, region, station in School.objects.filter(
-            pk__in={s for s in schools if s is not None}
-        ).values_list("pk", "region__code", "police_station_id")
-    }
+    scope = _scope_of({s for s in schools if s is not None})
     now = clock.now()
     rows = [
         LiveEvent(
