@@ -1,6 +1,7 @@
 """Escalation timers: unacknowledged cases climb the chain; late arrivals are breaches."""
 
 import pytest
+from django.db import connection
 
 from campus_safety.alarms import workflow
 from campus_safety.alarms.escalation import run_alarm_timers
@@ -128,3 +129,70 @@ def test_the_timer_loop_runs_until_told_to_stop(clock, device):
 
     asyncio.run(main())
     assert AlarmEscalation.objects.count() == 1
+
+
+def _storm(clock, count: int) -> list:
+    """``count`` unacknowledged cases, each at its own school, opened together."""
+    from tests.devices.support import DeviceFactory
+
+    return [send_alarm(DeviceFactory(), clock) for _ in range(count)]
+
+
+def test_a_storm_of_unacknowledged_cases_escalates_each_once_with_one_update_per_level(clock):
+    """120 cases (three transactions of 50) at two different levels: each case escalated
+    once, to its own next level, with a SELECT and at most one UPDATE per level per
+    transaction — not an UPDATE per case, which starved ingestion in a storm."""
+    from django.test.utils import CaptureQueriesContext
+
+    from campus_safety.alarms.models import AlarmCase
+
+    cases = _storm(clock, 120)
+    AlarmCase.objects.filter(pk__in=[c.pk for c in cases[::2]]).update(escalation_level=1)
+    clock.advance(seconds=31)
+    with CaptureQueriesContext(connection) as captured:
+        rows = run_alarm_timers(clock.now())
+    assert sorted(r.case_id for r in rows) == sorted(c.pk for c in cases)
+    by_case = {r.case_id: r.level for r in rows}
+    assert {by_case[c.pk] for c in cases[::2]} == {2} and {by_case[c.pk] for c in cases[1::2]} == {
+        1
+    }
+    updates = [q for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) <= 3 * 2
+    assert set(AlarmCase.objects.values_list("escalation_level", flat=True)) == {1, 2}
+    assert run_alarm_timers(clock.now()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="several processes share one database only on PostgreSQL (ARCHITECTURE.md §4)",
+)
+def test_two_runners_at_once_escalate_each_case_exactly_once(clock):
+    """Two processes' timers firing together (threads here, each with its own database
+    connection): every case is claimed by one of them only."""
+    import threading
+
+    from django.db import connections
+
+    cases = _storm(clock, 60)
+    clock.advance(seconds=31)
+    now, written, errors = clock.now(), [], []
+    start = threading.Barrier(2)
+
+    def runner() -> None:
+        try:
+            start.wait()
+            written.extend(run_alarm_timers(now))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=runner) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(r.case_id for r in written) == sorted(c.pk for c in cases)
+    assert AlarmEscalation.objects.count() == 60

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from django.db import connections, transaction
 from django.db.models import QuerySet
@@ -72,6 +73,29 @@ def _chunks(queryset: QuerySet) -> Iterator[list[AlarmCase]]:
         yield cases[start : start + CHUNK]
 
 
+def _claim(chunk: list[AlarmCase], **still: Any) -> set[int]:
+    """The chunk's cases that are still due, locked for this transaction: a runner in
+    another process skips them (PostgreSQL ``SKIP LOCKED``; SQLite's writer lock,
+    taken at BEGIN, serialises runners anyway) and, once this commits, finds them no
+    longer due — so no case is escalated twice. One SELECT for the chunk, not an
+    UPDATE per case."""
+    return set(
+        AlarmCase.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=[case.pk for case in chunk], **still)
+        .values_list("pk", flat=True)
+    )
+
+
+def _by_next_level(chunk: list[AlarmCase], claimed: set[int]) -> dict[int, list[AlarmCase]]:
+    """Claimed cases by the level they go up to: one UPDATE per level."""
+    levels: dict[int, list[AlarmCase]] = {}
+    for case in chunk:
+        if case.pk in claimed:
+            level = min(case.escalation_level + 1, Level.COMMAND_CENTRE)
+            levels.setdefault(level, []).append(case)
+    return levels
+
+
 def run_alarm_timers(now: dt.datetime | None = None) -> list[AlarmEscalation]:
     """Fire every due deadline once; returns the escalations written.
 
@@ -86,35 +110,29 @@ def run_alarm_timers(now: dt.datetime | None = None) -> list[AlarmEscalation]:
     ).select_related(related)
     for chunk in _chunks(unacknowledged):
         with transaction.atomic():
+            claimed = _claim(chunk, state=AlarmCase.State.RECEIVED, next_escalation_at__lte=now)
             rows = []
-            for case in chunk:
-                level = min(case.escalation_level + 1, Level.COMMAND_CENTRE)
-                claimed = AlarmCase.objects.filter(
-                    pk=case.pk,
-                    state=AlarmCase.State.RECEIVED,
-                    next_escalation_at=case.next_escalation_at,
-                ).update(
+            for level, cases in _by_next_level(chunk, claimed).items():
+                AlarmCase.objects.filter(pk__in=[c.pk for c in cases]).update(
                     escalation_level=level,
                     next_escalation_at=now + dt.timedelta(seconds=ack_seconds()),
-                )
-                if claimed:  # repeated at the top level until a person acknowledges
-                    reason = AlarmEscalation.Reason.UNACKNOWLEDGED
-                    rows.append(_escalation(case, reason, level, now))
+                )  # repeated at the top level until a person acknowledges
+                reason = AlarmEscalation.Reason.UNACKNOWLEDGED
+                rows += [_escalation(case, reason, level, now) for case in cases]
             written += _write(rows)
     overdue = AlarmCase.objects.filter(
         state=AlarmCase.State.DISPATCHED, is_breach=False, arrival_deadline__lte=now
     ).select_related(related)
     for chunk in _chunks(overdue):
         with transaction.atomic():
+            claimed = _claim(chunk, state=AlarmCase.State.DISPATCHED, is_breach=False)
             rows = []
-            for case in chunk:
-                level = min(case.escalation_level + 1, Level.COMMAND_CENTRE)
-                claimed = AlarmCase.objects.filter(
-                    pk=case.pk, state=AlarmCase.State.DISPATCHED, is_breach=False
-                ).update(is_breach=True, escalation_level=level)
-                if claimed:
-                    reason = AlarmEscalation.Reason.ARRIVAL_BREACH
-                    rows.append(_escalation(case, reason, level, now))
+            for level, cases in _by_next_level(chunk, claimed).items():
+                AlarmCase.objects.filter(pk__in=[c.pk for c in cases]).update(
+                    is_breach=True, escalation_level=level
+                )
+                reason = AlarmEscalation.Reason.ARRIVAL_BREACH
+                rows += [_escalation(case, reason, level, now) for case in cases]
             written += _write(rows)
     return written
 
