@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import uvicorn
 from django.conf import settings
+from django.db import connection
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ async def run(options: Options) -> None:
     sys.setswitchinterval(settings.SERVE_SWITCH_INTERVAL)
     # One writer thread stores what every adapter receives (group commit).
     committer.start()
+    if connection.vendor == "sqlite":
+        from campus_safety.sqlite_checkpoints import run_checkpoint_loop
+
+        background.append(asyncio.create_task(run_checkpoint_loop(stop), name="checkpoints"))
     if options.gateway:
         background.append(asyncio.create_task(run_liveness(stop), name="liveness"))
         background.append(asyncio.create_task(run_alarm_timers_loop(stop), name="alarm-timers"))

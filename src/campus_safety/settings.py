@@ -363,6 +363,9 @@ INGEST_HTTP_MAX_BYTES = int(os.environ.get("INGEST_HTTP_MAX_BYTES", str(256 * 10
 INGEST_HTTP_MAX_EVENTS = int(os.environ.get("INGEST_HTTP_MAX_EVENTS", "500"))
 # How long an HTTP ingest request waits for its batch to commit before answering 503.
 INGEST_HTTP_COMMIT_TIMEOUT = float(os.environ.get("INGEST_HTTP_COMMIT_TIMEOUT", "20"))
+# How often (seconds) ``serve`` copies SQLite's write-ahead log into the database file
+# in a thread of its own (sqlite_checkpoints.py), so commits never have to.
+SQLITE_CHECKPOINT_SECONDS = float(os.environ.get("SQLITE_CHECKPOINT_SECONDS", "1"))
 # How often (seconds) Python lets another thread take the GIL under ``serve`` (Python's
 # default is 0.005). The ingestion writer gives the GIL up on every database round trip
 # and then waited up to 5 ms each time for the SIP loop to yield it: at 0.0005 the PostgreSQL
