@@ -307,6 +307,7 @@ class StatusTracker:
                     reason=_reason(tr)[:128],
                 )
             )
+        announcements: list[tuple[str, dict]] = []
         for tr in started_flapping:
             changes = settings.LIVENESS_FLAP_CHANGES
             window = settings.LIVENESS_FLAP_WINDOW_SECONDS
@@ -321,12 +322,15 @@ class StatusTracker:
                     reason=reason,
                 )
             )
-            bus.publish_on_commit("device.flapping", **_payload(tr), flapping_reason=reason)
+            announcements.append(("device.flapping", {**_payload(tr), "flapping_reason": reason}))
         rows += self._follow_channels(written, now)
         StatusChange.objects.bulk_create(rows)  # bulk: no per-row audit entries
-        for tr in written:
-            if tr.is_announced:
-                bus.publish_on_commit(f"device.{tr.to_status}", **_payload(tr))
+        # One live-log INSERT for the lot: thousands of devices come online together
+        # after a restart or a district's network returns.
+        announcements += [
+            (f"device.{tr.to_status}", _payload(tr)) for tr in written if tr.is_announced
+        ]
+        bus.publish_many_on_commit(announcements)
 
     def _note_change(self, state: DeviceState, tr: Transition, t: float) -> str:
         """Count an online/offline change; "started" when it makes the device flap,

@@ -34,7 +34,7 @@ from django.views.decorators.http import require_POST
 from campus_safety import clock
 from campus_safety.audit.actor import client_ip
 from campus_safety.devices.models import Device
-from campus_safety.gateway import committer, ingest, signing_keys
+from campus_safety.gateway import committer, credentials, ingest
 
 log = logging.getLogger(__name__)
 
@@ -139,10 +139,10 @@ async def handle_async(headers: Mapping[str, str], body: bytes | None, remote: s
     from memory and the loop waits for the writer thread's commit — no worker thread,
     and no query unless a device's secret is not cached yet."""
     device_id = headers.get("x-device-id", "").strip()
-    known = signing_keys.cached(device_id)
-    if known is signing_keys.MISSING:
-        known = await sync_to_async(_load_secret, thread_sensitive=False)(device_id)
-    secret = cast("str | None", known)
+    known = credentials.cached(device_id)
+    if known is credentials.MISSING:
+        known = await sync_to_async(_load_credentials, thread_sensitive=False)(device_id)
+    secret = None if known is None else cast("credentials.Credentials", known).secret
     batch = accept(headers, body, remote, lambda _device_id: secret)
     if not isinstance(batch, Batch):
         return batch
@@ -155,9 +155,9 @@ async def handle_async(headers: Mapping[str, str], body: bytes | None, remote: s
     return answer(batch, stored)
 
 
-def _load_secret(device_id: str) -> str | None:
+def _load_credentials(device_id: str) -> credentials.Credentials | None:
     try:
-        return signing_keys.load(device_id)
+        return credentials.load(device_id)
     finally:
         if not connection.in_atomic_block:  # (a test's transaction keeps its own)
             connection.close()  # a pool thread must not keep a connection between requests

@@ -68,6 +68,32 @@ def test_unknown_unapproved_and_other_protocol_devices_are_not_approved():
     assert platform.device_credentials(ALARM_INPUT_ID)[1] is False
 
 
+def test_a_known_devices_credentials_are_answered_from_memory_until_it_changes(
+    live, settings, django_assert_num_queries
+):
+    """The first REGISTER reads (and caches) the password; the digest check of the
+    second one — and every later REGISTER — runs on the event loop without a query,
+    until a save tells the directory the device changed."""
+    from campus_safety.personal_data import encrypt
+
+    settings.GB28181_PASSWORD = "platform-wide"
+    nvr = gb_device(password="own-password")
+    gb_device(ALARM_INPUT_ID, kind=Device.Kind.ONE_KEY_ALARM, is_approved=False)
+    live.directory.load()
+    assert platform.cached_credentials(NVR_ID) is None  # not read yet: ask the database
+    assert platform.device_credentials(NVR_ID) == ("own-password", True)
+    with django_assert_num_queries(0):
+        assert platform.cached_credentials(NVR_ID) == ("own-password", True)
+        assert platform.cached_credentials(ALARM_INPUT_ID) is None  # pending: the database says
+    Device.objects.filter(pk=nvr.pk).update(password=encrypt("changed-behind-our-back"))
+    assert platform.cached_credentials(NVR_ID) == ("own-password", True)
+    nvr.refresh_from_db()
+    nvr.password = ""
+    nvr.save()  # through the platform: the directory hears of it, the cache is dropped
+    assert platform.cached_credentials(NVR_ID) is None
+    assert platform.device_credentials(NVR_ID) == ("platform-wide", True)
+
+
 def test_keepalives_and_registrations_reach_liveness_without_a_query(
     live, django_assert_num_queries
 ):

@@ -73,6 +73,9 @@ class PlatformInterface:
     on_alarm: Callable[[ReceivedAlarm], Any]  # -> result with .outcome (or the outcome)
     on_catalog: Callable[[str, list[manscdp.CatalogItem]], Any]
     on_pending: Callable[[str, Remote], Any]
+    # (password, is_approved) from memory, or None to ask ``device_credentials``:
+    # sync, on the event loop, so a REGISTER of a known device costs no thread or query.
+    cached_credentials: Callable[[str], tuple[str, bool] | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from campus_safety import bus, clock
 from campus_safety.devices import gateway_link, liveness
 from campus_safety.devices import services as devices
 from campus_safety.devices.models import Device
-from campus_safety.gateway import committer, ingest
+from campus_safety.gateway import committer, credentials, ingest
 from campus_safety.gateway.gb28181 import manscdp
 from campus_safety.gateway.gb28181 import server as gb
 from campus_safety.gateway.gb28181.server import (
@@ -71,9 +71,25 @@ def config_from_settings() -> ServerConfig:
 # --- credentials, registrations, keepalives ------------------------------------------------
 
 
+def cached_credentials(device_id: str) -> tuple[str, bool] | None:
+    """``device_credentials`` from memory for an approved device whose password is
+    cached (gateway/credentials.py); None sends the server to the database."""
+    found = credentials.cached(device_id)
+    entry = liveness.default().directory.entries.get(device_id)
+    if not isinstance(found, credentials.Credentials) or entry is None:
+        return None
+    return found.password or settings.GB28181_PASSWORD, entry.protocol == PROTOCOL
+
+
 def device_credentials(device_id: str) -> tuple[str | None, bool]:
     """(password, approved): the device's own password, else the platform-wide one;
-    None for an unknown device. A device registered for another protocol is refused."""
+    None for an unknown device. A device registered for another protocol is refused.
+    An approved device's credentials are cached on the way (``cached_credentials``)."""
+    entry = liveness.lookup(device_id)
+    if entry is not None:
+        found = credentials.load(device_id)
+        if found is not None:
+            return found.password or settings.GB28181_PASSWORD, entry.protocol == PROTOCOL
     row = (
         Device.objects.filter(device_id=device_id)
         .values_list("password", "is_approved", "protocol")
@@ -211,6 +227,7 @@ def build_interface() -> PlatformInterface:
         on_alarm=ingest_alarm_async,
         on_catalog=sync_to_async(store_channels),
         on_pending=sync_to_async(on_pending),
+        cached_credentials=cached_credentials,
     )
 
 

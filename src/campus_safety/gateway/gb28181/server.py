@@ -386,7 +386,11 @@ class Gb28181Server:
         if request.from_.uri.user not in ("", device_id):
             respond(403, "third-party registration")
             return
-        password, is_approved = await _call(self.interface.device_credentials, device_id)
+        lookup = self.interface.cached_credentials
+        known = lookup(device_id) if lookup is not None else None
+        if known is None:
+            known = await _call(self.interface.device_credentials, device_id)
+        password, is_approved = known
         if password is None:
             if self.config.auto_register:
                 await _call(self.interface.on_pending, device_id, remote)
