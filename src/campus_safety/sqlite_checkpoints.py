@@ -12,15 +12,12 @@ safety net for processes that do not run this loop.)
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-log = logging.getLogger(__name__)
+from campus_safety import periodic
 
 
 def checkpoint(database: BaseDatabaseWrapper | None = None) -> tuple[int, int, int]:
@@ -32,17 +29,6 @@ def checkpoint(database: BaseDatabaseWrapper | None = None) -> tuple[int, int, i
 
 async def run_checkpoint_loop(stop: asyncio.Event, interval: float | None = None) -> None:
     """Checkpoint until ``stop`` is set (runtime.py; SQLite only)."""
-    interval = interval or settings.SQLITE_CHECKPOINT_SECONDS
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-checkpoint") as worker:
-        try:
-            while not stop.is_set():
-                try:
-                    await loop.run_in_executor(worker, checkpoint)
-                except Exception:  # e.g. the database briefly locked: try next time
-                    log.exception("SQLite checkpoint failed")
-                    await loop.run_in_executor(worker, connections.close_all)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-        finally:
-            await loop.run_in_executor(worker, connections.close_all)
+    await periodic.run_every(
+        stop, interval or settings.SQLITE_CHECKPOINT_SECONDS, checkpoint, "sqlite-checkpoint"
+    )

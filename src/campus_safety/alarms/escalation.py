@@ -8,22 +8,18 @@ idempotent (a conditional UPDATE claims each deadline once, even with several wo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import logging
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 
-from campus_safety import bus, clock
+from campus_safety import bus, clock, periodic
 from campus_safety.alarms.models import AlarmCase, AlarmEscalation
 from campus_safety.alarms.workflow import ack_seconds
 from campus_safety.orgs.models import Organisation
 
-log = logging.getLogger(__name__)
 Level = AlarmEscalation.Level
 
 
@@ -138,20 +134,5 @@ def run_alarm_timers(now: dt.datetime | None = None) -> list[AlarmEscalation]:
 
 
 async def run_alarm_timers_loop(stop: asyncio.Event, interval: float = 1.0) -> None:
-    """Run the timers every ``interval`` seconds until ``stop`` is set (runtime.py).
-
-    One worker thread keeps one database connection across runs and closes it on exit.
-    """
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="alarm-timers") as worker:
-        try:
-            while not stop.is_set():
-                try:
-                    await loop.run_in_executor(worker, run_alarm_timers, clock.now())
-                except Exception:  # a database hiccup must not end the loop
-                    log.exception("alarm timers failed")
-                    await loop.run_in_executor(worker, connections.close_all)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-        finally:
-            await loop.run_in_executor(worker, connections.close_all)
+    """Run the timers every ``interval`` seconds until ``stop`` is set (runtime.py)."""
+    await periodic.run_every(stop, interval, lambda: run_alarm_timers(clock.now()), "alarm-timers")

@@ -14,22 +14,18 @@ never send the same reminder or escalation twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campus_safety import bus, clock
+from campus_safety import bus, clock, periodic
 from campus_safety.hazards.models import Hazard, HazardEvent
 from campus_safety.orgs.models import Organisation, School
 
-log = logging.getLogger(__name__)
 MAX_LEVEL = 2
 
 
@@ -153,17 +149,9 @@ def run_hazard_deadlines(now: dt.datetime | None = None) -> SweepResult:
 
 async def run_hazard_deadlines_loop(stop: asyncio.Event, interval: float | None = None) -> None:
     """Sweep every ``interval`` seconds until ``stop`` is set (runtime.py)."""
-    interval = interval or sweep_seconds()
-    loop = asyncio.get_running_loop()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hazard-deadlines") as worker:
-        try:
-            while not stop.is_set():
-                try:
-                    await loop.run_in_executor(worker, run_hazard_deadlines, clock.now())
-                except Exception:  # a database hiccup must not end the loop
-                    log.exception("hazard deadline sweep failed")
-                    await loop.run_in_executor(worker, connections.close_all)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=interval)
-        finally:
-            await loop.run_in_executor(worker, connections.close_all)
+    await periodic.run_every(
+        stop,
+        interval or sweep_seconds(),
+        lambda: run_hazard_deadlines(clock.now()),
+        "hazard-deadlines",
+    )
