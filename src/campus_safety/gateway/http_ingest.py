@@ -33,7 +33,6 @@ from django.views.decorators.http import require_POST
 
 from campus_safety import clock
 from campus_safety.audit.actor import client_ip
-from campus_safety.devices.models import Device
 from campus_safety.gateway import committer, credentials, ingest
 
 log = logging.getLogger(__name__)
@@ -65,10 +64,16 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def secret_from_database(device_id: str) -> str | None:
-    """The signing secret of an approved device (None if unknown or unapproved)."""
-    device = Device.objects.filter(device_id=device_id, is_approved=True).only("secret").first()
-    return None if device is None else device.secret
+def _secret(device_id: str) -> str | None:
+    """An approved device's signing secret, read once and then kept in memory."""
+    known = credentials.cached(device_id)
+    if known is credentials.MISSING:
+        known = credentials.load(device_id)
+    return _secret_in(known)
+
+
+def _secret_in(known: object) -> str | None:
+    return None if known is None else cast("credentials.Credentials", known).secret
 
 
 def _authenticate(
@@ -124,7 +129,7 @@ class Batch:
 def handle(headers: Mapping[str, str], body: bytes | None, remote: str) -> Answer:
     """Authenticate, parse, ingest, answer per event — after the commit. ``headers`` has
     lower-case names; ``body`` is None when it was larger than the limit."""
-    batch = accept(headers, body, remote, secret_from_database)
+    batch = accept(headers, body, remote, _secret)
     if not isinstance(batch, Batch):
         return batch
     try:
@@ -142,7 +147,7 @@ async def handle_async(headers: Mapping[str, str], body: bytes | None, remote: s
     known = credentials.cached(device_id)
     if known is credentials.MISSING:
         known = await sync_to_async(_load_credentials, thread_sensitive=False)(device_id)
-    secret = None if known is None else cast("credentials.Credentials", known).secret
+    secret = _secret_in(known)
     batch = accept(headers, body, remote, lambda _device_id: secret)
     if not isinstance(batch, Batch):
         return batch

@@ -30,8 +30,8 @@ def now_rfc3339() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
-class MqttFleet:
-    """A few client connections publishing for many devices (QoS 1, acks counted)."""
+class _Fleet:
+    """What both fleets share: the broker, client IDs, topics, event IDs, counters."""
 
     def __init__(
         self,
@@ -48,10 +48,32 @@ class MqttFleet:
         self.username, self.password = parts.username, parts.password
         self.prefix = client_prefix or f"campus-sim-{secrets.token_hex(3)}"
         self.stats: Counter[str] = Counter()
-        self._lock = threading.Lock()
         self._events = itertools.count(1)
         self._run = secrets.token_hex(3)
         self._next = itertools.cycle(range(connections))
+
+    def topic(self, device_id: str, kind: str) -> str:
+        return f"{self.topic_root}/{device_id}/{kind}"
+
+    def event_id(self, kind: str) -> str:
+        return f"sim-{self._run}-{kind[:2]}-{next(self._events)}"
+
+
+class MqttFleet(_Fleet):
+    """A few client connections publishing for many devices (QoS 1, acks counted)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        connections: int = 2,
+        client_prefix: str = "",
+        topic_root: str = TOPIC_ROOT,
+    ) -> None:
+        super().__init__(
+            url, connections=connections, client_prefix=client_prefix, topic_root=topic_root
+        )
+        self._lock = threading.Lock()
         self.clients = [self._client(i) for i in range(connections)]
 
     def _client(self, index: int) -> paho.Client:
@@ -88,13 +110,10 @@ class MqttFleet:
         """Publish one message for ``device_id`` (thread-safe, non-blocking)."""
         payload = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
         client = self.clients[next(self._next)]
-        client.publish(f"{self.topic_root}/{device_id}/{kind}", payload, qos=1)
+        client.publish(self.topic(device_id, kind), payload, qos=1)
         with self._lock:
             self.stats["published"] += 1
             self.stats[kind] += 1
-
-    def event_id(self, kind: str) -> str:
-        return f"sim-{self._run}-{kind[:2]}-{next(self._events)}"
 
     def heartbeat(self, device_id: str) -> None:
         self.publish(device_id, "heartbeat", {"event_id": self.event_id("hb"), "ts": now_rfc3339()})
@@ -126,7 +145,7 @@ def heartbeat_all(fleet: MqttFleet, device_ids: Sequence[str]) -> None:
         fleet.heartbeat(device_id)
 
 
-class RawMqttFleet:
+class RawMqttFleet(_Fleet):
     """Heartbeats over a few raw MQTT 3.1.1 connections at QoS 1, for load benches.
 
     paho costs a sender about as much per message as the platform spends consuming it
@@ -145,20 +164,14 @@ class RawMqttFleet:
         client_prefix: str = "",
         topic_root: str = TOPIC_ROOT,
     ) -> None:
-        parts = urlsplit(url)
-        self.host = parts.hostname or "127.0.0.1"
-        self.port = parts.port or 1883
-        self.topic_root = topic_root
-        self.prefix = client_prefix or f"campus-sim-{secrets.token_hex(3)}"
-        self.stats: Counter[str] = Counter()
-        self._events = itertools.count(1)
-        self._run = secrets.token_hex(3)
+        super().__init__(
+            url, connections=connections, client_prefix=client_prefix, topic_root=topic_root
+        )
         self._count = connections
         self._sockets: list[socket.socket] = []
         self._mids = [itertools.cycle(range(1, 65536)) for _ in range(connections)]
         self._acked = [0] * connections  # one writer each: its reader thread
         self._readers: list[threading.Thread] = []
-        self._next = itertools.cycle(range(connections))
 
     def start(self) -> None:
         """Connect (CONNECT, wait for CONNACK accepted) and start the PUBACK readers."""
@@ -208,7 +221,7 @@ class RawMqttFleet:
     def publish(self, device_id: str, kind: str, payload: bytes) -> None:
         """One QoS 1 PUBLISH (from one thread at a time: the bench's loop)."""
         index = next(self._next)
-        topic = f"{self.topic_root}/{device_id}/{kind}".encode()
+        topic = self.topic(device_id, kind).encode()
         variable = (
             struct.pack("!H", len(topic)) + topic + struct.pack("!H", next(self._mids[index]))
         )
@@ -218,7 +231,7 @@ class RawMqttFleet:
         self.stats["published"] += 1
 
     def heartbeat(self, device_id: str) -> None:
-        event_id = f"sim-{self._run}-hb-{next(self._events)}"
+        event_id = self.event_id("hb")
         self.publish(device_id, "heartbeat", b'{"event_id": "%s", "ts": "%s"}'
                      % (event_id.encode(), now_rfc3339().encode()))  # fmt: skip
 
