@@ -42,3 +42,13 @@ def test_console_script_runs_django_checks(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret_key").exists()
+
+
+def test_serve_runs_on_uvloop_unless_told_to_use_asyncio(settings):
+    import uvloop
+
+    from campus_safety import runtime
+
+    assert runtime.loop_factory() is uvloop.new_event_loop
+    settings.SERVE_EVENT_LOOP = "asyncio"
+    assert runtime.loop_factory() is None

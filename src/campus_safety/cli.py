@@ -53,13 +53,11 @@ def serve(argv: list[str]) -> None:
     if settings.MQTT_URL and not args.no_gateway:
         print(f"  MQTT subscriber: {settings.MQTT_URL.split('@')[-1]}")
     print()
-    asyncio.run(
-        runtime.run(
-            runtime.Options(
-                host=args.host, port=port, gateway=not args.no_gateway, simulate=args.simulate
-            )
-        )
+    options = runtime.Options(
+        host=args.host, port=port, gateway=not args.no_gateway, simulate=args.simulate
     )
+    with asyncio.Runner(loop_factory=runtime.loop_factory()) as runner:
+        runner.run(runtime.run(options))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import gc
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import uvicorn
@@ -27,6 +28,22 @@ class Options:
     workers: int = 1
     gateway: bool = True  # SIP + MQTT + liveness in this process
     simulate: bool = False  # the demo city's devices too (campus_safety.simulator)
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop (installed with uvicorn[standard]) unless ``SERVE_EVENT_LOOP=asyncio``.
+
+    Every datagram, connection and timer of the gateways goes through the loop: uvloop
+    reads a UDP datagram and calls the protocol from C, where asyncio's selector loop
+    runs a few dozen lines of Python per datagram (bench/keepalive.py, README)."""
+    if settings.SERVE_EVENT_LOOP != "uvloop":
+        return None
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - a platform without uvloop wheels
+        log.warning("uvloop is not installed: serving on asyncio's own event loop")
+        return None
+    return uvloop.new_event_loop
 
 
 def freeze_start_up_objects() -> None:

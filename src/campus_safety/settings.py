@@ -371,6 +371,8 @@ SQLITE_CHECKPOINT_SECONDS = float(os.environ.get("SQLITE_CHECKPOINT_SECONDS", "1
 # and then waited up to 5 ms each time for the SIP loop to yield it: at 0.0005 the PostgreSQL
 # p99 alarm latency at 100/s fell from 166 to 85 ms (bench/alarm_latency.py, README).
 SERVE_SWITCH_INTERVAL = float(os.environ.get("SERVE_SWITCH_INTERVAL", "0.0005"))
+# "uvloop" (default) or "asyncio": the event loop ``serve`` runs on (runtime.loop_factory).
+SERVE_EVENT_LOOP = os.environ.get("SERVE_EVENT_LOOP", "uvloop")
 INGEST_HTTP_REPLAY_WINDOW_SECONDS = int(os.environ.get("INGEST_HTTP_REPLAY_WINDOW_SECONDS", "300"))
 # MQTT (MQTT_URL above, e.g. mqtt://user:pass@127.0.0.1:1883; mqtts:// for TLS). The client
 # ID must stay the same across restarts: the broker keeps its session (QoS 1 messages

@@ -75,7 +75,7 @@ class Liveness:
         entry = self.directory.get(device_id)
         if entry is None or (protocol is not None and entry.protocol != protocol):
             return False
-        self.store.touch(device_id, at.timestamp() if at is not None else clock.now().timestamp())
+        self.store.touch(device_id, at.timestamp() if at is not None else clock.timestamp())
         return True
 
     def record_registration(

@@ -425,6 +425,27 @@
     document.body.addEventListener("htmx:afterSwap", function (event) {
       if (event.detail.target && event.detail.target.id === "wall-cases") { afterSwap(); }
     });
+    /* A live refresh swapped in between pressing and releasing the mouse would eat the
+       click (the press lands on the old row, the release on the new one): hold it until
+       the button is up, then fetch again. */
+    var pressed = false;
+    var held = false;
+    root.addEventListener("pointerdown", function () { pressed = true; });
+    function released() {
+      pressed = false;
+      if (held) {
+        held = false;
+        setTimeout(function () { trigger("alarm-refresh"); }, 0);  // after the click
+      }
+    }
+    document.addEventListener("pointerup", released);
+    document.addEventListener("pointercancel", released);
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      if (pressed && event.detail.target && event.detail.target.id === "wall-cases") {
+        event.detail.shouldSwap = false;
+        held = true;
+      }
+    });
 
     initMap();
     afterSwap();

@@ -1,0 +1,82 @@
+"""Keepalive bodies read once per device, not once per keepalive.
+
+A device sends the same Keepalive body every minute or so, byte for byte, apart from
+the digits of its ``<SN>``. Parsing XML is most of a keepalive's cost (building a
+defusedxml parser alone is ~6 µs of pure Python), and at thousands of keepalives a
+second that cost is what pushed answers past T1 and set off resend storms. So the
+first body of each shape goes through ``manscdp.parse`` (defusedxml), and a later body
+that differs from it only in those digits is known to parse the same way: digits
+inside an element's text cannot change the document's structure. Everything else
+(other commands, a body seen for the first time, anything ambiguous) is parsed as
+before. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+from campus_safety.gateway.gb28181 import manscdp
+
+MAX_BODY = 1024  # a keepalive is ~170 bytes; longer ones (fault lists in <Info>) are parsed
+_SN_ELEMENT = re.compile(rb"<SN>([0-9]{1,18})</SN>")
+_new_object = object.__new__
+
+
+class KeepaliveMemo:
+    """Keepalive bodies by their bytes without the SN digits, bounded in number."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self.max_entries = max_entries
+        # masked body → (root, cmd_type, device_id, status, other top-level fields)
+        self._entries: dict[bytes, tuple[str, str, str, str, tuple[tuple[str, str], ...]]] = {}
+        self.hits = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def parse(self, data: bytes) -> manscdp.Message:
+        """``manscdp.parse(data)``; a keepalive of a known shape without parsing (its
+        ``tree`` is then None: nothing reads a keepalive's tree)."""
+        match = _SN_ELEMENT.search(data) if len(data) <= MAX_BODY else None
+        if match is None:
+            return manscdp.parse(data)
+        digits = match.group(1)
+        key = data[: match.start(1)] + data[match.end(1) :]
+        known = self._entries.get(key)
+        if known is not None:
+            self.hits += 1
+            return _keepalive(known, digits.decode("ascii"))
+        message = manscdp.parse(data)
+        if (
+            isinstance(message, manscdp.Keepalive)
+            and message.sn == int(digits)
+            and data.lower().count(b"<sn") == 1  # the one SN element, the one just read
+        ):
+            if len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]  # the oldest shape
+            fields = tuple((k, v) for k, v in message.fields.items() if k != "SN")
+            self._entries[key] = (
+                message.root,
+                message.cmd_type,
+                message.device_id,
+                message.status,
+                fields,
+            )
+        return message
+
+
+def _keepalive(
+    known: tuple[str, str, str, str, tuple[tuple[str, str], ...]], sn_text: str
+) -> manscdp.Keepalive:
+    root, cmd_type, device_id, status, fields = known
+    message = _new_object(manscdp.Keepalive)  # all fields given: no per-field __setattr__
+    message.__dict__.update(
+        root=root,
+        cmd_type=cmd_type,
+        sn=int(sn_text),
+        device_id=device_id,
+        fields={**dict(fields), "SN": sn_text},
+        tree=None,
+        status=status,
+    )
+    return message
