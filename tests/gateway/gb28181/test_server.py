@@ -166,6 +166,22 @@ def test_a_keepalive_is_answered_200_and_reported(device, platform):
     assert platform.keepalives == [(NVR_ID, gb.Remote("udp", "127.0.0.1", device.port))]
 
 
+def test_a_device_s_later_keepalives_are_read_from_its_first_one(device, platform, sip_server):
+    device.register()
+    for sn in (3, 4, 1234567):
+        assert device.message(manscdp.build_keepalive(sn, NVR_ID)).status == 200
+    assert len(platform.keepalives) == 3
+    memo = sip_server.server.keepalive_bodies
+    assert (len(memo), memo.hits) == (1, 2)
+    # a body of another shape is parsed (and refused if it must be), never taken as one
+    other = manscdp.build_keepalive(5, NVR_ID).replace(b"<Status>OK", b"<Status>ERROR")
+    assert device.message(other).status == 200
+    assert memo.hits == 2
+    broken = manscdp.build_keepalive(6, NVR_ID).replace(b"</Notify>", b"</Notif>")
+    assert device.message(broken).status == 400
+    assert len(platform.keepalives) == 4
+
+
 def test_a_keepalive_from_an_unregistered_device_is_refused(device, platform):
     response = device.message(manscdp.build_keepalive(3, NVR_ID))
     assert response.status == 403

@@ -329,4 +329,6 @@ class Link:
 
         sip = dict(self.server.stats)
         sip["registered"] = len(self.server.registrations)
+        sip["keepalive_shapes"] = len(self.server.keepalive_bodies)
+        sip["keepalives_not_parsed"] = self.server.keepalive_bodies.hits
         return {"gb28181": sip, "mqtt": mqtt.metrics()}

@@ -118,7 +118,7 @@ class Gb28181Server:
         # the first resends only (16 × T1 = 8 s; later ones take the parsing path and the
         # transaction cache), whole responses but bounded.
         self._replies = ResponseCache(ttl=16 * self.config.t1, max_entries=100_000)
-        self._bodies = KeepaliveMemo()
+        self.keepalive_bodies = KeepaliveMemo()  # parsed once per device (keepalive_memo.py)
         self._limiter = RateLimiter(self.config.rate_per_second, self.config.rate_burst)
         self._limited = self.config.rate_per_second > 0
         self._client: dict[str, asyncio.Future] = {}
@@ -519,7 +519,7 @@ class Gb28181Server:
             respond(415)
             return
         try:
-            body = self._bodies.parse(request.body)
+            body = self.keepalive_bodies.parse(request.body)
         except manscdp.ManscdpError as exc:
             self.log_drop(f"bad MANSCDP body answered 400 ({exc})", channel.remote)
             respond(400, str(exc))
