@@ -1,7 +1,8 @@
 """The keepalive memo answers exactly what defusedxml's parse answers.
 
-A body is taken from the memo only when it differs from one already parsed in the
-digits of its single ``<SN>``; everything else goes to ``manscdp.parse``. Hypothesis
+A registered device's body is taken from the memo only when it differs from that
+device's previous one in the digits of its single ``<SN>``; everything else goes to
+``manscdp.parse``. Hypothesis
 checks both halves: same-shape bodies read the same, and any other body (mutated,
 doubled SN, SN in a comment, another command) reads — or fails — as the parser says.
 """
@@ -30,7 +31,7 @@ def keepalive(sn: str, device_id: str = DEVICE, status: str = "OK", info: str = 
 def read(memo: KeepaliveMemo, body: bytes) -> manscdp.Message | str:
     """The message, or the parser's error text: both sides must agree on either."""
     try:
-        return memo.parse(body)
+        return memo.parse(body, DEVICE)
     except manscdp.ManscdpError as exc:
         return str(exc)
 
@@ -51,12 +52,12 @@ def parsed(body: bytes) -> manscdp.Message | str:
 @settings(max_examples=300, deadline=None)
 def test_same_shape_keepalives_read_as_the_parser_reads_them(first, later, status, info):
     memo = KeepaliveMemo()
-    assert memo.parse(keepalive(first, status=status, info=info)) == manscdp.parse(
+    assert memo.parse(keepalive(first, status=status, info=info), DEVICE) == manscdp.parse(
         keepalive(first, status=status, info=info)
     )
     for sn in later:
         body = keepalive(sn, status=status, info=info)
-        message = memo.parse(body)
+        message = memo.parse(body, DEVICE)
         assert message == manscdp.parse(body)
         assert isinstance(message, manscdp.Keepalive)
         assert message.sn == int(sn) and message.fields["SN"] == sn
@@ -91,7 +92,7 @@ HOSTILE = st.sampled_from(
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_other_body_reads_or_fails_exactly_as_the_parser_says(sn, position, insert, delete):
     memo = KeepaliveMemo()
-    memo.parse(keepalive("1"))  # a known shape, ready to be (wrongly) matched
+    memo.parse(keepalive("1"), DEVICE)  # a known shape, ready to be (wrongly) matched
     body = keepalive(sn)
     position = min(position, len(body))
     mutated = body[:position] + insert + body[position + delete :]
@@ -102,7 +103,7 @@ def test_any_other_body_reads_or_fails_exactly_as_the_parser_says(sn, position, 
 def test_a_doubled_sn_is_never_remembered():
     memo = KeepaliveMemo()
     body = keepalive("7", info="<!-- <SN>8</SN> -->")
-    assert memo.parse(body).sn == 7
+    assert memo.parse(body, DEVICE).sn == 7
     assert len(memo) == 0
 
 
@@ -118,21 +119,47 @@ def test_a_doubled_sn_is_never_remembered():
 )
 def test_other_commands_are_parsed_every_time(body):
     memo = KeepaliveMemo()
-    assert memo.parse(body) == manscdp.parse(body)
-    assert memo.parse(body) == manscdp.parse(body)
+    assert memo.parse(body, DEVICE) == manscdp.parse(body)
+    assert memo.parse(body, DEVICE) == manscdp.parse(body)
     assert len(memo) == 0 and memo.hits == 0
 
 
-def test_the_memo_keeps_the_newest_shapes_within_its_bound():
+def test_the_memo_keeps_the_newest_devices_within_its_bound():
     memo = KeepaliveMemo(max_entries=3)
     devices = [f"3714020000132{n:07d}" for n in range(5)]
     for device_id in devices:
-        memo.parse(keepalive("1", device_id=device_id))
+        memo.parse(keepalive("1", device_id=device_id), device_id)
     assert len(memo) == 3
-    memo.parse(keepalive("2", device_id=devices[-1]))
-    memo.parse(keepalive("2", device_id=devices[0]))  # forgotten: parsed again, kept again
+    memo.parse(keepalive("2", device_id=devices[-1]), devices[-1])
+    memo.parse(keepalive("2", device_id=devices[0]), devices[0])  # forgotten: parsed, kept
     assert memo.hits == 1
     assert len(memo) == 3
+
+
+def test_a_device_has_one_shape_at_a_time_whatever_it_sends():
+    memo = KeepaliveMemo()
+    for status in ("OK", "ERROR", "OK", "X1", "X2"):
+        message = memo.parse(keepalive("1", status=status), DEVICE)
+        assert message.status == status
+    assert len(memo) == 1
+    assert memo.parse(keepalive("9", status="X2"), DEVICE).status == "X2"
+    assert memo.hits == 1
+
+
+def test_without_a_sender_nothing_is_remembered():
+    memo = KeepaliveMemo()
+    for sn in ("1", "2"):
+        assert memo.parse(keepalive(sn)) == manscdp.parse(keepalive(sn))
+    assert len(memo) == 0 and memo.hits == 0
+
+
+def test_another_device_never_gets_a_shape_that_is_not_its_own():
+    memo = KeepaliveMemo()
+    memo.parse(keepalive("1"), DEVICE)
+    other = "37140200001320000099"
+    message = memo.parse(keepalive("2"), other)  # same bytes, said to come from another
+    assert message == manscdp.parse(keepalive("2"))
+    assert memo.hits == 0
 
 
 def test_an_oversized_body_is_parsed_not_remembered():
@@ -140,5 +167,5 @@ def test_an_oversized_body_is_parsed_not_remembered():
     info = "<Info>" + "<Note>x</Note>" * 80 + "</Info>"
     body = keepalive("3", info=info)
     assert len(body) > 1024
-    assert memo.parse(body) == manscdp.parse(body)
+    assert memo.parse(body, DEVICE) == manscdp.parse(body)
     assert len(memo) == 0

@@ -3,12 +3,12 @@
 A device sends the same Keepalive body every minute or so, byte for byte, apart from
 the digits of its ``<SN>``. Parsing XML is most of a keepalive's cost (building a
 defusedxml parser alone is ~6 µs of pure Python), and at thousands of keepalives a
-second that cost is what pushed answers past T1 and set off resend storms. So the
-first body of each shape goes through ``manscdp.parse`` (defusedxml), and a later body
-that differs from it only in those digits is known to parse the same way: digits
-inside an element's text cannot change the document's structure. Everything else
-(other commands, a body seen for the first time, anything ambiguous) is parsed as
-before. Pure: no I/O.
+second that cost is what pushed answers past T1 and set off resend storms. So a
+registered device's keepalive goes through ``manscdp.parse`` (defusedxml) once, and a
+later one from the same device that differs from it only in those digits is known to
+parse the same way: digits inside an element's text cannot change the document's
+structure. Everything else (other commands, a new shape, a sender that is not
+registered from that address, anything ambiguous) is parsed as before. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -23,51 +23,52 @@ _new_object = object.__new__
 
 
 class KeepaliveMemo:
-    """Keepalive bodies by their bytes without the SN digits, bounded in number."""
+    """One keepalive shape per registered device (its latest), bounded in number.
+
+    Kept per device, not per body: a device that varies its bodies only replaces its
+    own entry, so memory follows the number of devices, whatever they send."""
 
     def __init__(self, max_entries: int = 100_000) -> None:
         self.max_entries = max_entries
-        # masked body → (root, cmd_type, device_id, status, other top-level fields)
-        self._entries: dict[bytes, tuple[str, str, str, str, tuple[tuple[str, str], ...]]] = {}
+        # device → (body without the SN digits, (root, cmd_type, device_id, status,
+        # other top-level fields))
+        self._entries: dict[str, tuple[bytes, _Known]] = {}
         self.hits = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def parse(self, data: bytes) -> manscdp.Message:
-        """``manscdp.parse(data)``; a keepalive of a known shape without parsing (its
-        ``tree`` is then None: nothing reads a keepalive's tree)."""
-        match = _SN_ELEMENT.search(data) if len(data) <= MAX_BODY else None
+    def parse(self, data: bytes, sender: str | None = None) -> manscdp.Message:
+        """``manscdp.parse(data)``; the keepalive of ``sender`` (a registered device)
+        without parsing when it has the shape of the one before (its ``tree`` is then
+        None: nothing reads a keepalive's tree)."""
+        match = _SN_ELEMENT.search(data) if sender and len(data) <= MAX_BODY else None
         if match is None:
             return manscdp.parse(data)
         digits = match.group(1)
         key = data[: match.start(1)] + data[match.end(1) :]
-        known = self._entries.get(key)
-        if known is not None:
+        known = self._entries.get(sender)  # type: ignore[arg-type]
+        if known is not None and known[0] == key:
             self.hits += 1
-            return _keepalive(known, digits.decode("ascii"))
+            return _keepalive(known[1], digits.decode("ascii"))
         message = manscdp.parse(data)
         if (
             isinstance(message, manscdp.Keepalive)
             and message.sn == int(digits)
             and data.lower().count(b"<sn") == 1  # the one SN element, the one just read
         ):
-            if len(self._entries) >= self.max_entries:
-                del self._entries[next(iter(self._entries))]  # the oldest shape
+            if sender not in self._entries and len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]  # the oldest device
             fields = tuple((k, v) for k, v in message.fields.items() if k != "SN")
-            self._entries[key] = (
-                message.root,
-                message.cmd_type,
-                message.device_id,
-                message.status,
-                fields,
-            )
+            shape = (message.root, message.cmd_type, message.device_id, message.status, fields)
+            self._entries[sender] = (key, shape)  # type: ignore[index]
         return message
 
 
-def _keepalive(
-    known: tuple[str, str, str, str, tuple[tuple[str, str], ...]], sn_text: str
-) -> manscdp.Keepalive:
+_Known = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
+
+
+def _keepalive(known: _Known, sn_text: str) -> manscdp.Keepalive:
     root, cmd_type, device_id, status, fields = known
     message = _new_object(manscdp.Keepalive)  # all fields given: no per-field __setattr__
     message.__dict__.update(

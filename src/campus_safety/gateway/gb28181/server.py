@@ -118,7 +118,7 @@ class Gb28181Server:
         # the first resends only (16 × T1 = 8 s; later ones take the parsing path and the
         # transaction cache), whole responses but bounded.
         self._replies = ResponseCache(ttl=16 * self.config.t1, max_entries=100_000)
-        self.keepalive_bodies = KeepaliveMemo()  # parsed once per device (keepalive_memo.py)
+        self.keepalive_bodies = KeepaliveMemo()  # one shape per device (keepalive_memo.py)
         self._limiter = RateLimiter(self.config.rate_per_second, self.config.rate_burst)
         self._limited = self.config.rate_per_second > 0
         self._client: dict[str, asyncio.Future] = {}
@@ -518,14 +518,18 @@ class Gb28181Server:
         if content_type and "xml" not in content_type:
             respond(415)
             return
+        sender = request.from_.uri.user
+        registration = self.registration(sender)
+        # only a registered device speaking from its own address has a keepalive shape kept
+        speaks_for = (
+            registration is not None and registration.channel.remote.host == channel.remote.host
+        )
         try:
-            body = self.keepalive_bodies.parse(request.body)
+            body = self.keepalive_bodies.parse(request.body, sender if speaks_for else None)
         except manscdp.ManscdpError as exc:
             self.log_drop(f"bad MANSCDP body answered 400 ({exc})", channel.remote)
             respond(400, str(exc))
             return
-        sender = request.from_.uri.user
-        registration = self.registration(sender)
         if registration is None:
             respond(403, "not registered")
             return
