@@ -253,26 +253,20 @@ async def drive(args, platform: Platform) -> dict[str, list[dict]]:
     mqtt = RawMqttFleet(args.mqtt_url, connections=4, client_prefix=f"cs-bench-{os.getpid()}")
     mqtt.start()
     results: dict[str, list[dict]] = {"GB/T 28181 (UDP)": [], "MQTT": []}
+
+    async def sip_step(rate: float) -> dict:
+        fleet.stats.clear()
+        return await sip_phase(fleet, devices, platform, rate, args.seconds)
+
+    async def mqtt_step(rate: float) -> dict:
+        return await mqtt_phase(mqtt, ids, platform, rate, args.seconds)
+
     for run_number in range(1, args.runs + 1):
         await switch(args, "gb28181")
-        sip_steps = []
-        for rate in args.rates:
-            fleet.stats.clear()
-            sip = await sip_phase(fleet, devices, platform, rate, args.seconds)
-            sip_steps.append(sip)
-            report(f"run {run_number} GB/T 28181 at {rate:,.0f}/s", sip)
-            if not sip["sustained"]:
-                break
-        results["GB/T 28181 (UDP)"].append(best(sip_steps))
+        sip = await step_up(args.rates, f"run {run_number} GB/T 28181", sip_step)
+        results["GB/T 28181 (UDP)"].append(sip)
         await switch(args, "mqtt")
-        mqtt_steps = []
-        for rate in args.rates:
-            mq = await mqtt_phase(mqtt, ids, platform, rate, args.seconds)
-            mqtt_steps.append(mq)
-            report(f"run {run_number} MQTT       at {rate:,.0f}/s", mq)
-            if not mq["sustained"]:
-                break
-        results["MQTT"].append(best(mqtt_steps))
+        results["MQTT"].append(await step_up(args.rates, f"run {run_number} MQTT      ", mqtt_step))
     mqtt.close()
     fleet.close()
     return results
@@ -300,8 +294,16 @@ def is_sustained(sent: int, processed: int, window: float, seconds: float) -> bo
     return processed == sent and window <= seconds + 1.0
 
 
-def best(steps: list[dict]) -> dict:
-    """The highest step the platform sustained, else the first (which it did not)."""
+async def step_up(rates: list[float], label: str, measure) -> dict:
+    """``measure(rate)`` at each rate while the platform keeps up; the highest step it
+    sustained, else the first (which it did not)."""
+    steps = []
+    for rate in rates:
+        step = await measure(rate)
+        steps.append(step)
+        report(f"{label} at {rate:,.0f}/s", step)
+        if not step["sustained"]:
+            break
     kept = [step for step in steps if step["sustained"]]
     return kept[-1] if kept else steps[0]
 

@@ -51,6 +51,11 @@ class _Fleet:
         self._events = itertools.count(1)
         self._run = secrets.token_hex(3)
         self._next = itertools.cycle(range(connections))
+        self._prepare(connections)
+
+    def _prepare(self, connections: int) -> None:
+        """The fleet's own set-up for this many connections (none is opened yet)."""
+        raise NotImplementedError
 
     def topic(self, device_id: str, kind: str) -> str:
         return f"{self.topic_root}/{device_id}/{kind}"
@@ -62,17 +67,7 @@ class _Fleet:
 class MqttFleet(_Fleet):
     """A few client connections publishing for many devices (QoS 1, acks counted)."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        connections: int = 2,
-        client_prefix: str = "",
-        topic_root: str = TOPIC_ROOT,
-    ) -> None:
-        super().__init__(
-            url, connections=connections, client_prefix=client_prefix, topic_root=topic_root
-        )
+    def _prepare(self, connections: int) -> None:
         self._lock = threading.Lock()
         self.clients = [self._client(i) for i in range(connections)]
 
@@ -156,17 +151,7 @@ class RawMqttFleet(_Fleet):
     ``MqttFleet``; no keepalive (0: the broker never times us out), clean session.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        connections: int = 2,
-        client_prefix: str = "",
-        topic_root: str = TOPIC_ROOT,
-    ) -> None:
-        super().__init__(
-            url, connections=connections, client_prefix=client_prefix, topic_root=topic_root
-        )
+    def _prepare(self, connections: int) -> None:
         self._count = connections
         self._sockets: list[socket.socket] = []
         self._mids = [itertools.cycle(range(1, 65536)) for _ in range(connections)]
