@@ -16,7 +16,7 @@ less, since the window includes the drain. Loopback only; bounded in time and co
 the temp dir and the platform are gone afterwards. Target: ≥ 5,000/s per protocol,
 nothing lost.
 
-    .venv/bin/python bench/keepalive.py [--devices 36000] [--rates 5000,6000,7000,8000]
+    .venv/bin/python bench/keepalive.py [--devices 36000] [--rates 5000,6000,8000,10000,12000]
                                         [--seconds 20] [--runs 3]
                                         [--mqtt-url mqtt://127.0.0.1:1883]
 """
@@ -319,7 +319,7 @@ def report(label: str, r: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=36_000)
-    parser.add_argument("--rates", default="5000,6000,7000,8000",
+    parser.add_argument("--rates", default="5000,6000,8000,10000,12000",
                         help="keepalives per second, stepped up while sustained")  # fmt: skip
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--runs", type=int, default=3)

@@ -86,3 +86,13 @@ def test_idle_sources_are_forgotten_and_a_zero_rate_means_no_limit():
     assert limiter._buckets == {}
     unlimited = RateLimiter(rate=0, burst=0)
     assert all(unlimited.allow("a", now=0) for _ in range(1000))
+
+
+def test_expiry_reads_from_the_old_end_and_a_restarted_transaction_is_the_newest():
+    cache = ResponseCache(ttl=10)
+    cache.begin("a", now=0)
+    cache.begin("b", now=5)
+    assert cache.begin("a", now=11) is None  # expired: new again, now the newest
+    assert cache.expire(now=15.5) == 1  # b (until 15) goes, a (until 21) stays
+    assert cache.begin("a", now=16) == IN_PROGRESS
+    assert cache.begin("b", now=16) is None
