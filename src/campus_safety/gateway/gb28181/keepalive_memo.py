@@ -14,6 +14,7 @@ registered from that address, anything ambiguous) is parsed as before. Pure: no 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 
 from campus_safety.gateway.gb28181 import manscdp
 
@@ -32,7 +33,7 @@ class KeepaliveMemo:
         self.max_entries = max_entries
         # device → (body without the SN digits, (root, cmd_type, device_id, status,
         # other top-level fields))
-        self._entries: dict[str, tuple[bytes, _Known]] = {}
+        self._entries: OrderedDict[str, tuple[bytes, _Known]] = OrderedDict()
         self.hits = 0
 
     def __len__(self) -> int:
@@ -42,12 +43,11 @@ class KeepaliveMemo:
         """``manscdp.parse(data)``; the keepalive of ``sender`` (a registered device)
         without parsing when it has the shape of the one before (its ``tree`` is then
         None: nothing reads a keepalive's tree)."""
-        match = _SN_ELEMENT.search(data) if sender and len(data) <= MAX_BODY else None
-        if match is None:
+        if not sender or len(data) > MAX_BODY or (match := _SN_ELEMENT.search(data)) is None:
             return manscdp.parse(data)
         digits = match.group(1)
         key = data[: match.start(1)] + data[match.end(1) :]
-        known = self._entries.get(sender)  # type: ignore[arg-type]
+        known = self._entries.get(sender)
         if known is not None and known[0] == key:
             self.hits += 1
             return _keepalive(known[1], digits.decode("ascii"))
@@ -58,10 +58,10 @@ class KeepaliveMemo:
             and data.lower().count(b"<sn") == 1  # the one SN element, the one just read
         ):
             if sender not in self._entries and len(self._entries) >= self.max_entries:
-                del self._entries[next(iter(self._entries))]  # the oldest device
+                self._entries.popitem(last=False)  # the oldest device
             fields = tuple((k, v) for k, v in message.fields.items() if k != "SN")
             shape = (message.root, message.cmd_type, message.device_id, message.status, fields)
-            self._entries[sender] = (key, shape)  # type: ignore[index]
+            self._entries[sender] = (key, shape)
         return message
 
 
