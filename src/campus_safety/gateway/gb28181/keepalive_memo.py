@@ -59,13 +59,13 @@ class KeepaliveMemo:
         ):
             if sender not in self._entries and len(self._entries) >= self.max_entries:
                 self._entries.popitem(last=False)  # the oldest device
-            fields = tuple((k, v) for k, v in message.fields.items() if k != "SN")
+            fields = {k: v for k, v in message.fields.items() if k != "SN"}  # never mutated
             shape = (message.root, message.cmd_type, message.device_id, message.status, fields)
             self._entries[sender] = (key, shape)
         return message
 
 
-_Known = tuple[str, str, str, str, tuple[tuple[str, str], ...]]
+_Known = tuple[str, str, str, str, dict[str, str]]
 
 
 def _keepalive(known: _Known, sn_text: str) -> manscdp.Keepalive:
@@ -76,7 +76,7 @@ def _keepalive(known: _Known, sn_text: str) -> manscdp.Keepalive:
         cmd_type=cmd_type,
         sn=int(sn_text),
         device_id=device_id,
-        fields={**dict(fields), "SN": sn_text},
+        fields={**fields, "SN": sn_text},
         tree=None,
         status=status,
     )

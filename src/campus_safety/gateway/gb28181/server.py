@@ -520,7 +520,9 @@ class Gb28181Server:
             return
         sender = request.from_.uri.user
         registration = self.registration(sender)
-        # only a registered device speaking from its own address has a keepalive shape kept
+        # MESSAGE carries no credentials: only the address that registered may speak for
+        # the device (a device that moved re-registers first), and only its keepalive
+        # shape is kept
         speaks_for = (
             registration is not None and registration.channel.remote.host == channel.remote.host
         )
@@ -533,9 +535,7 @@ class Gb28181Server:
         if registration is None:
             respond(403, "not registered")
             return
-        if channel.remote.host != registration.channel.remote.host:
-            # MESSAGE carries no credentials: only the address that registered may speak
-            # for the device (a device that moved re-registers first)
+        if not speaks_for:
             respond(403, "not registered from this address")
             return
         if registration.channel.remote != channel.remote or not registration.channel.is_open():
