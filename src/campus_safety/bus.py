@@ -21,6 +21,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from campus_safety import redis_relay
+
 log = logging.getLogger(__name__)
 
 EVENTS = {
@@ -54,7 +56,6 @@ _lock = threading.Lock()
 _local = threading.local()
 _origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 _redis = None
-_relay: threading.Thread | None = None
 
 
 class UnknownEvent(ValueError):
@@ -180,28 +181,26 @@ def publish_many_on_commit(events: list[Event], *, isolated: bool = True) -> Non
 
 
 def _ensure_relay() -> None:
-    """With Redis, relay other processes' events to local subscribers (one thread)."""
-    global _relay
-    client = _redis_client()
-    if client is None or (_relay is not None and _relay.is_alive()):
+    """With Redis, hear other processes' events (redis_relay: one thread, reconnecting)."""
+    if settings.REDIS_URL:
+        redis_relay.relay(settings.REDIS_URL).listen(CHANNEL, _relay_message)
+
+
+def _relay_message(data: Any) -> None:
+    try:
+        message = json.loads(data)
+    except (TypeError, ValueError):
+        log.warning("ignoring a malformed bus message")
         return
-
-    def run() -> None:
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
-        pubsub.subscribe(CHANNEL)
-        for message in pubsub.listen():
-            try:
-                data = json.loads(message["data"])
-            except (TypeError, ValueError):
-                continue
-            if data.get("origin") != _origin and data.get("name") in EVENTS:
-                _deliver(data["name"], data.get("payload") or {})
-
-    _relay = threading.Thread(target=run, name="bus-relay", daemon=True)
-    _relay.start()
+    if (
+        isinstance(message, dict)
+        and message.get("origin") != _origin
+        and message.get("name") in EVENTS
+    ):
+        _deliver(message["name"], message.get("payload") or {})
 
 
 def is_relayed() -> bool:
     """True inside a handler called for another process's event (relayed from Redis), so a
     subscriber that records events can leave the writing to the publishing process."""
-    return _relay is not None and threading.current_thread() is _relay
+    return redis_relay.is_relay_thread()

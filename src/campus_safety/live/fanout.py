@@ -13,13 +13,14 @@ import json
 import logging
 import os
 import threading
-import time
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+
+from campus_safety import redis_relay
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ _origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 _lock = threading.Lock()
 _listeners: set[Listener] = set()
 _clients: dict[str, Any] = {}
-_relay: threading.Thread | None = None
-_relay_ready = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,8 @@ def announce(delivery: Delivery) -> None:
 
 def wait_until_relaying(timeout: float) -> bool:
     """True once this process listens on Redis (tests and start-up checks)."""
-    return _relay_ready.wait(timeout)
+    url = settings.REDIS_URL
+    return bool(url) and redis_relay.relay(url).wait_until_listening(timeout)
 
 
 def _client() -> Any:
@@ -134,35 +134,9 @@ def _client() -> Any:
 
 
 def _ensure_relay() -> None:
-    """One thread per process relays other processes' live events to local streams."""
-    global _relay
-    url = settings.REDIS_URL
-    if not url:
-        return
-    with _lock:
-        if _relay is not None and _relay.is_alive():
-            return
-        _relay = threading.Thread(
-            target=_relay_forever, args=(url,), name="live-relay", daemon=True
-        )
-        _relay.start()
-
-
-def _relay_forever(url: str) -> None:
-    import redis
-
-    while True:
-        try:
-            client = redis.Redis.from_url(url)
-            pubsub = client.pubsub(ignore_subscribe_messages=True)
-            pubsub.subscribe(CHANNEL)
-            _relay_ready.set()
-            for message in pubsub.listen():
-                _relay_message(message.get("data"))
-        except Exception:
-            _relay_ready.clear()
-            log.exception("live relay lost Redis; retrying in 1 s")
-            time.sleep(1)
+    """Other processes' live events reach this process's streams through the relay."""
+    if settings.REDIS_URL:
+        redis_relay.relay(settings.REDIS_URL).listen(CHANNEL, _relay_message)
 
 
 def _relay_message(data: Any) -> None:
