@@ -2,9 +2,18 @@
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.http import Http404
+from django.test.utils import isolate_apps
 
 from campus_safety.orgs.models import Organisation, Region, School
-from campus_safety.scoping import region_prefix
+from campus_safety.scoping import (
+    ScopedQuerySet,
+    check_scope_declarations,
+    get_visible_or_404,
+    region_prefix,
+)
 from campus_safety.workforce.models import Guard
 from tests.factories import (
     CountyFactory,
@@ -92,3 +101,83 @@ def test_directory_models_are_readable_by_any_signed_in_user(two_districts):
     user = UserFactory(school=two_districts["schools"][2])
     assert Region.objects.visible_to(user).count() == Region.objects.count()
     assert Region.objects.visible_to(AnonymousUser()).count() == 0
+
+
+# --- declarations are explicit (issue #13, defect 9) ---
+
+
+def test_every_model_with_a_scoped_manager_declares_who_may_see_it():
+    from django.core import checks
+
+    from campus_safety.scoping import check_scope_declarations
+
+    assert check_scope_declarations() == []
+    assert [m for m in checks.run_checks() if m.id == "campus_safety.S001"] == []
+
+
+@pytest.fixture
+def undeclared():
+    """A model with a scoped manager and no ``scope_paths``, in an app registry of its own."""
+    with isolate_apps("campus_safety.orgs") as isolated:
+
+        class Undeclared(models.Model):
+            objects = ScopedQuerySet.as_manager()
+
+            class Meta:
+                app_label = "orgs"
+
+            def __str__(self) -> str:
+                return str(self.pk)
+
+        yield Undeclared, isolated.get_app_config("orgs")
+
+
+def test_an_undeclared_model_fails_the_system_check(undeclared):
+    model, config = undeclared
+    errors = check_scope_declarations(app_configs=[config])
+    assert [(e.id, e.obj) for e in errors] == [("campus_safety.S001", model)]
+
+
+def test_an_undeclared_model_is_visible_to_nobody_by_accident(undeclared):
+    model, _ = undeclared
+    admin = UserFactory.build(is_superuser=True)
+    with pytest.raises(ImproperlyConfigured, match="declares no scope_paths"):
+        model.objects.visible_to(admin)
+
+
+def test_directories_are_readable_by_every_signed_in_user_and_nobody_else(two_districts):
+    user = UserFactory()  # signed in, no scope at all
+    assert Region.objects.visible_to(user).count() == Region.objects.count()
+    assert Organisation.objects.visible_to(user).count() == Organisation.objects.count()
+    assert not Region.objects.visible_to(AnonymousUser()).exists()
+
+
+def test_police_units_are_seen_by_the_police_in_scope_only(two_districts):
+    from campus_safety.alarms.models import PoliceUnit
+
+    station = two_districts["station"]
+    other = OrganisationFactory(
+        kind=Organisation.Kind.POLICE_STATION, region=two_districts["lingcheng"]
+    )
+    ours = PoliceUnit.objects.create(name="巡逻车1", kind="patrol_car", organisation=station)
+    theirs = PoliceUnit.objects.create(name="巡逻车2", kind="patrol_car", organisation=other)
+    city = Region.objects.get(code="371400")
+    a, _, _ = two_districts["schools"]
+
+    def seen(user):
+        return set(PoliceUnit.objects.visible_to(user).values_list("pk", flat=True))
+
+    assert seen(UserFactory(role="dispatcher", region=city)) == {ours.pk, theirs.pk}
+    assert seen(UserFactory(role="police_officer", organisation=station)) == {ours.pk}
+    assert seen(UserFactory(role="school_admin", school=a)) == set()
+    assert seen(UserFactory(role="education_staff", region=two_districts["decheng"])) == set()
+
+
+def test_get_visible_or_404_hides_what_is_out_of_scope_and_malformed_keys(two_districts):
+    a, b, c = two_districts["schools"]
+    officer = UserFactory(role="police_officer", organisation=two_districts["station"])
+    assert get_visible_or_404(School, officer, pk=a.pk) == a
+    assert get_visible_or_404(School.objects.filter(region__code="371402"), officer, pk=a.pk)
+    for lookup in ({"pk": b.pk}, {"pk": c.pk}, {"pk": "not-a-number"}, {"pk": 10**9}):
+        with pytest.raises(Http404):
+            get_visible_or_404(School, officer, **lookup)

@@ -36,6 +36,7 @@ def serve(argv: list[str]) -> None:
     args = parser.parse_args(argv)
 
     django.setup()
+    refuse_to_start_on_failed_checks()
     port = args.port or settings.PORT
     shown_host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104
     print(f"\n  校园安全联动平台 Campus Safety Linkage Platform: http://{shown_host}:{port}/\n")
@@ -58,6 +59,18 @@ def serve(argv: list[str]) -> None:
     )
     with asyncio.Runner(loop_factory=runtime.loop_factory()) as runner:
         runner.run(runtime.run(options))
+
+
+def refuse_to_start_on_failed_checks() -> None:
+    """Django's system checks, as every management command runs them: ``serve`` is not
+    one, and a model with no scope declaration (scoping.py) must not go live."""
+    from django.core import checks
+
+    serious = [message for message in checks.run_checks() if message.is_serious()]
+    if serious:
+        raise SystemExit(
+            "\n".join(["campus-safety serve: system checks failed:", *map(str, serious)])
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

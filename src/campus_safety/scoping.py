@@ -4,9 +4,12 @@ Default-deny. A user's scope is a school, an organisation (a police station cove
 schools it is responsible for; a bureau covers its region) or a region (covers every
 division whose GB/T 2260 code starts with the region's prefix). Each scoped model says,
 in ``scope_paths``, how it reaches a school's region, the school itself and the
-school's police station; views and the API call ``Model.objects.visible_to(user)`` and
-never filter by role themselves. Directory models (regions, organisations) set
-``scope_paths = None``: any signed-in user may read them.
+school's police station; views and the API call ``Model.objects.visible_to(user)`` (or
+``get_visible_or_404``) and never filter by role themselves. Directory models (regions,
+organisations, the school calendar) say so out loud with
+``scope_paths = EVERYONE_SIGNED_IN``. A model with a scoped manager that declares nothing
+is a mistake, not an open door: ``visible_to`` refuses it and the system check
+``campus_safety.S001`` stops the platform from starting.
 """
 
 from __future__ import annotations
@@ -14,8 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import Q
+from django.http import Http404
 
 if TYPE_CHECKING:
     from campus_safety.accounts.models import User
@@ -40,6 +47,15 @@ class ScopePaths:
             police_station=f"{school_path}__police_station",
         )
 
+
+class EveryoneSignedIn:
+    """The declaration of a directory: every signed-in, active user may read all of it."""
+
+    def __repr__(self) -> str:
+        return "EVERYONE_SIGNED_IN"
+
+
+EVERYONE_SIGNED_IN = EveryoneSignedIn()
 
 POLICE_ROLES = frozenset({"dispatcher", "police_officer"})
 
@@ -124,19 +140,59 @@ def event_visible_to(
     return user_scope(user).covers(school_id, region_code, police_station_id)
 
 
+def declared_scope(model: type[models.Model]) -> ScopePaths | EveryoneSignedIn:
+    """What ``model`` declares in ``scope_paths``; a missing or malformed declaration
+    raises, so an undeclared model can never be read by accident."""
+    paths = getattr(model, "scope_paths", None)
+    if isinstance(paths, ScopePaths | EveryoneSignedIn):
+        return paths
+    raise ImproperlyConfigured(
+        f"{model._meta.label} has a scoped manager but declares no scope_paths "
+        "(a ScopePaths, or EVERYONE_SIGNED_IN for a directory)"
+    )
+
+
 class ScopedQuerySet(models.QuerySet):
     """Every model's manager: ``Model.objects.visible_to(user)``."""
 
     def visible_to(self, user: User | Any) -> ScopedQuerySet:
-        paths: ScopePaths | None = getattr(self.model, "scope_paths", None)
-        if paths is None:
-            if getattr(user, "is_authenticated", False) and user.is_active:
-                return self.all()
+        paths = declared_scope(self.model)
+        if not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
+        if isinstance(paths, EveryoneSignedIn):
+            return self.all()
         if paths.police_only and not is_police(user):
             return self.none()
         q = scope_q(user, paths)
         return self.all() if q is None else self.filter(q)
+
+
+def get_visible_or_404(
+    source: type[models.Model] | models.QuerySet, user: User | Any, **lookup: Any
+) -> Any:
+    """The object matching ``lookup`` among those ``user`` may see; outside the scope it
+    does not exist (404), so a 403 never confirms that it does (STYLE.md)."""
+    queryset = source if isinstance(source, models.QuerySet) else source._default_manager.all()
+    visible = queryset.visible_to(user)
+    try:
+        return visible.get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+@checks.register()
+def check_scope_declarations(app_configs: Any = None, **kwargs: Any) -> list[checks.Error]:
+    """Every model with a scoped manager declares who may see it."""
+    errors = []
+    configs = app_configs if app_configs is not None else apps.get_app_configs()
+    for model in (model for config in configs for model in config.get_models()):
+        if not issubclass(model._default_manager._queryset_class, ScopedQuerySet):
+            continue
+        try:
+            declared_scope(model)
+        except ImproperlyConfigured as exc:
+            errors.append(checks.Error(str(exc), obj=model, id="campus_safety.S001"))
+    return errors
 
 
 def covers_region(user: User | Any, region: Any) -> bool:

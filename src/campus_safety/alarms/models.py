@@ -189,8 +189,15 @@ class PoliceUnit(models.Model):
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
     is_available = models.BooleanField(_("available"), default=True, db_index=True)
 
-    # A directory (like organisations): every signed-in user with the role may read it.
+    # Police eyes only: a station sees its own units, the command centre its region's.
+    # Schools and bureaus see the units sent to their cases through the dispatches.
     objects = ScopedQuerySet.as_manager()
+    scope_paths = ScopePaths(
+        region_code="organisation__region__code",
+        school="organisation__schools",
+        police_station="organisation",
+        police_only=True,
+    )
 
     class Meta:
         ordering = ["organisation_id", "name"]

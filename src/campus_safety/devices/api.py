@@ -34,6 +34,7 @@ from campus_safety.devices.serializers import (
     OnlineRateReportSerializer,
     StatusChangeSerializer,
 )
+from campus_safety.scoping import get_visible_or_404
 
 GROUPINGS = {
     "district": services.online_rate_by_district,
@@ -94,7 +95,7 @@ class DeviceViewSet(viewsets.ModelViewSet):
 
     def _device(self) -> Device:
         """The device of a detail route, through the scope (404 outside it)."""
-        return get_object_or_404(Device.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+        return get_visible_or_404(Device, self.request.user, pk=self.kwargs["pk"])
 
     @extend_schema(responses=StatusChangeSerializer(many=True), filters=False)
     @action(detail=True, methods=["get"], filterset_class=None)

@@ -42,6 +42,7 @@ from campus_safety.orgs import listing, map_data
 from campus_safety.orgs.access import role_required
 from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.models import School
+from campus_safety.scoping import get_visible_or_404
 
 RESOURCE = "devices"
 SORTABLE = ("device_id", "name", "kind", "school", "key_area", "status", "last_seen")
@@ -58,8 +59,8 @@ def _visible(request: HttpRequest) -> QuerySet[Device]:
 
 def _get_device(request: HttpRequest, pk: int) -> Device:
     """The device if the user may see it; 404 otherwise (never a 403 that confirms it)."""
-    return get_object_or_404(
-        _visible(request).select_related("school", "school__region", "parent"), pk=pk
+    return get_visible_or_404(
+        Device.objects.select_related("school", "school__region", "parent"), request.user, pk=pk
     )
 
 

@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -38,6 +38,7 @@ from campus_safety.hazards.models import Campaign, Checklist, Hazard, HazardEven
 from campus_safety.orgs import listing, map_data
 from campus_safety.orgs.access import role_required
 from campus_safety.orgs.models import School
+from campus_safety.scoping import get_visible_or_404
 
 RESOURCE = "hazards"
 SORTABLE = ("reference", "reported", "deadline", "severity", "status", "school")
@@ -50,8 +51,8 @@ def _visible(request: HttpRequest) -> QuerySet[Hazard]:
 
 def _get_hazard(request: HttpRequest, pk: int) -> Hazard:
     """The hazard if the user may see it; 404 otherwise (never a 403 that confirms it)."""
-    return get_object_or_404(
-        _visible(request).select_related(
+    return get_visible_or_404(
+        Hazard.objects.select_related(
             "school__region",
             "school__police_station",
             "responsible_organisation",
@@ -63,6 +64,7 @@ def _get_hazard(request: HttpRequest, pk: int) -> Hazard:
             "closed_by",
             "checklist_answer__checklist__campaign",
         ),
+        request.user,
         pk=pk,
     )
 
@@ -312,7 +314,7 @@ def hazard_step(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def photo(request: HttpRequest, pk: int) -> FileResponse:
     """A hazard photo, to users who may see the hazard (private cache, never sniffed)."""
-    row = get_object_or_404(HazardPhoto.objects.visible_to(request.user), pk=pk)
+    row = get_visible_or_404(HazardPhoto, request.user, pk=pk)
     try:
         handle = row.image.open("rb")
     except FileNotFoundError:
@@ -425,7 +427,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 @role_required("campaigns")
 @require_GET
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    campaign = get_object_or_404(Campaign.objects.visible_to(request.user), pk=pk)
+    campaign = get_visible_or_404(Campaign, request.user, pk=pk)
     rows = (
         Checklist.objects.visible_to(request.user)
         .filter(campaign=campaign)
@@ -454,8 +456,8 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @role_required("campaigns")
 def checklist_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Answer a checklist (each "no" opens a hazard), or read the answers given."""
-    checklist = get_object_or_404(
-        Checklist.objects.visible_to(request.user).select_related("campaign", "school"), pk=pk
+    checklist = get_visible_or_404(
+        Checklist.objects.select_related("campaign", "school"), request.user, pk=pk
     )
     may_answer = checklist.status == Checklist.Status.PENDING and campaigns.may_answer(
         request.user, checklist

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from campus_safety.orgs.coordinates import latitude_field, longitude_field
 from campus_safety.personal_data import EncryptedCharField
-from campus_safety.scoping import ScopedQuerySet, ScopePaths
+from campus_safety.scoping import EVERYONE_SIGNED_IN, ScopedQuerySet, ScopePaths
 
 region_code_validator = RegexValidator(r"^\d{6}$", _("A GB/T 2260 code has 6 digits."))
 school_code_validator = RegexValidator(r"^\d{10}$", _("A school code has 10 digits."))
@@ -37,6 +37,7 @@ class Region(models.Model):
     outline = models.JSONField(_("outline"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()
+    scope_paths = EVERYONE_SIGNED_IN  # the administrative divisions: a directory
 
     class Meta:
         ordering = ["code"]
@@ -76,6 +77,7 @@ class Organisation(models.Model):
     latitude = latitude_field()
 
     objects = ScopedQuerySet.as_manager()
+    scope_paths = EVERYONE_SIGNED_IN  # police units, bureaus, companies: a directory
 
     class Meta:
         ordering = ["region__code", "kind", "name"]

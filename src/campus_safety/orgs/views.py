@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -13,6 +13,7 @@ from campus_safety.orgs.access import role_required
 from campus_safety.orgs.filters import SchoolFilter
 from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.models import Organisation, School
+from campus_safety.scoping import get_visible_or_404
 from campus_safety.workforce.models import Guard
 from campus_safety.workforce.rule_choice import rule_choices, with_staffing_rule
 from campus_safety.workforce.staffing import (
@@ -112,9 +113,8 @@ def staffing_under_each_rule(
 @role_required("schools")
 @with_staffing_rule
 def school_detail(request: HttpRequest, pk: int, rule: StaffingRule) -> HttpResponse:
-    school = get_object_or_404(
-        School.objects.visible_to(request.user).select_related("region", "police_station"),
-        pk=pk,
+    school = get_visible_or_404(
+        School.objects.select_related("region", "police_station"), request.user, pk=pk
     )
     guards = list(school.guards.select_related("company").order_by("kind", "name"))
     counted = sum(guard.kind in COUNTED_KINDS for guard in guards)

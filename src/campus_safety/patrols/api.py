@@ -7,7 +7,6 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -39,6 +38,7 @@ from campus_safety.patrols.models import (
     TourScan,
 )
 from campus_safety.patrols.staffing import Position, distance_m
+from campus_safety.scoping import get_visible_or_404
 
 
 class MayRead(BasePermission):
@@ -206,7 +206,7 @@ class PeakPostViewSet(ScopedViewSet):
         return super().get_permissions()
 
     def _duty(self, request: Request, pk: str | None, step) -> Response:
-        post = get_object_or_404(PeakPost.objects.visible_to(request.user), pk=pk)
+        post = get_visible_or_404(PeakPost, request.user, pk=pk)
         body = s.PositionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data

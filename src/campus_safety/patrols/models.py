@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from campus_safety.devices.models import Device, KeyArea
 from campus_safety.orgs.coordinates import latitude_field, longitude_field
 from campus_safety.orgs.models import Organisation, School
-from campus_safety.scoping import ScopedQuerySet, ScopePaths
+from campus_safety.scoping import EVERYONE_SIGNED_IN, ScopedQuerySet, ScopePaths
 from campus_safety.workforce.models import Guard
 
 SCHOOL_SCOPE = ScopePaths.through("school")
@@ -52,7 +52,7 @@ class Term(models.Model):
     ends_on = models.DateField(_("ends on"))
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = None  # a directory: the same calendar for everyone
+    scope_paths = EVERYONE_SIGNED_IN  # a directory: the same calendar for everyone
 
     class Meta:
         ordering = ["-starts_on"]
@@ -77,7 +77,7 @@ class Holiday(models.Model):
     is_school_day = models.BooleanField(_("make-up school day"), default=False)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = None
+    scope_paths = EVERYONE_SIGNED_IN
 
     class Meta:
         ordering = ["date"]

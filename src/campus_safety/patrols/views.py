@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -48,6 +48,7 @@ from campus_safety.patrols.models import (
     TourRound,
 )
 from campus_safety.patrols.staffing import Position
+from campus_safety.scoping import get_visible_or_404
 
 PAGE_SIZE = 50
 PEAKS = {"arrival": gettext_lazy("Arrival peak"), "dismissal": gettext_lazy("Dismissal peak")}
@@ -253,7 +254,7 @@ def tours(request: HttpRequest) -> HttpResponse:
 @bad_input
 def school_rounds(request: HttpRequest, pk: int) -> HttpResponse:
     """One school's rounds on a day, checkpoint by checkpoint, and its plans."""
-    school = get_object_or_404(School.objects.visible_to(request.user), pk=pk)
+    school = get_visible_or_404(School, request.user, pk=pk)
     day = _day(request)
     checkpoints = {c.pk: c for c in Checkpoint.objects.filter(school=school)}
     rounds = list(
@@ -294,7 +295,7 @@ def school_rounds(request: HttpRequest, pk: int) -> HttpResponse:
 def checkpoint_qr(request: HttpRequest, pk: int) -> HttpResponse:
     """The checkpoint's QR code (SVG) to print and stick at the place: it opens the
     guard's scan page for this checkpoint."""
-    checkpoint = get_object_or_404(Checkpoint.objects.visible_to(request.user), pk=pk)
+    checkpoint = get_visible_or_404(Checkpoint, request.user, pk=pk)
     url = request.build_absolute_uri(reverse("patrols:scan", args=[checkpoint.pk]))
     image = qrcode.make(
         f"{url}?code={checkpoint.code}", image_factory=qrcode.image.svg.SvgPathImage, box_size=10
@@ -332,8 +333,8 @@ def scan(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a scan of a checkpoint from the phone (the QR code's page). GET shows the
     checkpoint and a big button; the form carries a one-off event id, so a double tap
     or a resend is stored once."""
-    checkpoint = get_object_or_404(
-        Checkpoint.objects.visible_to(request.user).select_related("school"), pk=pk
+    checkpoint = get_visible_or_404(
+        Checkpoint.objects.select_related("school"), request.user, pk=pk
     )
     context: dict[str, Any] = {"checkpoint": checkpoint}
     if request.method == "POST":
@@ -398,7 +399,7 @@ def alarms(request: HttpRequest) -> HttpResponse:
 @login_required
 @role_required("patrols", action=WRITE)
 def alarm_action(request: HttpRequest, pk: int, step: str) -> HttpResponse:
-    alarm = get_object_or_404(PatrolAlarm.objects.visible_to(request.user), pk=pk)
+    alarm = get_visible_or_404(PatrolAlarm, request.user, pk=pk)
     note = request.POST.get("note", "")
     try:
         if step == "acknowledge":
@@ -495,7 +496,7 @@ def roster_generate(request: HttpRequest) -> HttpResponse:
     term_id = request.POST.get("term", "")
     try:
         if term_id.isdigit():
-            term = get_object_or_404(Term, pk=int(term_id))
+            term = get_visible_or_404(Term, request.user, pk=int(term_id))
             start, end = max(term.starts_on, services.local_day(clock.now())), term.ends_on
         else:
             start = dt.date.fromisoformat(request.POST.get("from", ""))
@@ -524,7 +525,7 @@ def roster_generate(request: HttpRequest) -> HttpResponse:
 @role_required("posts", action=WRITE)
 def roster_swap(request: HttpRequest, pk: int) -> HttpResponse:
     """换班: give one roster entry to another member of the post."""
-    entry = get_object_or_404(PostAssignment.objects.visible_to(request.user), pk=pk)
+    entry = get_visible_or_404(PostAssignment, request.user, pk=pk)
     user_id = request.POST.get("user", "")
     if not user_id.isdigit():
         return HttpResponseBadRequest(
@@ -573,7 +574,7 @@ def _position(data: dict[str, Any]) -> Position:
 
 
 def _duty_action(request: HttpRequest, pk: int, action) -> JsonResponse:
-    post = get_object_or_404(PeakPost.objects.visible_to(request.user), pk=pk)
+    post = get_visible_or_404(PeakPost, request.user, pk=pk)
     try:
         data = (
             json.loads(request.body or b"{}")
