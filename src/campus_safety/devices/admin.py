@@ -1,11 +1,15 @@
-"""Admin for the device registry until the device pages exist. Credentials are write-only:
-the form never shows a stored password or secret back, and a blank field keeps it.
-Live-state fields are read-only (only the liveness service writes them)."""
+"""Admin for the device registry. Credentials are write-only: the form never shows a
+stored password or secret back, and a blank field keeps it. Live-state fields are
+read-only (only the liveness service writes them), and so is approval: the action
+approves through ``services.approve_device`` (school and type checked, channels admitted
+with their NVR, audited as ``device.approve``, the gateways' directory refreshed)."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from campus_safety.devices import services
 from campus_safety.devices.models import Device, DeviceEvent, MaintenanceWindow, StatusChange
 
 LIVE_FIELDS = [
@@ -38,7 +42,6 @@ EDITABLE = [
     "keepalive_interval",
     "keepalive_count",
     "snapshot_url",
-    "is_approved",
 ]
 
 
@@ -70,6 +73,9 @@ class DeviceForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        device_id, kind = data.get("device_id"), data.get("kind")
+        if device_id and kind and (mismatch := services.type_mismatch(device_id, kind)):
+            self.add_error("kind", mismatch)
         if self.instance.pk:
             for name in CREDENTIALS:
                 if not data.get(name):
@@ -96,17 +102,34 @@ class DeviceAdmin(admin.ModelAdmin):
     search_fields = ["device_id", "name", "school__name"]
     list_select_related = ["school"]
     raw_id_fields = ["school", "parent"]
-    readonly_fields = LIVE_FIELDS
+    readonly_fields = [*LIVE_FIELDS, "is_approved"]
     actions = ["approve"]
 
     @admin.action(description=_("Approve the selected devices"))
     def approve(self, request, queryset) -> None:
-        count = 0
-        for device in queryset.filter(is_approved=False):
-            device.is_approved = True
-            device.save(update_fields=["is_approved"])  # one audited write per device
-            count += 1
-        self.message_user(request, _("%d devices approved.") % count, messages.SUCCESS)
+        """Each device through the service, one by one: a refusal names its device and
+        leaves the others approved."""
+        approved = 0
+        for device in queryset.filter(is_approved=False).select_related("school"):
+            if device.school is None:
+                self.message_user(
+                    request,
+                    _("%(device)s: place it at a school first.") % {"device": device.device_id},
+                    messages.ERROR,
+                )
+                continue
+            try:
+                services.approve_device(device, by=request.user, school=device.school)
+            except (ValidationError, services.NotPending) as exc:
+                reason = "; ".join(getattr(exc, "messages", None) or [str(exc)])
+                self.message_user(
+                    request,
+                    _("%(device)s: %(reason)s") % {"device": device.device_id, "reason": reason},
+                    messages.ERROR,
+                )
+                continue
+            approved += 1
+        self.message_user(request, _("%d devices approved.") % approved, messages.SUCCESS)
 
 
 @admin.register(StatusChange)
