@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from campus_safety.devices import gateway_link
 from campus_safety.devices.models import Device, StatusChange
+from campus_safety.gateway import credentials
 from campus_safety.orgs.models import Organisation
 from tests.devices.support import DeviceFactory
 from tests.factories import CountyFactory, OrganisationFactory, SchoolFactory, UserFactory
@@ -150,6 +151,18 @@ def test_a_blank_password_on_update_keeps_the_stored_one(town):
     assert response.status_code == 200
     device.refresh_from_db()
     assert (device.name, device.password) == ("改名", "Cam-pass-1")
+
+
+def test_a_null_password_resets_the_device_to_the_platform_default(town, live):
+    client = api(town["staff"])
+    client.post("/api/v1/devices/", new_device(town), format="json")
+    device = Device.objects.get(device_id="37140200111327009001")
+    assert credentials.load(device.device_id).password == "Cam-pass-1"
+    response = client.patch(f"/api/v1/devices/{device.pk}/", {"password": None}, format="json")
+    assert response.status_code == 200, response.json()
+    device.refresh_from_db()
+    assert device.password == ""  # empty: GB28181_PASSWORD, the platform-wide default
+    assert credentials.load(device.device_id).password == ""  # the gateway's cache follows
 
 
 def test_a_school_outside_the_writers_scope_reads_as_unknown(town):

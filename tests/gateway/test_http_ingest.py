@@ -29,7 +29,7 @@ def device():
     return DeviceFactory(protocol="http")
 
 
-def alarm(event_id: str, **fields) -> dict:
+def alarm(event_id: str | int, **fields) -> dict:
     return {"kind": "alarm", "event_id": event_id, "ts": TS, "priority": 1, **fields}
 
 
@@ -54,6 +54,20 @@ def test_a_signed_batch_is_stored_and_answered_per_event(client, device):
     assert [r["outcome"] for r in answer["results"]] == ["accepted", "accepted"]
     assert (answer["accepted"], answer["rejected"]) == (2, 0)
     assert AlarmEvent.objects.filter(device=device, protocol="http").count() == 2
+
+
+def test_a_numeric_event_id_is_stored_and_echoed_as_the_device_sent_it(client, device):
+    response = post(client, device, [alarm(4711), alarm("4712")])
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [(r["event_id"], r["outcome"]) for r in results] == [
+        (4711, "accepted"),
+        ("4712", "accepted"),
+    ]
+    stored = set(AlarmEvent.objects.filter(device=device).values_list("event_id", flat=True))
+    assert stored == {"4711", "4712"}
+    again = post(client, device, [alarm(4711)]).json()["results"][0]
+    assert (again["event_id"], again["outcome"]) == (4711, "duplicate")
 
 
 def test_the_same_batch_sent_again_is_answered_duplicate_and_stored_once(client, device):

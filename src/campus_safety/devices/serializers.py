@@ -50,12 +50,14 @@ class VisibleParentField(serializers.SlugRelatedField):
 
 
 class CredentialField(serializers.CharField):
-    """Write-only; blank = keep the stored value (on update) or the default (on create)."""
+    """Write-only; blank or absent = keep the stored value (on update) or the default (on
+    create); null = clear it (a device's own GB/T 28181 password back to the platform's)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("write_only", True)
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("allow_null", True)
         kwargs.setdefault("max_length", 128)
         kwargs.setdefault("trim_whitespace", False)
         kwargs.setdefault("style", {"input_type": "password"})
@@ -79,8 +81,13 @@ class DeviceSerializer(serializers.ModelSerializer):
     type_code = serializers.CharField(read_only=True)
     type_name = serializers.SerializerMethodField()
     channel_count = serializers.IntegerField(read_only=True, default=0)
-    password = CredentialField(help_text="GB/T 28181 digest password; empty = platform default.")
-    secret = CredentialField(help_text="HMAC-SHA256 secret for /api/v1/ingest (HTTP devices).")
+    password = CredentialField(
+        help_text="GB/T 28181 digest password; blank keeps it, null resets it to the "
+        "platform default."
+    )
+    secret = CredentialField(
+        help_text="HMAC-SHA256 secret for /api/v1/ingest (HTTP devices); blank keeps it."
+    )
 
     class Meta:
         model = Device
@@ -168,7 +175,9 @@ class DeviceSerializer(serializers.ModelSerializer):
                 {"school_id": _("Move the NVR's channels with it: they are at another school.")}
             )
         for name in ("password", "secret"):
-            if self.instance is not None and not attrs.get(name):
+            if name in attrs and attrs[name] is None:
+                attrs[name] = ""  # null clears: the password falls back to the platform's
+            elif self.instance is not None and not attrs.get(name):
                 attrs.pop(name, None)  # blank keeps the stored credential
         if current("protocol") == Device.Protocol.HTTP and not (
             attrs.get("secret") or (self.instance is not None and self.instance.secret)

@@ -214,10 +214,11 @@ def answer(batch: Batch, stored: list[ingest.Result]) -> Answer:
     answer = []
     for index, (item, result) in enumerate(zip(batch.events, results, strict=True)):
         event_id = item.get("event_id") if isinstance(item, dict) else None
+        echoed = isinstance(event_id, str | int) and not isinstance(event_id, bool)
         answer.append(
             {
                 "index": index,
-                "event_id": event_id if isinstance(event_id, str) else None,
+                "event_id": event_id if echoed else None,  # as sent: the device matches it
                 "outcome": result.outcome,
                 "reason": result.reason,
             }
