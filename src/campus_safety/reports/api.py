@@ -16,7 +16,8 @@ from rest_framework.routers import DefaultRouter
 
 from campus_safety.accounts.permissions import RolePermission
 from campus_safety.orgs.models import School
-from campus_safety.reports.summary import GUARD_KINDS, summary
+from campus_safety.reports.summary import summary
+from campus_safety.workforce.figures import GUARD_KINDS
 from campus_safety.workforce.serializers import StaffingRuleQuery
 from campus_safety.workforce.staffing import COUNTED_KINDS
 

@@ -14,8 +14,8 @@ from campus_safety.orgs.access import role_required
 from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Organisation, School
-from campus_safety.reports import charts
-from campus_safety.reports.summary import summary
+from campus_safety.workforce import charts
+from campus_safety.workforce.figures import registry_figures
 from campus_safety.workforce.filters import EquipmentFilter, GuardFilter
 from campus_safety.workforce.models import Equipment, Guard
 from campus_safety.workforce.rule_choice import rule_choices, with_staffing_rule
@@ -154,7 +154,7 @@ def equipment(request: HttpRequest) -> HttpResponse:
 def staffing(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     """Per district: guards required under the chosen rule, guards that count, the gap."""
     visible = School.objects.visible_to(request.user)
-    data = summary(visible, rule)
+    data = registry_figures(visible, rule)
     districts = [
         {
             **d,
