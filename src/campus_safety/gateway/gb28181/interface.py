@@ -46,11 +46,13 @@ class Remote:
 @dataclass(frozen=True)
 class ReceivedAlarm:
     """An alarm as the server hands it over: who sent it (an NVR may report for its
-    alarm-input channel, so ``sender_id`` may differ from ``notify.device_id``)."""
+    alarm-input channel, so ``sender_id`` may differ from ``notify.device_id``) and the
+    body as it came (kept with an alarm that had to be repaired to be read)."""
 
     sender_id: str
     remote: Remote
     notify: manscdp.AlarmNotify
+    raw: bytes = b""
 
 
 @dataclass(frozen=True)

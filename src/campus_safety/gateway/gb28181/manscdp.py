@@ -8,6 +8,7 @@ failure is a ``ManscdpError``. Pure: no I/O, no Django.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -148,8 +149,9 @@ class DeviceInfoResponse(Message):
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmNotify(Message):
-    """An alarm (报警通知). Lenient on optional fields: an alarm is never dropped for a
-    badly written priority or coordinate (GB 50394 5.2.2: no missed alarms)."""
+    """An alarm (报警通知). Lenient on everything but its device: an alarm is never
+    dropped for a badly written priority, coordinate, SN or description (GB 50394
+    5.2.2: no missed alarms); what had to be cleaned is listed in ``repairs``."""
 
     priority: int | None = None  # 1 highest … 4
     method: int | None = None  # 1 telephone, 2 device, … 7 other
@@ -160,6 +162,8 @@ class AlarmNotify(Message):
     latitude: float | None = None
     alarm_type: str = ""
     info: Mapping[str, str] = field(default_factory=dict)
+    sn_text: str = ""  # the SN as sent when it is not 1–18 digits (echoed in the Response)
+    repairs: tuple[str, ...] = ()  # what was cleaned to read it (the raw body is kept)
 
 
 # --- decoding and parsing ----------------------------------------------------------------
@@ -223,7 +227,10 @@ def decode_body(data: bytes) -> str:
 
 def parse_tree(data: bytes) -> Node:
     """Decode and parse with defusedxml (no DTD, no entities) into a ``Node`` tree."""
-    text = decode_body(data)
+    return _parse_text(decode_body(data))
+
+
+def _parse_text(text: str) -> Node:
     text = _DECLARATION_TEXT.sub("", text, count=1)
     if not text.strip():
         raise ManscdpError("empty body")
@@ -318,16 +325,32 @@ _SN = re.compile(r"[0-9]{1,18}")
 
 
 def parse(data: bytes) -> Message:
-    """Parse a body into the most specific message type we know, else ``Message``."""
-    tree = parse_tree(data)
+    """Parse a body into the most specific message type we know, else ``Message``.
+
+    An alarm that is not well-formed XML is read all the same whenever its device can
+    be (``_repaired_alarm``); any other broken body is refused."""
+    try:
+        tree = parse_tree(data)
+    except ManscdpError as error:
+        return _repaired_alarm(data, error)
+    return _message(tree)
+
+
+def _message(tree: Node, repairs: tuple[str, ...] = ()) -> Message:
     root = _ROOT_NAMES.get(tree.tag.lower())
     if root is None:
         raise ManscdpError("root is not Query, Control, Notify or Response")
     cmd_type = tree.text_of("CmdType") or ""
     if not _CMD_TYPE.fullmatch(cmd_type):
         raise ManscdpError("missing or malformed CmdType")
+    is_alarm = root == "Notify" and cmd_type.lower() == "alarm"
     sn_text = tree.text_of("SN") or ""
-    if not _SN.fullmatch(sn_text):
+    if _SN.fullmatch(sn_text):
+        sn, sn_text = int(sn_text), ""
+    elif is_alarm:
+        sn, sn_text, repair = _unusual_sn(sn_text)
+        repairs = (*repairs, repair)
+    else:
         raise ManscdpError("missing or malformed SN")
     device_id = tree.text_of("DeviceID") or ""
     if not _ID.fullmatch(device_id):
@@ -335,13 +358,120 @@ def parse(data: bytes) -> Message:
     common = {
         "root": root,
         "cmd_type": cmd_type,
-        "sn": int(sn_text),
+        "sn": sn,
         "device_id": device_id,
         "fields": {c.tag: c.text for c in tree.children if not c.children},
         "tree": tree,
     }
+    if is_alarm:
+        return _alarm(tree, common, sn_text, repairs)
     reader = _READERS.get((root, cmd_type.lower()))
     return reader(tree, common) if reader else Message(**common)
+
+
+# --- alarms that are not well-formed ------------------------------------------------------
+
+MAX_SN_TEXT = 64  # an unusual SN is kept as text up to this length
+# XML 1.0 forbids these characters, even written as references (&#1;): expat stops there
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_CHAR_REFERENCE = re.compile(r"&#(?:x([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
+# an & that starts none of XML's five entities nor a character reference
+_STRAY_AMPERSAND = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,10}|#x[0-9A-Fa-f]{1,8});)")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_IS_ALARM = re.compile(r"<\s*CmdType\s*>\s*Alarm\s*<\s*/\s*CmdType\s*>", re.IGNORECASE)
+_IS_NOTIFY = re.compile(r"<\s*Notify[\s>]", re.IGNORECASE)
+_ALARM_FIELDS = (
+    "CmdType",
+    "SN",
+    "DeviceID",
+    "AlarmPriority",
+    "AlarmMethod",
+    "AlarmTime",
+    "AlarmDescription",
+    "Longitude",
+    "Latitude",
+    "AlarmType",
+)
+_OPENING = {name: re.compile(rf"<{name}\s*>", re.IGNORECASE) for name in _ALARM_FIELDS}
+_CLOSING = {name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in _ALARM_FIELDS}
+
+
+def _unusual_sn(text: str) -> tuple[int, str, str]:
+    """An alarm's SN that is not 1–18 digits: kept as text (cleaned, at most
+    ``MAX_SN_TEXT`` characters) for the event ID and the Response; 0 if not a number."""
+    kept = _CONTROL.sub("", text).strip()[:MAX_SN_TEXT]
+    sn = int(kept) if re.fullmatch(r"[0-9]+", kept) else 0
+    if not text:
+        return sn, kept, "SN missing"
+    return sn, kept, f"SN of {len(text)} characters kept as text"
+
+
+def _valid_xml_reference(match: re.Match) -> str:
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    allowed = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF
+    allowed = allowed or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+    return match.group(0) if allowed else " "
+
+
+def _cleaned_xml(text: str) -> tuple[str, tuple[str, ...]]:
+    """The body with what XML forbids replaced: control characters (raw or as
+    references) by a space, a stray ``&`` by ``&amp;``. Returns what was done."""
+    repairs = []
+    cleaned = _NOT_XML.sub(" ", text)
+    cleaned = _CHAR_REFERENCE.sub(_valid_xml_reference, cleaned)
+    if cleaned != text:
+        repairs.append("control characters replaced")
+    escaped = _STRAY_AMPERSAND.sub("&amp;", cleaned)
+    if escaped != cleaned:
+        repairs.append("stray & escaped")
+    return escaped, tuple(repairs)
+
+
+def _field_text(text: str, name: str) -> str | None:
+    """The text between the first ``<name>`` and the ``</name>`` after it; linear."""
+    opening = _OPENING[name].search(text)
+    if opening is None:
+        return None
+    closing = _CLOSING[name].search(text, opening.end())
+    if closing is None:
+        return None
+    value = html.unescape(text[opening.end() : closing.start()])
+    return _CONTROL.sub(" ", value).strip()[:MAX_TEXT]
+
+
+def _repaired_alarm(data: bytes, error: ManscdpError) -> AlarmNotify:
+    """A body that is not well-formed XML but is an Alarm Notify (GB 50394 5.2.2: an
+    alarm is never dropped for a cosmetic fault): parsed again with the characters XML
+    forbids cleaned, else rebuilt from its fields, each the text between the first
+    ``<Name>`` and its ``</Name>`` (what a device writes first is its SN, DeviceID and
+    AlarmTime, before any free text). Anything else, or an alarm whose DeviceID cannot
+    be read, raises ``error``."""
+    text = decode_body(data)
+    if not (_IS_ALARM.search(text) and _IS_NOTIFY.search(text)):
+        raise error
+    cleaned, repairs = _cleaned_xml(text)
+    if repairs:
+        try:
+            message = _message(_parse_text(cleaned), repairs)
+        except ManscdpError:
+            pass
+        else:
+            if isinstance(message, AlarmNotify):
+                return message
+    leaves = []
+    for name in _ALARM_FIELDS:
+        value = _field_text(text, name)
+        if value is not None:
+            leaves.append(Node(tag=name, text=value))
+    tree = Node(tag="Notify", text="", children=tuple(leaves))
+    try:
+        message = _message(tree, ("XML rebuilt from its fields",))
+    except ManscdpError:
+        raise error from None
+    if not isinstance(message, AlarmNotify):
+        raise error
+    return message
 
 
 def _number(text: str | None, low: float, high: float) -> float | None:
@@ -465,7 +595,9 @@ def _device_info(tree: Node, common: dict) -> DeviceInfoResponse:
     )
 
 
-def _alarm(tree: Node, common: dict) -> AlarmNotify:
+def _alarm(
+    tree: Node, common: dict, sn_text: str = "", repairs: tuple[str, ...] = ()
+) -> AlarmNotify:
     info_node = tree.child("Info")
     info = {c.tag: c.text for c in info_node.children} if info_node is not None else {}
     alarm_type = (info_node.text_of("AlarmType") if info_node is not None else None) or (
@@ -483,12 +615,13 @@ def _alarm(tree: Node, common: dict) -> AlarmNotify:
         latitude=_number(tree.text_of("Latitude"), -90, 90),
         alarm_type=alarm_type,
         info=info,
+        sn_text=sn_text,
+        repairs=repairs,
     )
 
 
 _READERS = {
     ("Notify", "keepalive"): _keepalive,
-    ("Notify", "alarm"): _alarm,
     ("Response", "catalog"): _catalog,
     ("Response", "devicestatus"): _device_status,
     ("Response", "deviceinfo"): _device_info,
@@ -510,7 +643,7 @@ def _element(tag: str, value: str | Sequence[Field], attributes: str = "") -> st
 def build(
     root: str,
     cmd_type: str,
-    sn: int,
+    sn: int | str,
     device_id: str,
     fields: Sequence[Field] = (),
     *,
@@ -542,8 +675,9 @@ def build_query(cmd_type: str, sn: int, device_id: str) -> bytes:
     return build("Query", cmd_type, sn, device_id)
 
 
-def build_alarm_response(sn: int, device_id: str, result: str = "OK") -> bytes:
-    """The platform's answer to an alarm, sent once the alarm is committed."""
+def build_alarm_response(sn: int | str, device_id: str, result: str = "OK") -> bytes:
+    """The platform's answer to an alarm, sent once the alarm is committed; ``sn`` as
+    the device sent it (``AlarmNotify.sn_text or AlarmNotify.sn``)."""
     return build("Response", "Alarm", sn, device_id, [("Result", result)])
 
 

@@ -9,6 +9,7 @@ Database work runs in a thread (``sync_to_async``), never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import hashlib
 import hmac
@@ -39,7 +40,7 @@ from campus_safety.gateway.gb28181.server import (
 log = logging.getLogger(__name__)
 
 PROTOCOL = Device.Protocol.GB28181.value
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def config_from_settings() -> ServerConfig:
@@ -130,32 +131,48 @@ def alarm_event_id(notify: manscdp.AlarmNotify) -> str:
     an AlarmTime the ten-minute slot of arrival stands in (a rare double beats a miss)."""
     now = clock.now()
     moment = notify.alarm_time or f"slot:{now:%Y%m%d%H}{now.minute // 10}"
-    digest = hashlib.sha256(f"{notify.device_id}|{notify.sn}|{moment}".encode()).hexdigest()
-    return f"gb-{notify.sn}-{digest[:20]}"
+    # an SN that is not 1–18 digits (``sn_text``) is in the digest, not in the ID's label
+    sn, label = (notify.sn_text, "x") if notify.sn_text else (notify.sn, notify.sn)
+    digest = hashlib.sha256(f"{notify.device_id}|{sn}|{moment}".encode()).hexdigest()
+    return f"gb-{label}-{digest[:20]}"
 
 
-def _clean(text: str, limit: int) -> str:
-    return _CONTROL.sub(" ", text).strip()[:limit]
+def _clean(text: str, limit: int, name: str, repairs: list[str]) -> str:
+    """Control characters to spaces, at most ``limit`` characters; a change is noted in
+    ``repairs`` (the alarm then keeps its raw body)."""
+    cleaned = _CONTROL.sub(" ", text).strip()
+    if cleaned != text.strip():
+        repairs.append(f"{name}: control characters replaced")
+    if len(cleaned) > limit:
+        repairs.append(f"{name}: {len(cleaned)} characters cut to {limit}")
+    return cleaned[:limit]
 
 
 def alarm_message(alarm: ReceivedAlarm) -> ingest.DeviceMessage:
-    """The normalised alarm. An NVR may report for one of its channels; a channel we do
-    not know (yet) is booked on the NVR with ``channel_id`` kept, so no alarm is lost."""
+    """The normalised alarm, always storable once its device is read (GB 50394 5.2.2):
+    text fields are cleaned and cut to fit, and an alarm that needed any of that keeps
+    its raw body (``raw_base64``) and what was done (``repairs``). An NVR may report
+    for one of its channels; a channel we do not know (yet) is booked on the NVR with
+    ``channel_id`` kept, so no alarm is lost."""
     notify = alarm.notify
     device_id = notify.device_id
+    repairs = list(notify.repairs)
     payload: dict[str, Any] = {
         # GB 50394 5.2.2, no missed alarms: an unreadable priority counts as the highest
         "priority": notify.priority or 1,
-        "type": _clean(notify.alarm_type, 16),
-        "description": _clean(notify.description, 255),
+        "type": _clean(notify.alarm_type, 16, "type", repairs),
+        "description": _clean(notify.description, 255, "description", repairs),
         "longitude": notify.longitude,
         "latitude": notify.latitude,
-        "sn": notify.sn,
-        "alarm_time": _clean(notify.alarm_time, 32),
+        "sn": notify.sn_text or notify.sn,
+        "alarm_time": _clean(notify.alarm_time, 32, "alarm time", repairs),
         "sender_id": alarm.sender_id,
     }
     if notify.method is not None:
         payload["method"] = notify.method
+    if repairs:
+        payload["repairs"] = repairs
+        payload["raw_base64"] = base64.b64encode(alarm.raw).decode("ascii")
     if device_id != alarm.sender_id:
         channel, sender = liveness.lookup(device_id), liveness.lookup(alarm.sender_id)
         if channel is None or sender is None or channel.parent_id != sender.pk:

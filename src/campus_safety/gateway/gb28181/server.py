@@ -549,7 +549,8 @@ class Gb28181Server:
         respond(200)
         if isinstance(body, manscdp.AlarmNotify):
             self.stats["alarms"] += 1
-            self._spawn(self._deliver_alarm(ReceivedAlarm(sender, channel.remote, body)))
+            alarm = ReceivedAlarm(sender, channel.remote, body, request.body)
+            self._spawn(self._deliver_alarm(alarm))
         elif isinstance(body, manscdp.CatalogResponse):
             self._collect_catalog(sender, body)
         elif isinstance(body, manscdp.DeviceStatusResponse | manscdp.DeviceInfoResponse):
@@ -578,7 +579,8 @@ class Gb28181Server:
                 alarm.notify.sn,
                 getattr(result, "reason", outcome),
             )
-        body = manscdp.build_alarm_response(alarm.notify.sn, alarm.notify.device_id, answer)
+        notify = alarm.notify
+        body = manscdp.build_alarm_response(notify.sn_text or notify.sn, notify.device_id, answer)
         try:
             await self.send_message(alarm.sender_id, body)
         except GatewayError as exc:
