@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from campus_safety import health
+from campus_safety.audit import reveal_views
 from campus_safety.gateway import http_ingest
 
 admin.site.site_header = "校园安全联动平台"
@@ -13,6 +14,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/ingest", http_ingest.ingest_batch, name="ingest"),
     path("api/v1/", include("campus_safety.api_urls")),
+    path(
+        "accounts/reveal/<str:label>/<int:pk>/<str:field>/",  # audited: lives with the log
+        reveal_views.reveal,
+        name="reveal",
+    ),
     path("accounts/", include("campus_safety.accounts.urls")),
     path("", include("campus_safety.orgs.urls")),  # /schools/… and /map/
     path("workforce/", include("campus_safety.workforce.urls")),

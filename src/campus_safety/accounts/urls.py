@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from campus_safety.accounts import reveal_views, views
+from campus_safety.accounts import views
 
 urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
@@ -12,5 +12,4 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.revoke, name="token_revoke"),
     path("roles/", views.role_table, name="role_table"),
-    path("reveal/<str:label>/<int:pk>/<str:field>/", reveal_views.reveal, name="reveal"),
 ]

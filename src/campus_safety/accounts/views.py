@@ -14,8 +14,8 @@ from django_otp import login as otp_login
 
 from campus_safety.accounts import roles, two_factor
 from campus_safety.accounts.forms import CodeForm, SignInForm, TokenForm
+from campus_safety.accounts.signals import announce
 from campus_safety.accounts.tokens import create_token, revoke_token
-from campus_safety.audit.services import record
 
 MAX_CODE_FAILURES = 5
 
@@ -51,11 +51,11 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         if device is not None:
             otp_login(request, device)
             request.session.pop("otp_failures", None)
-            record("auth.second_factor", request.user)
+            announce("auth.second_factor", request.user)
             return redirect(_next_url(request))
         failures = request.session.get("otp_failures", 0) + 1
         request.session["otp_failures"] = failures
-        record("auth.second_factor", request.user, outcome="failure")
+        announce("auth.second_factor", request.user, outcome="failure")
         if failures >= MAX_CODE_FAILURES:
             auth_views.auth_logout(request)
             messages.error(request, _("Too many wrong codes: sign in again."))
@@ -78,7 +78,7 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         if two_factor.confirm_totp(device, form.cleaned_data["code"]):
             otp_login(request, device)
             request.session["recovery_codes"] = two_factor.new_recovery_codes(request.user)
-            record("auth.second_factor_enrolled", request.user)
+            announce("auth.second_factor_enrolled", request.user)
             next_url = _next_url(request)
             return redirect(f"{reverse('two_factor_recovery')}?{urlencode({'next': next_url})}")
         form.add_error("code", _("Wrong or expired code: check your phone's clock."))
@@ -148,7 +148,7 @@ def locked_out(request: HttpRequest, original_response=None, credentials=None) -
     """django-axes lockout answer: 429 with the lock's length, recorded in the audit log."""
     from django.conf import settings
 
-    record(
+    announce(
         "auth.locked_out",
         outcome="denied",
         detail={"username": str((credentials or {}).get("username", ""))[:150]},

@@ -7,6 +7,7 @@ from django.apps import apps
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_delete, post_save, pre_save
 
+from campus_safety.accounts.signals import security_event
 from campus_safety.audit import services
 
 # Apps whose models are audited on every write. Sessions, migrations etc. are not.
@@ -75,7 +76,12 @@ def _login_failed(sender, credentials, request=None, **kwargs) -> None:
     )
 
 
+def _security_event(sender, action, obj=None, outcome="success", detail=None, **kwargs) -> None:
+    services.record(action, obj, outcome=outcome, detail=detail)
+
+
 def connect() -> None:
+    security_event.connect(_security_event, dispatch_uid="audit-security-event")
     user_logged_in.connect(_logged_in, dispatch_uid="audit-login")
     user_logged_out.connect(_logged_out, dispatch_uid="audit-logout")
     user_login_failed.connect(_login_failed, dispatch_uid="audit-login-failed")
