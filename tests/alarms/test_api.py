@@ -158,3 +158,116 @@ def test_a_user_without_the_role_cannot_read_cases(client, clock, device, county
     send_alarm(device, clock)
     sign_in(client, UserFactory(role="security_admin", region=county))
     assert client.get("/api/v1/alarm-cases/").status_code == 403
+
+
+# --- arrivals: only a unit that was sent, reported by someone who may speak for it ---
+
+
+@pytest.fixture
+def english(settings):
+    """Assert on the English msgids, whatever the Chinese catalogue says."""
+    settings.LANGUAGE_CODE = "en"
+
+
+def _dispatched(client, clock, device, dispatcher, *units):
+    case = send_alarm(device, clock)
+    sign_in(client, dispatcher)
+    base = f"/api/v1/alarm-cases/{case.pk}"
+    post(client, f"{base}/acknowledge/")
+    assert post(client, f"{base}/dispatch/", {"units": [u.pk for u in units]}).status_code == 200
+    case.refresh_from_db()
+    return case, base
+
+
+def test_arriving_with_a_unit_never_sent_is_refused_and_stops_no_clock(
+    english, client, clock, device, dispatcher, unit
+):
+    from campus_safety.audit.models import AuditEntry
+    from tests.alarms.support import PoliceUnitFactory
+
+    stranger = PoliceUnitFactory()  # a car of another station, never sent here
+    case, base = _dispatched(client, clock, device, dispatcher, unit)
+    deadline = case.arrival_deadline
+    clock.advance(seconds=60)
+    response = post(client, f"{base}/arrive/", {"unit": stranger.pk})
+    assert response.status_code == 400
+    assert response.json()["detail"] == "That unit was not sent to this case."
+    case.refresh_from_db()
+    assert case.state == State.DISPATCHED and case.arrived_at is None
+    assert case.arrival_deadline == deadline  # the response clock still runs
+    assert not case.dispatches.filter(arrived_at__isnull=False).exists()
+    assert not AuditEntry.objects.filter(action="alarm.arrive").exists()
+    rows = client.get("/api/v1/alarm-statistics/").json()["response_times"]
+    assert [row["arrive"]["count"] for row in rows] == [0]
+
+
+def test_a_police_officer_reports_arrival_for_their_own_stations_units_only(
+    english, client, clock, device, dispatcher, unit, station, county
+):
+    from tests.alarms.support import PoliceUnitFactory, station_chain
+
+    neighbour = PoliceUnitFactory(organisation=station_chain(county))  # sent to help
+    case, base = _dispatched(client, clock, device, dispatcher, unit, neighbour)
+    officer = UserFactory(role="police_officer", organisation=station)
+    sign_in(client, officer)
+    refused = post(client, f"{base}/arrive/", {"unit": neighbour.pk})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == (
+        "You may report only for the units of your own police station."
+    )
+    case.refresh_from_db()
+    assert case.state == State.DISPATCHED and case.arrived_at is None
+    # Without a unit, "every unit sent" is every unit of the officer's own station.
+    assert post(client, f"{base}/arrive/").json()["state"] == "on_scene"
+    arrived = dict(case.dispatches.values_list("unit_id", "arrived_at"))
+    assert arrived[unit.pk] is not None and arrived[neighbour.pk] is None
+    assert post(client, f"{base}/en-route/", {"unit": neighbour.pk}).status_code == 400
+    # The dispatcher speaks for any unit sent to a case in their scope.
+    sign_in(client, dispatcher)
+    assert post(client, f"{base}/arrive/", {"unit": neighbour.pk}).status_code == 200
+    assert case.dispatches.filter(arrived_at__isnull=True).count() == 0
+
+
+def test_a_unit_that_already_arrived_cannot_arrive_again(
+    english, client, clock, device, dispatcher, unit
+):
+    case, base = _dispatched(client, clock, device, dispatcher, unit)
+    assert post(client, f"{base}/arrive/", {"unit": unit.pk}).status_code == 200
+    first = case.dispatches.get().arrived_at
+    clock.advance(seconds=30)
+    again = post(client, f"{base}/arrive/", {"unit": unit.pk})
+    assert again.status_code == 409 and unit.name in again.json()["detail"]
+    assert post(client, f"{base}/arrive/").status_code == 409  # nobody left on the way
+    assert case.dispatches.get().arrived_at == first
+
+
+def test_refusals_carry_their_reason_in_chinese(client, clock, device, dispatcher, unit):
+    from tests.alarms.support import PoliceUnitFactory
+
+    _case, base = _dispatched(client, clock, device, dispatcher, unit)
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    stranger = PoliceUnitFactory()
+    response = client.post(
+        f"{base}/arrive/", {"unit": stranger.pk}, content_type="application/json", **zh
+    )
+    assert response.json()["detail"] == "该力量未被派往此警情。"
+    response = client.post(f"{base}/acknowledge/", content_type="application/json", **zh)
+    assert response.status_code == 409 and "已无法执行" in response.json()["detail"]
+
+
+def test_a_dispatch_with_one_busy_unit_sends_none_of_them(
+    english, client, clock, device, dispatcher, unit, station
+):
+    from tests.alarms.support import PoliceUnitFactory
+
+    busy = PoliceUnitFactory(organisation=station, is_available=False)
+    case = send_alarm(device, clock)
+    sign_in(client, dispatcher)
+    base = f"/api/v1/alarm-cases/{case.pk}"
+    post(client, f"{base}/acknowledge/")
+    response = post(client, f"{base}/dispatch/", {"units": [unit.pk, busy.pk]})
+    assert response.status_code == 409 and busy.name in response.json()["detail"]
+    unit.refresh_from_db()
+    case.refresh_from_db()
+    assert unit.is_available and not case.dispatches.exists()
+    assert case.state == State.ACKNOWLEDGED and case.arrival_deadline is None

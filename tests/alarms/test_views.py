@@ -386,3 +386,23 @@ def test_the_statistics_page_shows_response_times_per_district(
     html = response.content.decode()
     assert response.status_code == 200
     assert "德城区" in html and '<td class="num">12</td>' in html and "242" in html
+
+
+def test_a_police_officer_on_the_page_reports_only_their_own_stations_units(
+    client, clock, device, dispatcher, unit, station, county
+):
+    from tests.alarms.support import station_chain
+
+    neighbour = PoliceUnitFactory(organisation=station_chain(county))
+    case = send_alarm(device, clock)
+    workflow.acknowledge_case(case, by=dispatcher)
+    workflow.dispatch_units(case, [unit, neighbour], by=dispatcher)
+    sign_in(client, UserFactory(role="police_officer", organisation=station))
+    url = reverse("alarms:arrive", args=[case.pk])
+    refused = client.post(url, {"unit": neighbour.pk}, **HTMX)
+    assert refused.status_code == 409 and "own police station" in refused.content.decode()
+    case.refresh_from_db()
+    assert case.state == State.DISPATCHED and case.arrived_at is None
+    assert client.post(url, {"unit": unit.pk}, **HTMX).status_code == 204
+    case.refresh_from_db()
+    assert case.state == State.ON_SCENE

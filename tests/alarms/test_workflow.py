@@ -132,7 +132,7 @@ def test_a_busy_unit_cannot_be_dispatched_again(clock, device, school, dispatche
         workflow.acknowledge_case(case, by=dispatcher)
     workflow.dispatch_units(first, [unit], by=dispatcher)
     unit.refresh_from_db()
-    with pytest.raises(ValueError, match="not available"):
+    with pytest.raises(workflow.InvalidTransition, match=unit.name):
         workflow.dispatch_units(second, [unit], by=dispatcher)
 
 

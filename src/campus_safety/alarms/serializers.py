@@ -164,7 +164,11 @@ class DispatchRequestSerializer(serializers.Serializer):
 
 class ArriveRequestSerializer(serializers.Serializer):
     unit = serializers.IntegerField(
-        required=False, help_text="The unit that arrived; empty: every unit sent."
+        required=False,
+        help_text=(
+            "The unit that arrived (one sent to this case, still on its way; a police"
+            " officer: of their own station). Empty: every such unit."
+        ),
     )
 
 

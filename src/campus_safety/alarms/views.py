@@ -18,7 +18,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -448,31 +447,16 @@ def _refused(request: HttpRequest, case: AlarmCase, message: str) -> HttpRespons
     return _back(request, case)
 
 
-def _step(
-    request: HttpRequest, pk: int, resource: str, run: Callable[[AlarmCase], str | None]
-) -> HttpResponse:
-    """Look the case up in scope, check the role, lock the row, run one workflow step.
-
-    The row lock makes two dispatchers pressing the same key at once safe: the second
-    finds the case already moved on and is told so.
-    """
+def _step(request: HttpRequest, pk: int, run: Callable[[AlarmCase], str | None]) -> HttpResponse:
+    """Look the case up in scope and run one workflow step on it. The step locks the
+    case and checks the role and state itself, so two dispatchers pressing the same
+    key at once are safe: the second is told why it was refused."""
     case = _get_case(request, pk)
-    if not can(request.user, WRITE, resource):
-        raise PermissionDenied
     try:
-        with transaction.atomic():
-            # Scope was checked above; the lock is on the one row, no joins.
-            case = AlarmCase.objects.select_for_update().get(pk=case.pk)
-            done = run(case)
-    except workflow.InvalidTransition:
-        case.refresh_from_db()
-        return _refused(
-            request,
-            case,
-            _("Case #%(id)s is now “%(state)s”: that step is no longer possible.")
-            % {"id": case.pk, "state": case.get_state_display()},
-        )
-    except (workflow.DispositionRequired, ValueError) as exc:
+        done = run(case)
+    except workflow.NotAllowed:
+        raise PermissionDenied from None
+    except ValueError as exc:  # the case moved on, a unit not sent, no disposition …
         return _refused(request, case, str(exc))
     if done and not _is_htmx(request):
         messages.success(request, done)
@@ -489,7 +473,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
         workflow.acknowledge_case(case, by=request.user)
         return _("Case #%(id)s acknowledged.") % {"id": case.pk}
 
-    return _step(request, pk, "alarms", run)
+    return _step(request, pk, run)
 
 
 @login_required
@@ -504,13 +488,18 @@ def dispatch_units(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _render_case(request, case, status=400, dispatch_form=form)
 
-    def run(locked: AlarmCase) -> str:
+    def run(case: AlarmCase) -> str:
         units = list(form.cleaned_data["units"])
-        workflow.dispatch_units(locked, units, by=request.user)
+        workflow.dispatch_units(case, units, by=request.user)
         names = "、".join(u.name for u in units)
         return _("Dispatched: %(units)s.") % {"units": names}
 
-    return _step(request, pk, "alarm_dispatch", run)
+    return _step(request, pk, run)
+
+
+def _unit(request: HttpRequest) -> int | None:
+    form = UnitStepForm(request.POST)
+    return form.cleaned_data.get("unit") if form.is_valid() else None
 
 
 @login_required
@@ -518,17 +507,12 @@ def dispatch_units(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def en_route(request: HttpRequest, pk: int) -> HttpResponse:
     """A dispatched unit reports it is on its way."""
-    form = UnitStepForm(request.POST)
 
     def run(case: AlarmCase) -> str:
-        unit = form.cleaned_data.get("unit") if form.is_valid() else None
-        sent = case.dispatches.filter(unit_id=unit, cleared_at__isnull=True).first()
-        if sent is None:
-            raise ValueError(_("That unit was not sent to this case."))
-        workflow.record_en_route(sent, by=request.user)
+        workflow.record_en_route(case, _unit(request), by=request.user)
         return _("Unit en route.")
 
-    return _step(request, pk, "alarm_dispatch", run)
+    return _step(request, pk, run)
 
 
 @login_required
@@ -536,20 +520,12 @@ def en_route(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def arrive(request: HttpRequest, pk: int) -> HttpResponse:
     """到场 — a unit (or every unit sent) is on scene; the first stops the clock."""
-    form = UnitStepForm(request.POST)
 
     def run(case: AlarmCase) -> str:
-        unit_id = form.cleaned_data.get("unit") if form.is_valid() else None
-        unit = None
-        if unit_id:
-            sent = case.dispatches.filter(unit_id=unit_id).select_related("unit").first()
-            if sent is None:
-                raise ValueError(_("That unit was not sent to this case."))
-            unit = sent.unit
-        workflow.record_arrival(case, by=request.user, unit=unit)
+        workflow.record_arrival(case, by=request.user, unit=_unit(request))
         return _("Arrival recorded.")
 
-    return _step(request, pk, "alarm_dispatch", run)
+    return _step(request, pk, run)
 
 
 @login_required
@@ -564,19 +540,19 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _render_case(request, case, status=400, close_form=form)
 
-    def run(locked: AlarmCase) -> str:
+    def run(case: AlarmCase) -> str:
         workflow.close_case(
-            locked,
+            case,
             by=request.user,
             disposition=form.cleaned_data["disposition"],
             outcome=form.cleaned_data["outcome"],
         )
         return _("Case #%(id)s closed: %(outcome)s.") % {
-            "id": locked.pk,
-            "outcome": locked.get_state_display(),
+            "id": case.pk,
+            "outcome": case.get_state_display(),
         }
 
-    return _step(request, pk, "alarm_dispatch", run)
+    return _step(request, pk, run)
 
 
 # --- drills and statistics -----------------------------------------------------------------

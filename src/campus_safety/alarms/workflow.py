@@ -3,6 +3,12 @@
 received → acknowledged → dispatched → on_scene → resolved | false_alarm; drills open
 in ``test``. Every step stores its time and person. Only a person closes a case, with
 a written disposition (GB 50394 5.2.3: an alarm is never reset by the system).
+
+Each human step owns its transaction and the case's row lock, whoever calls it (the
+console, the API, a command): the case is re-read under the lock, the role and the
+state are checked, then written, audited and announced after the commit. Two people
+pressing the same key at once queue on the lock, and the second is told the case has
+moved on. Callers look the case up in the user's scope first (out of scope = 404).
 """
 
 from __future__ import annotations
@@ -13,10 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from campus_safety import bus, clock, raw_sql
+from campus_safety.accounts.roles import WRITE, can
 from campus_safety.alarms.models import AlarmCase, Dispatch, PoliceUnit, TestWindow
 from campus_safety.audit import services as audit
 from campus_safety.devices.models import Device
@@ -33,15 +42,24 @@ CLOSING = {State.RESOLVED, State.FALSE_ALARM}
 
 
 class InvalidTransition(ValueError):
-    """The case is not in a state that allows this step."""
+    """The case, or a unit on it, has moved on: this step is no longer possible (409).
+    The message says why, in the user's language."""
 
-    def __init__(self, state: str, step: str) -> None:
-        super().__init__(f"cannot {step} a case in state {state}")
-        self.state, self.step = state, step
+    def __init__(self, case: AlarmCase, step: str, reason: str | None = None) -> None:
+        super().__init__(
+            reason
+            or _("Case #%(id)s is now “%(state)s”: that step is no longer possible.")
+            % {"id": case.pk, "state": case.get_state_display()}
+        )
+        self.state, self.step = case.state, step
 
 
 class DispositionRequired(ValueError):
     """A case is closed only with a written account of what happened."""
+
+
+class NotAllowed(PermissionError):
+    """The user's role does not allow this step (403)."""
 
 
 def merge_seconds() -> int:
@@ -245,108 +263,218 @@ def case_announcement(case: AlarmCase, created: bool) -> tuple[str, dict[str, An
     )
 
 
-def acknowledge_case(case: AlarmCase, by: Any) -> AlarmCase:
-    """Stop the escalation clock; the case stays latched until someone resolves it."""
-    if case.state != State.RECEIVED:
-        raise InvalidTransition(case.state, "acknowledge")
-    case.state, case.acknowledged_at, case.acknowledged_by = State.ACKNOWLEDGED, clock.now(), by
-    case.next_escalation_at = None
-    case.save(update_fields=["state", "acknowledged_at", "acknowledged_by", "next_escalation_at"])
-    audit.record("alarm.acknowledge", case, user=by)
-    _announce("alarm.case_updated", case, step="acknowledged")
+# --- the human steps ---------------------------------------------------------------------
+
+
+def _require(by: Any, resource: str) -> None:
+    if not can(by, WRITE, resource):
+        raise NotAllowed(_("Your role does not allow this step."))
+
+
+def _locked(case: AlarmCase | int) -> AlarmCase:
+    """The case re-read under its row lock, in the step's transaction: whoever pressed
+    the same key first has finished by the time this returns. The caller's instance is
+    brought up to date in place."""
+    if not isinstance(case, AlarmCase):
+        case = AlarmCase(pk=case)
+    case.refresh_from_db(from_queryset=AlarmCase.objects.select_for_update())
     return case
 
 
-def dispatch_units(case: AlarmCase, units: Iterable[PoliceUnit], by: Any) -> list[Dispatch]:
-    """Send available units; the response-circle clock starts at the first dispatch."""
-    if case.is_test or case.state not in {State.ACKNOWLEDGED, State.DISPATCHED}:
-        raise InvalidTransition(case.state, "dispatch")
-    units = list(units)
-    if not units:
-        raise ValueError("choose at least one police unit")
-    busy = [u.pk for u in units if not u.is_available]
-    if busy:
-        raise ValueError(f"police units not available: {busy}")
-    now = clock.now()
-    rows = Dispatch.objects.bulk_create(
-        [Dispatch(case=case, unit=u, dispatched_at=now, dispatched_by=by) for u in units]
-    )
-    PoliceUnit.objects.filter(pk__in=[u.pk for u in units]).update(is_available=False)
-    if case.state == State.ACKNOWLEDGED:
-        region = case.school.region.code if case.school_id else None
-        case.state, case.dispatched_at, case.dispatched_by = State.DISPATCHED, now, by
-        case.arrival_deadline = now + dt.timedelta(minutes=circle_minutes(region))
-        case.save(update_fields=["state", "dispatched_at", "dispatched_by", "arrival_deadline"])
-    audit.record("alarm.dispatch", case, user=by, detail={"units": [u.pk for u in units]})
-    _announce("alarm.case_updated", case, step="dispatched", units=[u.pk for u in units])
+def may_report_for(user: Any, unit: PoliceUnit) -> bool:
+    """Who speaks for a unit on its way or on scene: a dispatcher (or a superuser) for
+    any unit sent to a case in their scope, a police officer for their own station's."""
+    if getattr(user, "is_superuser", False) or getattr(user, "role", "") == "dispatcher":
+        return True
+    station = getattr(user, "organisation_id", None)
+    return station is not None and unit.organisation_id == station
+
+
+def _under_way(case: AlarmCase, unit_id: int | None, by: Any) -> Dispatch:
+    """The dispatch of ``unit_id`` to this case, neither arrived nor cleared, that ``by``
+    may report for. A unit never sent is bad input (400); one already there or
+    stood down is a case that moved on (409)."""
+    rows = case.dispatches.filter(unit_id=unit_id).select_related("unit")
+    if not rows:
+        raise ValueError(_("That unit was not sent to this case."))
+    # Sent more than once (after a stand-down)? The dispatch still under way counts.
+    sent = min(rows, key=lambda d: (d.cleared_at is not None, d.arrived_at is not None))
+    if not may_report_for(by, sent.unit):
+        raise ValueError(_("You may report only for the units of your own police station."))
+    if sent.cleared_at is not None:
+        reason = _("%(unit)s has been stood down.") % {"unit": sent.unit.name}
+        raise InvalidTransition(case, "report", reason)
+    if sent.arrived_at is not None:
+        reason = _("%(unit)s has already arrived.") % {"unit": sent.unit.name}
+        raise InvalidTransition(case, "report", reason)
+    return sent
+
+
+def acknowledge_case(case: AlarmCase | int, by: Any) -> AlarmCase:
+    """Stop the escalation clock; the case stays latched until someone resolves it."""
+    _require(by, "alarms")
+    with transaction.atomic():
+        case = _locked(case)
+        if case.state != State.RECEIVED:
+            raise InvalidTransition(case, "acknowledge")
+        case.state, case.acknowledged_at, case.acknowledged_by = (
+            State.ACKNOWLEDGED,
+            clock.now(),
+            by,
+        )
+        case.next_escalation_at = None
+        case.save(
+            update_fields=["state", "acknowledged_at", "acknowledged_by", "next_escalation_at"]
+        )
+        audit.record("alarm.acknowledge", case, user=by)
+        _announce("alarm.case_updated", case, step="acknowledged")
+    return case
+
+
+def dispatch_units(
+    case: AlarmCase | int, units: Iterable[PoliceUnit | int], by: Any
+) -> list[Dispatch]:
+    """Send available units, all of them or none; the response-circle clock starts at
+    the first dispatch. Only units in ``by``'s scope can be sent."""
+    _require(by, "alarm_dispatch")
+    ids = sorted({getattr(unit, "pk", unit) for unit in units})
+    if not ids:
+        raise ValueError(_("Choose at least one police unit."))
+    with transaction.atomic():
+        case = _locked(case)
+        if case.is_test or case.state not in {State.ACKNOWLEDGED, State.DISPATCHED}:
+            raise InvalidTransition(case, "dispatch")
+        # Units are locked in one order (by pk): two dispatches sharing a unit queue up
+        # instead of deadlocking, and the second sees it busy.
+        found = list(
+            PoliceUnit.objects.visible_to(by)
+            .select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        if len(found) != len(ids):
+            raise ValueError(_("Unknown police unit."))
+        busy = [unit.name for unit in found if not unit.is_available]
+        if busy:
+            raise InvalidTransition(
+                case,
+                "dispatch",
+                _("Police units not available: %(units)s.") % {"units": "、".join(busy)},
+            )
+        now = clock.now()
+        rows = Dispatch.objects.bulk_create(
+            [Dispatch(case=case, unit=unit, dispatched_at=now, dispatched_by=by) for unit in found]
+        )
+        PoliceUnit.objects.filter(pk__in=ids).update(is_available=False)
+        if case.state == State.ACKNOWLEDGED:
+            region = case.school.region.code if case.school_id else None
+            case.state, case.dispatched_at, case.dispatched_by = State.DISPATCHED, now, by
+            case.arrival_deadline = now + dt.timedelta(minutes=circle_minutes(region))
+            case.save(update_fields=["state", "dispatched_at", "dispatched_by", "arrival_deadline"])
+        audit.record("alarm.dispatch", case, user=by, detail={"units": ids})
+        _announce("alarm.case_updated", case, step="dispatched", units=ids)
     return rows
 
 
-def record_arrival(case: AlarmCase, by: Any, unit: PoliceUnit | None = None) -> AlarmCase:
-    """The first unit on scene stops the response clock; later ones just log their time."""
-    if case.state not in {State.DISPATCHED, State.ON_SCENE}:
-        raise InvalidTransition(case.state, "arrive")
-    now = clock.now()
-    pending = case.dispatches.filter(arrived_at__isnull=True)
-    if unit is not None:
-        pending = pending.filter(unit=unit)
-    # A unit that never reported "en route" is taken to have left when it was sent.
-    pending.update(arrived_at=now, en_route_at=Coalesce("en_route_at", "dispatched_at"))
-    if case.state == State.DISPATCHED:
-        case.state, case.arrived_at, case.arrived_by = State.ON_SCENE, now, by
-        case.is_breach = case.is_breach or (
-            case.arrival_deadline is not None and now > case.arrival_deadline
+def record_arrival(
+    case: AlarmCase | int, by: Any, unit: PoliceUnit | int | None = None
+) -> AlarmCase:
+    """A unit sent to the case is on scene (no unit: every unit sent that ``by`` may
+    report for). The first arrival stops the response clock; later ones log their time.
+
+    Only a unit that was sent and is still on its way can arrive, so an arrival never
+    stops the clock or feeds the statistics on someone else's behalf."""
+    _require(by, "alarm_dispatch")
+    with transaction.atomic():
+        case = _locked(case)
+        if case.state not in {State.DISPATCHED, State.ON_SCENE}:
+            raise InvalidTransition(case, "arrive")
+        if unit is not None:
+            arriving = [_under_way(case, getattr(unit, "pk", unit), by)]
+        else:
+            arriving = [
+                sent
+                for sent in case.dispatches.filter(
+                    arrived_at__isnull=True, cleared_at__isnull=True
+                ).select_related("unit")
+                if may_report_for(by, sent.unit)
+            ]
+            if not arriving:
+                raise InvalidTransition(
+                    case,
+                    "arrive",
+                    _("No unit you may report for is still on its way to this case."),
+                )
+        now = clock.now()
+        # A unit that never reported "en route" is taken to have left when it was sent.
+        Dispatch.objects.filter(pk__in=[sent.pk for sent in arriving]).update(
+            arrived_at=now, en_route_at=Coalesce("en_route_at", "dispatched_at")
         )
-        case.arrival_deadline = None
-        case.save(
-            update_fields=["state", "arrived_at", "arrived_by", "is_breach", "arrival_deadline"]
-        )
-    audit.record("alarm.arrive", case, user=by)
-    _announce("alarm.case_updated", case, step="on_scene")
+        if case.state == State.DISPATCHED:
+            case.state, case.arrived_at, case.arrived_by = State.ON_SCENE, now, by
+            case.is_breach = case.is_breach or (
+                case.arrival_deadline is not None and now > case.arrival_deadline
+            )
+            case.arrival_deadline = None
+            case.save(
+                update_fields=["state", "arrived_at", "arrived_by", "is_breach", "arrival_deadline"]
+            )
+        units = [sent.unit_id for sent in arriving]
+        audit.record("alarm.arrive", case, user=by, detail={"units": units})
+        _announce("alarm.case_updated", case, step="on_scene")
     return case
 
 
-def record_en_route(dispatch: Dispatch, by: Any) -> Dispatch:
-    """A unit reports it is on its way (times the leg from dispatch to departure)."""
-    if dispatch.cleared_at is not None or dispatch.arrived_at is not None:
-        raise InvalidTransition("arrived" if dispatch.cleared_at is None else "cleared", "en route")
-    if dispatch.en_route_at is None:
-        dispatch.en_route_at = clock.now()
-        dispatch.save(update_fields=["en_route_at"])
-        audit.record("alarm.en_route", dispatch.case, user=by, detail={"unit": dispatch.unit_id})
-    return dispatch
+def record_en_route(case: AlarmCase | int, unit: PoliceUnit | int, by: Any) -> Dispatch:
+    """A unit sent to the case reports it is on its way (times the leg from dispatch to
+    departure); the same rules as an arrival say who may report it."""
+    _require(by, "alarm_dispatch")
+    with transaction.atomic():
+        case = _locked(case)
+        sent = _under_way(case, getattr(unit, "pk", unit), by)
+        if sent.en_route_at is None:
+            sent.en_route_at = clock.now()
+            sent.save(update_fields=["en_route_at"])
+            audit.record("alarm.en_route", case, user=by, detail={"unit": sent.unit_id})
+    return sent
 
 
-def close_case(case: AlarmCase, by: Any, disposition: str, outcome: str) -> AlarmCase:
+def close_case(case: AlarmCase | int, by: Any, disposition: str, outcome: str) -> AlarmCase:
     """A person closes the case with a written disposition; units are cleared and free.
 
     ``outcome`` is resolved or false_alarm; a drill stays ``test``. GB 50394 5.2.3:
     this is the only way a case closes.
     """
+    _require(by, "alarm_dispatch")
     if not (disposition or "").strip():
-        raise DispositionRequired("a written disposition is required to close a case")
-    if case.closed_at is not None or case.state == State.RECEIVED:
-        raise InvalidTransition(case.state, "close")
-    if not case.is_test and outcome not in CLOSING:
-        raise InvalidTransition(case.state, f"close as {outcome}")
-    now = clock.now()
-    case.state = State.TEST if case.is_test else outcome
-    case.closed_at, case.closed_by, case.disposition = now, by, disposition.strip()
-    case.next_escalation_at = case.arrival_deadline = None
-    case.save(
-        update_fields=[
-            "state",
-            "closed_at",
-            "closed_by",
-            "disposition",
-            "next_escalation_at",
-            "arrival_deadline",
-        ]
-    )
-    open_dispatches = case.dispatches.filter(cleared_at__isnull=True)
-    unit_ids = list(open_dispatches.values_list("unit_id", flat=True))
-    open_dispatches.update(cleared_at=now)
-    PoliceUnit.objects.filter(pk__in=unit_ids).update(is_available=True)
-    audit.record("alarm.close", case, user=by, detail={"outcome": case.state})
-    _announce("alarm.case_closed", case, step=case.state)
+        raise DispositionRequired(_("Write what happened before closing the case."))
+    with transaction.atomic():
+        case = _locked(case)
+        if case.closed_at is not None or case.state == State.RECEIVED:
+            raise InvalidTransition(case, "close")
+        if not case.is_test and outcome not in CLOSING:
+            raise InvalidTransition(case, f"close as {outcome}")
+        now = clock.now()
+        case.state = State.TEST if case.is_test else outcome
+        case.closed_at, case.closed_by, case.disposition = now, by, disposition.strip()
+        case.next_escalation_at = case.arrival_deadline = None
+        case.save(
+            update_fields=[
+                "state",
+                "closed_at",
+                "closed_by",
+                "disposition",
+                "next_escalation_at",
+                "arrival_deadline",
+            ]
+        )
+        open_dispatches = case.dispatches.filter(cleared_at__isnull=True)
+        unit_ids = sorted(open_dispatches.values_list("unit_id", flat=True))
+        open_dispatches.update(cleared_at=now)
+        # The same lock order as a dispatch (by pk), so the two never deadlock.
+        locking = PoliceUnit.objects.select_for_update().filter(pk__in=unit_ids).order_by("pk")
+        list(locking.values_list("pk", flat=True))
+        PoliceUnit.objects.filter(pk__in=unit_ids).update(is_available=True)
+        audit.record("alarm.close", case, user=by, detail={"outcome": case.state})
+        _announce("alarm.case_closed", case, step=case.state)
     return case
