@@ -15,9 +15,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from campus_safety.devices.models import Device
+from campus_safety.geojson import feature_collection, point_feature
 
 MAPPED_KINDS = (Device.Kind.ONE_KEY_ALARM, Device.Kind.NVR)
-COORDINATE_DIGITS = 5
 STATUS_COLOURS = {
     Device.Status.ONLINE: "#16a34a",
     Device.Status.OFFLINE: "#dc2626",
@@ -52,23 +52,20 @@ def device_features(devices: QuerySet[Device]) -> dict[str, Any]:
         if lon is None or lat is None:
             continue
         features.append(
-            {
-                "type": "Feature",
-                "id": pk,
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(lon, COORDINATE_DIGITS), round(lat, COORDINATE_DIGITS)],
-                },
-                "properties": {
+            point_feature(
+                pk,
+                lon,
+                lat,
+                {
                     "name": name,
                     "kind": kind,
                     "status": status,
                     "flapping": flapping,
                     "school": school or "",
                 },
-            }
+            )
         )
-    return {"type": "FeatureCollection", "features": features}
+    return feature_collection(features)
 
 
 def layer_config() -> dict[str, Any]:

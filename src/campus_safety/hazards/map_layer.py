@@ -11,9 +11,9 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from campus_safety.geojson import feature_collection, point_feature
 from campus_safety.hazards.models import Hazard
 
-COORDINATE_DIGITS = 5
 COLOURS = {"overdue": "#dc2626", "open": "#f59e0b", "rectified": "#16a34a", "school": "#1d4ed8"}
 
 
@@ -43,29 +43,17 @@ def spot_features(hazards: QuerySet[Hazard], now: dt.datetime) -> dict[str, Any]
     for (pk, ref, title, spot, status, deadline, distance, lon, lat, school_id, school,
          school_lon, school_lat) in rows:  # fmt: skip
         if school_lon is not None and school_lat is not None and school_id not in schools:
-            schools[school_id] = {
-                "type": "Feature",
-                "id": f"s{school_id}",
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [
-                        round(school_lon, COORDINATE_DIGITS),
-                        round(school_lat, COORDINATE_DIGITS),
-                    ],
-                },
-                "properties": {"layer": "school", "name": school},
-            }
+            schools[school_id] = point_feature(
+                f"s{school_id}", school_lon, school_lat, {"layer": "school", "name": school}
+            )
         if lon is None or lat is None:
             continue
         features.append(
-            {
-                "type": "Feature",
-                "id": pk,
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [round(lon, COORDINATE_DIGITS), round(lat, COORDINATE_DIGITS)],
-                },
-                "properties": {
+            point_feature(
+                pk,
+                lon,
+                lat,
+                {
                     "layer": "spot",
                     "reference": ref,
                     "title": title,
@@ -74,9 +62,9 @@ def spot_features(hazards: QuerySet[Hazard], now: dt.datetime) -> dict[str, Any]
                     "distance": distance,
                     "school": school,
                 },
-            }
+            )
         )
-    return {"type": "FeatureCollection", "features": [*schools.values(), *features]}
+    return feature_collection([*schools.values(), *features])
 
 
 def layer_config() -> dict[str, Any]:

@@ -14,9 +14,8 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from campus_safety.geojson import feature_collection, point_feature
 from campus_safety.orgs.models import Region, School
-
-COORDINATE_DIGITS = 5  # ~1 m: enough for a school gate, shorter JSON
 
 
 def school_features(schools: QuerySet) -> dict[str, Any]:
@@ -28,25 +27,15 @@ def school_features(schools: QuerySet) -> dict[str, Any]:
             "pk", "name", "kind", "students", "region__code", "guard_gap", "longitude", "latitude"
         )
     )
-    features = [
-        {
-            "type": "Feature",
-            "id": pk,
-            "geometry": {
-                "type": "Point",
-                "coordinates": [round(lon, COORDINATE_DIGITS), round(lat, COORDINATE_DIGITS)],
-            },
-            "properties": {
-                "name": name,
-                "kind": kind,
-                "students": students,
-                "region": region,
-                "gap": gap,
-            },
-        }
+    return feature_collection(
+        point_feature(
+            pk,
+            lon,
+            lat,
+            {"name": name, "kind": kind, "students": students, "region": region, "gap": gap},
+        )
         for pk, name, kind, students, region, gap, lon, lat in rows
-    ]
-    return {"type": "FeatureCollection", "features": features}
+    )
 
 
 def district_outlines(regions: QuerySet) -> list[dict[str, Any]]:
