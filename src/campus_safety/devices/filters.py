@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices.models import Device, KeyArea
-from campus_safety.orgs.models import Region, School
+from campus_safety.orgs.filters import district_filter, school_filter
 
 DEVICE_ORDERINGS = {
     "device_id": "device_id",
@@ -23,23 +23,12 @@ DEVICE_ORDERINGS = {
 }
 
 
-def visible_schools(request) -> QuerySet[School]:
-    """Only schools in the user's scope are valid choices (no probing other scopes)."""
-    user = getattr(request, "user", None)
-    return School.objects.visible_to(user).order_by("name")
-
-
 class DeviceFilter(django_filters.FilterSet):
     """Filters over an already scoped queryset (``Device.objects.visible_to(user)``)."""
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    region = django_filters.ModelChoiceFilter(
-        label=_("District"),
-        field_name="school__region",
-        queryset=Region.objects.filter(level=Region.Level.COUNTY),
-        to_field_name="code",
-    )
-    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools)
+    region = district_filter()
+    school = school_filter()
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Device.Kind.choices)
     key_area = django_filters.ChoiceFilter(label=_("Key area"), choices=KeyArea.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Device.Status.choices)

@@ -11,7 +11,8 @@ from campus_safety import clock
 from campus_safety.devices.models import KeyArea
 from campus_safety.hazards.models import Hazard
 from campus_safety.hazards.statistics import overdue_q
-from campus_safety.orgs.models import Organisation, Region, School
+from campus_safety.orgs.filters import district_filter, school_filter
+from campus_safety.orgs.models import Organisation
 
 HAZARD_ORDERINGS = {
     "reference": "reference",
@@ -22,11 +23,6 @@ HAZARD_ORDERINGS = {
     "school": "school__name",
 }
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-
-
-def visible_schools(request) -> QuerySet[School]:
-    """Only schools in the user's scope are valid choices (no probing other scopes)."""
-    return School.objects.visible_to(getattr(request, "user", None)).order_by("name")
 
 
 def police_stations(request) -> QuerySet[Organisation]:
@@ -41,13 +37,8 @@ class HazardFilter(django_filters.FilterSet):
     is_open = django_filters.BooleanFilter(label=_("Still open"), method="filter_open")
     is_rectified = django_filters.BooleanFilter(label=_("Rectified"), method="filter_rectified")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Hazard.Kind.choices)
-    region = django_filters.ModelChoiceFilter(
-        label=_("District"),
-        field_name="school__region",
-        queryset=Region.objects.filter(level=Region.Level.COUNTY),
-        to_field_name="code",
-    )
-    school = django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools)
+    region = district_filter()
+    school = school_filter()
     severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Hazard.Severity.choices)
     category = django_filters.ChoiceFilter(label=_("Category"), choices=Hazard.Category.choices)
     source = django_filters.ChoiceFilter(label=_("Found by"), choices=Hazard.Source.choices)

@@ -19,15 +19,31 @@ SCHOOL_ORDERINGS = {
 }
 
 
+def district_filter(field_name: str = "school__region") -> django_filters.ModelChoiceFilter:
+    """``?region=371402``: a county-level division by its GB/T 2260 code."""
+    return django_filters.ModelChoiceFilter(
+        label=_("District"),
+        field_name=field_name,
+        queryset=Region.objects.filter(level=Region.Level.COUNTY),
+        to_field_name="code",
+    )
+
+
+def visible_schools(request) -> QuerySet[School]:
+    """Only schools in the user's scope are valid choices (no probing other scopes)."""
+    return School.objects.visible_to(getattr(request, "user", None)).order_by("name")
+
+
+def school_filter() -> django_filters.ModelChoiceFilter:
+    """``?school=<id>``, among the schools the user may see."""
+    return django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools)
+
+
 class SchoolFilter(django_filters.FilterSet):
     """Expects a queryset already passed through ``annotate_staffing`` for ``short``."""
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    region = django_filters.ModelChoiceFilter(
-        label=_("District"),
-        queryset=Region.objects.filter(level=Region.Level.COUNTY),
-        to_field_name="code",
-    )
+    region = district_filter("region")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=School.Kind.choices)
     is_boarding = django_filters.BooleanFilter(label=_("Boarding"))
     police_station = django_filters.ModelChoiceFilter(

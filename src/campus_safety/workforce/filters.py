@@ -4,7 +4,8 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from campus_safety.orgs.models import Organisation, Region
+from campus_safety.orgs.filters import district_filter
+from campus_safety.orgs.models import Organisation
 from campus_safety.workforce.models import Equipment, Guard
 
 
@@ -12,12 +13,7 @@ class GuardFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label=_("Search"), method="search")
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Guard.Kind.choices)
     school = django_filters.NumberFilter(label=_("School"), field_name="school_id")
-    region = django_filters.ModelChoiceFilter(
-        label=_("District"),
-        field_name="school__region",
-        queryset=Region.objects.filter(level=Region.Level.COUNTY),
-        to_field_name="code",
-    )
+    region = district_filter()
     company = django_filters.ModelChoiceFilter(
         label=_("Security company"),
         queryset=Organisation.objects.filter(kind=Organisation.Kind.SECURITY_COMPANY),
@@ -60,12 +56,7 @@ class GuardFilter(django_filters.FilterSet):
 class EquipmentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Equipment.Kind.choices)
     school = django_filters.NumberFilter(label=_("School"), field_name="school_id")
-    region = django_filters.ModelChoiceFilter(
-        label=_("District"),
-        field_name="school__region",
-        queryset=Region.objects.filter(level=Region.Level.COUNTY),
-        to_field_name="code",
-    )
+    region = district_filter()
 
     class Meta:
         model = Equipment
