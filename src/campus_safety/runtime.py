@@ -10,15 +10,24 @@ import asyncio
 import contextlib
 import gc
 import logging
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import uvicorn
 from django.conf import settings
 from django.db import connection
 
 log = logging.getLogger(__name__)
+
+# A stop (SIGTERM, SIGINT) takes at most about DRAIN_SECONDS + PARTS_SECONDS (issue #13:
+# "≤ 5 s"). Requests in flight get DRAIN_SECONDS to be answered — an ingest commit takes
+# milliseconds, a device slower than that is cut off unanswered and sends again — then
+# the gateways, the ingestion writer and the periodic jobs share PARTS_SECONDS.
+DRAIN_SECONDS = 2.0
+PARTS_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,69 @@ def freeze_start_up_objects() -> None:
     gc.freeze()
 
 
+class Parts:
+    """What ``run`` starts beside the web server, stopped in dependency order."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()  # the periodic jobs and the simulator watch it
+        self.background: list[asyncio.Task] = []
+        self.sip: Any = None
+        self.mqtt: Any = None
+        self.is_stopped = False
+
+    def begin_stop(self) -> None:
+        """The moment a stop begins: every live stream ends (its console reconnects to
+        the next process and replays), the periodic jobs finish the run in hand."""
+        from campus_safety.live import fanout
+
+        fanout.end_streams()
+        self.stopping.set()
+
+    async def stop(self, seconds: float) -> None:
+        """Once no request is in flight: the gateways (no device hears an acknowledgement
+        from here on; MQTT acknowledges only what its worker committed), then the
+        ingestion writer (it commits what they had handed it), then the periodic jobs,
+        within ``seconds``. What a device was not told is stored is sent again."""
+        from campus_safety.gateway import committer
+
+        if self.is_stopped:
+            return
+        self.is_stopped = True
+        self.begin_stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+
+        def left() -> float:
+            return max(deadline - loop.time(), 0.1)
+
+        if self.sip is not None:
+            self.sip.close()
+        with contextlib.suppress(TimeoutError):
+            if self.mqtt is not None:
+                await asyncio.wait_for(asyncio.to_thread(self.mqtt.stop, left() / 2), left())
+            await asyncio.wait_for(asyncio.to_thread(committer.stop, left()), left())
+        if self.background:
+            await asyncio.wait(self.background, timeout=left())
+
+
+class WebServer(uvicorn.Server):
+    """uvicorn, whose shutdown stops the whole platform. uvicorn re-raises the signal it
+    caught as soon as ``serve`` returns — SIGTERM's default action then ends the process
+    on the spot — so nothing after ``serve`` runs: every part stops in here."""
+
+    def __init__(self, config: uvicorn.Config, parts: Parts) -> None:
+        super().__init__(config)
+        self.parts = parts
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # An open live stream is a response in flight, which uvicorn waits for: end them
+        # first (they would last up to LIVE_STREAM_MAX_SECONDS). uvicorn then stops
+        # accepting, and waits up to DRAIN_SECONDS for the requests in flight.
+        self.parts.begin_stop()
+        await super().shutdown(sockets)
+        await self.parts.stop(PARTS_SECONDS)
+
+
 async def run(options: Options) -> None:
     """Serve until interrupted, then stop every part cleanly."""
     from campus_safety.alarms.escalation import run_alarm_timers_loop
@@ -73,11 +145,11 @@ async def run(options: Options) -> None:
         log_level="info",
         proxy_headers=True,
         lifespan="off",
+        timeout_graceful_shutdown=DRAIN_SECONDS,
     )
-    web = uvicorn.Server(config)
-    stop = asyncio.Event()
-    background: list[asyncio.Task] = []
-    sip = mqtt = None
+    parts = Parts()
+    web = WebServer(config, parts)
+    stop, background = parts.stopping, parts.background
     sys.setswitchinterval(settings.SERVE_SWITCH_INTERVAL)
     # One writer thread stores what every adapter receives (group commit).
     committer.start()
@@ -95,14 +167,15 @@ async def run(options: Options) -> None:
         if settings.GB28181_ENABLED:
             from campus_safety.gateway.gb28181 import platform
 
-            sip = await platform.start()
+            parts.sip = await platform.start()
         if settings.MQTT_URL:
             from campus_safety.gateway.mqtt import start_mqtt
 
-            mqtt = await asyncio.to_thread(start_mqtt)
+            parts.mqtt = await asyncio.to_thread(start_mqtt)
     if options.simulate:
         from campus_safety.simulator.fleet import run_demo
 
+        sip = parts.sip
         simulated = run_demo(
             stop, sip_port=sip.port if sip else None, http_url=f"http://127.0.0.1:{options.port}"
         )
@@ -110,13 +183,5 @@ async def run(options: Options) -> None:
     freeze_start_up_objects()
     try:
         await web.serve()
-    finally:
-        stop.set()
-        if sip is not None:
-            sip.close()
-        if mqtt is not None:
-            await asyncio.to_thread(mqtt.stop)
-        await asyncio.to_thread(committer.stop)
-        for task in background:
-            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
-                await asyncio.wait_for(task, timeout=10)
+    finally:  # when serve ends without a signal (start-up failed): stop what did start
+        await parts.stop(PARTS_SECONDS)

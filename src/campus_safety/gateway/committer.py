@@ -32,6 +32,10 @@ MAX_BATCH = 500  # messages per transaction: a bound on one commit's latency
 Request = tuple[list[ingest.DeviceMessage], Future]
 
 
+class WriterStopped(RuntimeError):
+    """The writer stopped before it took these messages: nothing of them was stored."""
+
+
 class Committer:
     """The writer thread and its queue of (messages, future) requests."""
 
@@ -54,7 +58,7 @@ class Committer:
         future: Future = Future()
         with self._gate:  # never behind stop()'s end marker, where nobody would take it
             if self._stopped.is_set():
-                future.set_exception(RuntimeError("the ingestion writer has stopped"))
+                future.set_exception(WriterStopped("the ingestion writer has stopped"))
             else:
                 self._queue.put((list(messages), future))
         return future
@@ -139,12 +143,13 @@ def start() -> Committer:
         return _current
 
 
-def stop() -> None:
+def stop(timeout: float = 10.0) -> None:
+    """Store what is queued and end the writer, waiting at most ``timeout`` seconds."""
     global _current
     with _lock:
         current, _current = _current, None
     if current is not None:
-        current.stop()
+        current.stop(timeout)
 
 
 def running() -> Committer | None:

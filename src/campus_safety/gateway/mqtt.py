@@ -221,12 +221,13 @@ class MqttSubscriber:
         return self._connected.is_set()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Disconnect (the broker keeps our session) and stop the worker. Messages not
-        yet acknowledged are redelivered on the next connect."""
+        """Let the worker finish the batch in hand (committed, then acknowledged), then
+        disconnect (the broker keeps our session): what it had not taken is redelivered on
+        the next connect. ``timeout`` bounds the wait for the worker."""
         self._stopping.set()
+        self._worker.join(timeout)
         self.client.disconnect()
         self.client.loop_stop()
-        self._worker.join(timeout)
         self.metrics.is_connected = False
 
     # --- paho callbacks (network thread) ---
@@ -314,12 +315,15 @@ class MqttSubscriber:
         self._ack(batch)
 
     def _ingest(self, messages: list[ingest.DeviceMessage]) -> list[ingest.Result] | None:
-        """ingest_batch, retried while the database is unreachable; None if stopping."""
+        """ingest_batch, retried while the database is unreachable; None if stopping
+        (nothing then is acknowledged: the broker redelivers it)."""
         delay = 0.5
         while True:
             close_old_connections()
             try:
                 return committer.commit(messages)
+            except committer.WriterStopped:
+                return None  # the process is stopping: redelivered to the next one
             except DatabaseError as exc:
                 self.metrics.add("database_retries")
                 self.metrics.last_error = f"database: {exc}"

@@ -9,6 +9,7 @@ threads: each stream owns an asyncio queue and is fed with ``loop.call_soon_thre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ _origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 _lock = threading.Lock()
 _listeners: set[Listener] = set()
 _clients: dict[str, Any] = {}
+_is_stopping = False  # end_streams() was called: this process is stopping
 
 
 @dataclass(frozen=True)
@@ -58,24 +60,34 @@ class Delivery:
 
 
 class Listener:
-    """One open stream's mailbox; ``None`` in the queue means "fell behind, close"."""
+    """One open stream's mailbox; ``None`` in the queue means "close now": the stream fell
+    behind (``has_overflowed``) or the server is stopping (``is_stopping``)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: asyncio.Queue[Delivery | None] = asyncio.Queue(QUEUE_SIZE)
         self.has_overflowed = False
+        self.is_stopping = False
 
     def offer(self, delivery: Delivery) -> None:
         """Runs on the stream's loop."""
-        if self.has_overflowed:
+        if self.has_overflowed or self.is_stopping:
             return
         try:
             self.queue.put_nowait(delivery)
         except asyncio.QueueFull:
             self.has_overflowed = True
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
+            self._close()
+
+    def stop(self) -> None:
+        """Runs on the stream's loop."""
+        self.is_stopping = True
+        self._close()
+
+    def _close(self) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
 
 def attach(loop: asyncio.AbstractEventLoop) -> Listener:
@@ -83,8 +95,25 @@ def attach(loop: asyncio.AbstractEventLoop) -> Listener:
     listener = Listener(loop)
     with _lock:
         _listeners.add(listener)
+        is_stopping = _is_stopping
+    if is_stopping:
+        loop.call_soon_threadsafe(listener.stop)
     _ensure_relay()
     return listener
+
+
+def end_streams() -> None:
+    """The server is stopping (runtime.py): end every stream of this process now, and any
+    opened from now on. A stream otherwise lasts up to ``LIVE_STREAM_MAX_SECONDS`` and
+    the web server waits for every open response before it exits; the browsers
+    reconnect to the next process and replay what they missed from the log."""
+    global _is_stopping
+    with _lock:
+        _is_stopping = True
+        listeners = list(_listeners)
+    for listener in listeners:
+        with contextlib.suppress(RuntimeError):  # its loop has closed: the stream is gone
+            listener.loop.call_soon_threadsafe(listener.stop)
 
 
 def detach(listener: Listener) -> None:

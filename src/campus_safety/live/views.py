@@ -6,8 +6,10 @@ line every ``LIVE_HEARTBEAT_SECONDS`` keeps proxies from closing an idle stream.
 reconnecting browser sends ``Last-Event-ID`` (or ``?since=<id>``) and first receives
 what it missed and may see (bounded by ``LIVE_REPLAY_MINUTES`` / ``LIVE_REPLAY_MAX``; a
 ``live.gap`` event says "more was missed, reload"). A stream ends after
-``LIVE_STREAM_MAX_SECONDS`` (the browser reconnects and its scope is read again);
-``?once=1`` sends the replay and ends (polling, tests).
+``LIVE_STREAM_MAX_SECONDS`` (the browser reconnects and its scope is read again), and at
+once when the server stops (``fanout.end_streams``: a last comment and ``retry:``, and
+the browser reconnects to the next process); ``?once=1`` sends the replay and ends
+(polling, tests).
 """
 
 from __future__ import annotations
@@ -130,7 +132,9 @@ async def _frames(
             except TimeoutError:
                 yield f": heartbeat {clock.now().isoformat()}\n\n"
                 continue
-            if delivery is None:  # fell behind: close, the browser replays from the log
+            if delivery is None:  # fell behind or stopping: close, the browser replays
+                if listener.is_stopping:
+                    yield f": server stopping, reconnect\nretry: {settings.LIVE_RETRY_MS}\n\n"
                 return
             if delivery.id in sent or not scope.covers(
                 delivery.school_id, delivery.region_code, delivery.police_station_id
