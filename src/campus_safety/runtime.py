@@ -20,6 +20,8 @@ import uvicorn
 from django.conf import settings
 from django.db import connection
 
+from campus_safety import fd_limits
+
 log = logging.getLogger(__name__)
 
 # A stop (SIGTERM, SIGINT) takes at most about DRAIN_SECONDS + PARTS_SECONDS (issue #13:
@@ -151,6 +153,10 @@ async def run(options: Options) -> None:
     web = WebServer(config, parts)
     stop, background = parts.stopping, parts.background
     sys.setswitchinterval(settings.SERVE_SWITCH_INTERVAL)
+    # every client, device connection and database file takes a descriptor: as many as
+    # the hard limit allows, and each part that holds them for outsiders gets a bounded
+    # share (fd_limits.py)
+    log.info("open-file limit: %d descriptors", fd_limits.raise_open_file_limit())
     # One writer thread stores what every adapter receives (group commit).
     committer.start()
     if connection.vendor == "sqlite":

@@ -413,6 +413,16 @@ GB28181_RATE_BURST = float(os.environ.get("GB28181_RATE_BURST", "400"))
 # Waiting for devices: the whole catalog, and a DeviceStatus/DeviceInfo answer.
 GB28181_CATALOG_TIMEOUT = float(os.environ.get("GB28181_CATALOG_TIMEOUT", "30"))
 GB28181_QUERY_TIMEOUT = float(os.environ.get("GB28181_QUERY_TIMEOUT", "10"))
+# SIP over TCP (docs/devices.md "Connection limits"): connections in all (never more than
+# half of the descriptors left after 256 kept for the rest, campus_safety/fd_limits.py)
+# and from one address (devices behind one NAT share it); seconds a new connection has to
+# register a device before it is closed, and a registered one may stay idle.
+GB28181_TCP_MAX_CONNECTIONS = int(os.environ.get("GB28181_TCP_MAX_CONNECTIONS", "20000"))
+GB28181_TCP_MAX_CONNECTIONS_PER_HOST = int(
+    os.environ.get("GB28181_TCP_MAX_CONNECTIONS_PER_HOST", "64")
+)
+GB28181_TCP_REGISTER_TIMEOUT = float(os.environ.get("GB28181_TCP_REGISTER_TIMEOUT", "10"))
+GB28181_TCP_IDLE_TIMEOUT = float(os.environ.get("GB28181_TCP_IDLE_TIMEOUT", "600"))
 
 # --- Device simulator (`campus-safety simulate`, demo and benches) ---
 # Where the simulator serves camera snapshots: the demo city's cameras point here

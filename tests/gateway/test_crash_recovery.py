@@ -14,51 +14,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from campus_safety.simulator.http_devices import HttpDevice, HttpFleet
 from campus_safety.simulator.ports import free_port
 from campus_safety.simulator.sip_devices import SipDevice, SipFleet, SipTarget
+from tests.gateway.serve_process import (
+    DOMAIN,
+    PASSWORD,
+    PLATFORM_ID,
+    MqttDevices,
+    Platform,
+    manage,
+    set_up_devices,
+)
 
 pytestmark = [pytest.mark.mqtt]
 
-ROOT = Path(__file__).resolve().parents[2]
-COMMAND = [sys.executable, "-m", "campus_safety.cli"]
-MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
-PASSWORD = "Crash-pass-2026"
-PLATFORM_ID, DOMAIN = "37140000002000000001", "3714000000"
 PER_PROTOCOL = 3  # devices per protocol
 ALARMS = 24  # alarms per device
-
-SETUP = """
-import json
-from campus_safety.accounts.models import User
-from campus_safety.devices.models import Device
-from tests.devices.support import SECRET, DeviceFactory
-from tests.factories import SchoolFactory, UserFactory, city_region
-school = SchoolFactory()
-devices = {}
-for protocol, serial in (("gb28181", 200), ("mqtt", 300), ("http", 400)):
-    devices[protocol] = [
-        DeviceFactory(school=school, protocol=protocol, device_id=f"3714020000134{serial + n:07d}")
-        .device_id
-        for n in range(%(count)d)
-    ]
-UserFactory(username="city-dispatcher", role=User.Role.DISPATCHER, region=city_region())
-UserFactory(username="school-admin", role=User.Role.SCHOOL_ADMIN, school=school)
-print(json.dumps({"devices": devices, "secret": SECRET}))
-"""
 
 VERIFY = """
 import json
@@ -80,136 +57,6 @@ print(json.dumps({
     "live": live,
 }))
 """
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(
-        [*COMMAND, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, f"{args[0]} failed:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
-
-
-class Platform:
-    """``campus-safety serve`` as its own process group, killed the hard way."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log_path = env, port, log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        log = self.log_path.open("a")
-        self.process = subprocess.Popen(
-            [*COMMAND, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        log.close()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log_path.read_text()[-3000:]
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError("the platform did not start:\n" + self.log_path.read_text()[-3000:])
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-
-
-@pytest.fixture
-def database_url():
-    """A database of the suite's engine that only this test's platform uses."""
-    engine = settings.DATABASES["default"]["ENGINE"]
-    if "postgresql" not in engine:
-        yield ""  # SQLite file in the data dir
-        return
-    import psycopg
-
-    db = settings.DATABASES["default"]
-    name = f"cs_crash_{os.getpid()}_{secrets.token_hex(3)}"
-    server = dict(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"])
-    with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://{db['USER']}@{server['host']}:{server['port']}/{name}"
-    finally:
-        with psycopg.connect(dbname="postgres", autocommit=True, **server) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def platform_env(database_url, tmp_path):
-    tag = f"{os.getpid()}{secrets.token_hex(3)}"
-    env = {
-        **os.environ,
-        "CAMPUS_SAFETY_DATA_DIR": str(tmp_path),
-        "SECRET_KEY": "crash-test-" + tag,
-        "GB28181_ENABLED": "1",
-        "GB28181_HOST": "127.0.0.1",
-        "GB28181_PORT": str(free_port()),
-        "GB28181_PASSWORD": PASSWORD,
-        "GB28181_RATE_LIMIT": "0",
-        "MQTT_URL": MQTT_URL,
-        "MQTT_CLIENT_ID": f"cs-crash-{tag}",
-        "MQTT_SHARE_GROUP": f"crash{tag}",
-        "LOG_LEVEL": "INFO",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("REDIS_URL", None)
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    else:
-        env.pop("DATABASE_URL", None)
-    manage(env, "migrate", "--noinput", "-v", "0")
-    return env
-
-
-class MqttDevices:
-    """Devices publishing alarms at QoS 1; a PUBACK from the broker is their acknowledgement."""
-
-    def __init__(self, device_ids: list[str]) -> None:
-        import paho.mqtt.client as paho
-
-        host, _, port = MQTT_URL.removeprefix("mqtt://").partition(":")
-        self.client = paho.Client(
-            paho.CallbackAPIVersion.VERSION2, client_id=f"cs-crash-dev-{secrets.token_hex(4)}"
-        )
-        self.client.connect(host, int(port or 1883))
-        self.client.loop_start()
-        self.device_ids = device_ids
-        self.sent: list[tuple[object, tuple[str, str]]] = []
-
-    @property
-    def acked(self) -> set[tuple[str, str]]:
-        """What the broker acknowledged (PUBACK): from then on the device forgets it."""
-        return {event for info, event in self.sent if info.is_published()}
-
-    @property
-    def pending(self) -> int:
-        return sum(not info.is_published() for info, _ in self.sent)
-
-    def publish(self, device_id: str, event_id: str) -> None:
-        body = json.dumps({
-            "event_id": event_id, "ts": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
-            "priority": 1, "description": "一键报警",
-        })  # fmt: skip
-        info = self.client.publish(f"campus/v1/{device_id}/alarm", body, qos=1)
-        self.sent.append((info, (device_id, event_id)))
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 async def drive(env: dict[str, str], devices: dict, secret: str, platform: Platform) -> dict:
@@ -299,11 +146,7 @@ def stored(env: dict[str, str]) -> dict:
 def test_alarms_acknowledged_before_a_sigkill_are_all_stored_once_and_reach_the_consoles(
     platform_env, tmp_path
 ):
-    setup = json.loads(
-        manage(platform_env, "shell", "-c", SETUP % {"count": PER_PROTOCOL})
-        .strip()
-        .splitlines()[-1]
-    )
+    setup = set_up_devices(platform_env, PER_PROTOCOL)
     platform = Platform(platform_env, free_port(), tmp_path / "platform.log")
     platform.start()
     try:

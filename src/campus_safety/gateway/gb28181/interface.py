@@ -99,8 +99,13 @@ class ServerConfig:
     catalog_on_register: bool = True  # ask a newly registered device for its channels
     catalog_timeout: float = 30.0
     query_timeout: float = 10.0
-    tcp_idle_timeout: float = 600.0
+    # SIP over TCP (listeners.py): connections in all (never more than the process's
+    # descriptors allow, fd_limits.sip_tcp_share) and from one address; seconds a new
+    # connection has to register a device, and a registered one may stay idle
     max_tcp_connections: int = 20_000
+    max_tcp_connections_per_host: int = 64
+    tcp_register_timeout: float = 10.0
+    tcp_idle_timeout: float = 600.0
     advertised_host: str = ""  # our address in Via when bound to 0.0.0.0 behind NAT
     sweep_interval: float = 5.0
     user_agent: str = "CampusSafety-GB28181"

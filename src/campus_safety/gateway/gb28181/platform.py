@@ -62,6 +62,10 @@ def config_from_settings() -> ServerConfig:
         register_default_expires=settings.GB28181_REGISTER_MAX_EXPIRES,
         catalog_timeout=settings.GB28181_CATALOG_TIMEOUT,
         query_timeout=settings.GB28181_QUERY_TIMEOUT,
+        max_tcp_connections=settings.GB28181_TCP_MAX_CONNECTIONS,
+        max_tcp_connections_per_host=settings.GB28181_TCP_MAX_CONNECTIONS_PER_HOST,
+        tcp_register_timeout=settings.GB28181_TCP_REGISTER_TIMEOUT,
+        tcp_idle_timeout=settings.GB28181_TCP_IDLE_TIMEOUT,
         advertised_host=settings.GB28181_ADVERTISED_HOST,
         nonce_key=nonce_key,
         clock=lambda: timezone.localtime(clock.now()),  # devices set their clocks from it

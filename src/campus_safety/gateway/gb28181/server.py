@@ -19,7 +19,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from campus_safety.devices.identifiers import InvalidDeviceId, validate_device_id
@@ -39,7 +38,13 @@ from campus_safety.gateway.gb28181.interface import (
     hostport,
 )
 from campus_safety.gateway.gb28181.keepalive_memo import KeepaliveMemo
-from campus_safety.gateway.gb28181.listeners import Channel, UdpProtocol, serve_tcp, udp_channel
+from campus_safety.gateway.gb28181.listeners import (
+    Channel,
+    TcpListener,
+    UdpProtocol,
+    listen_tcp,
+    udp_channel,
+)
 from campus_safety.gateway.gb28181.ratelimit import RateLimiter
 from campus_safety.gateway.gb28181.transactions import (
     IN_PROGRESS,
@@ -82,6 +87,11 @@ class _Registration:
     channel: Channel
     expires_at: float  # time.monotonic()
     granted: int
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "channel":  # the TCP connection it answers on is kept open (listeners.py)
+            value.carries_registration = True
+        object.__setattr__(self, name, value)
 
 
 @dataclass
@@ -129,8 +139,7 @@ class Gb28181Server:
         self._sn = itertools.count(secrets.randbelow(1_000_000) + 1)
         self._cseq = itertools.count(1)
         self._udp: asyncio.DatagramTransport | None = None
-        self._tcp: asyncio.Server | None = None
-        self.tcp_connections: set[asyncio.StreamWriter] = set()
+        self._tcp: TcpListener | None = None
         self._local_hosts: dict[str, str] = {}
         self._drop_window = 0.0
         self._drops_logged = 0
@@ -147,9 +156,7 @@ class Gb28181Server:
             )
             bound_port = transport.get_extra_info("sockname")[1]
             try:
-                self._tcp = await asyncio.start_server(
-                    partial(serve_tcp, self), host, bound_port, reuse_address=True
-                )
+                self._tcp = listen_tcp(self, host, bound_port)
             except OSError:
                 transport.close()
                 if port or attempt == 19:
@@ -160,8 +167,11 @@ class Gb28181Server:
         self.host, self.port = host, bound_port
         self._spawn(self._sweep())
         log.info(
-            "GB/T 28181 SIP server on %s (UDP and TCP), platform %s, domain %s",
+            "GB/T 28181 SIP server on %s (UDP and TCP: at most %d connections, %d from one "
+            "address), platform %s, domain %s",
             hostport(host, bound_port),
+            self._tcp.limit,
+            self._tcp.per_host,
             self.config.platform_id,
             self.config.domain,
         )
@@ -172,9 +182,7 @@ class Gb28181Server:
         if self._udp is not None:
             self._udp.close()
         if self._tcp is not None:
-            self._tcp.close()
-        for writer in list(self.tcp_connections):
-            writer.close()
+            self._tcp.close()  # and its connections
         for task in list(self._tasks):
             task.cancel()
         for future in [
@@ -354,11 +362,18 @@ class Gb28181Server:
     async def _register(
         self, request: sip.SipRequest, channel: Channel, respond: Callable[..., None]
     ) -> None:
+        def answer(status: int, *args: Any, **kwargs: Any) -> None:
+            respond(status, *args, **kwargs)
+            # a failed registration keeps no TCP connection open (issue #13)
+            failed = status >= 300 and status != 401
+            if failed and channel.hang_up is not None and not channel.carries_registration:
+                channel.hang_up()
+
         try:
-            await self._register_checked(request, channel, respond)
+            await self._register_checked(request, channel, answer)
         except Exception:
             log.exception("GB28181: REGISTER from %s failed", channel.remote)
-            respond(500)
+            answer(500)
 
     def _challenge(self, respond: Callable[..., None], *, stale: bool = False) -> None:
         nonce = digest.make_nonce(
