@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from campus_safety import clock
+from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import WRITE, can
 from campus_safety.alarms import drills, statistics, workflow
 from campus_safety.alarms.context import case_context
@@ -43,7 +44,6 @@ from campus_safety.alarms.models import (
 )
 from campus_safety.devices.models import Device, KeyArea
 from campus_safety.orgs import map_data
-from campus_safety.orgs.access import role_required
 from campus_safety.orgs.models import Organisation, School
 
 RESOURCE = "alarms"

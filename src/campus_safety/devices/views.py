@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from campus_safety import clock
+from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import IMPORT, WRITE, can
 from campus_safety.audit.services import record
 from campus_safety.devices import gateway_link, identifiers, map_layer, services
@@ -39,7 +40,6 @@ from campus_safety.devices.filters import DeviceFilter
 from campus_safety.devices.forms import ApproveForm, MaintenanceForm
 from campus_safety.devices.models import Device, MaintenanceWindow, StatusChange
 from campus_safety.orgs import listing, map_data
-from campus_safety.orgs.access import role_required
 from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.models import School
 from campus_safety.scoping import get_visible_or_404

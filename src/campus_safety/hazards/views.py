@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from campus_safety import clock
+from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import EXPORT, READ, WRITE, can
 from campus_safety.audit.services import record
 from campus_safety.hazards import campaigns, exports, map_layer, services, statistics
@@ -36,7 +37,6 @@ from campus_safety.hazards.forms import (
 )
 from campus_safety.hazards.models import Campaign, Checklist, Hazard, HazardEvent, HazardPhoto
 from campus_safety.orgs import listing, map_data
-from campus_safety.orgs.access import role_required
 from campus_safety.orgs.models import School
 from campus_safety.scoping import get_visible_or_404
 

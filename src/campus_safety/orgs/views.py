@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from campus_safety.accounts.access import role_required
 from campus_safety.orgs import listing, map_data
-from campus_safety.orgs.access import role_required
 from campus_safety.orgs.filters import SchoolFilter
 from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.models import Organisation, School

@@ -28,9 +28,9 @@ from django.views.decorators.http import require_POST
 
 from campus_safety import clock
 from campus_safety import spreadsheets as xl
+from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import EXPORT, WRITE, can
 from campus_safety.audit.services import record
-from campus_safety.orgs.access import role_required
 from campus_safety.orgs.import_views import xlsx_response
 from campus_safety.orgs.models import School
 from campus_safety.patrols import services, statistics

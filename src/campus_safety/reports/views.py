@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.dateparse import parse_datetime
 
-from campus_safety.orgs.access import role_required
+from campus_safety.accounts.access import role_required
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Region, School
 from campus_safety.reports import charts

@@ -9,8 +9,8 @@ from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from campus_safety.accounts.access import role_required
 from campus_safety.orgs import listing
-from campus_safety.orgs.access import role_required
 from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Organisation, School
