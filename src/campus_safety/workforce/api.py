@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
-from django.db.models import ProtectedError, QuerySet
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -23,6 +22,7 @@ from campus_safety.accounts.permissions import RolePermission
 from campus_safety.api_pagination import stable_order
 from campus_safety.orgs.filters import SchoolFilter
 from campus_safety.orgs.models import School
+from campus_safety.workforce import services
 from campus_safety.workforce.filters import EquipmentFilter, GuardFilter
 from campus_safety.workforce.models import Equipment, Guard
 from campus_safety.workforce.serializers import (
@@ -89,31 +89,22 @@ class SchoolViewSet(RegistryViewSet):
         self._save_and_recount(serializer)
 
     def _save_and_recount(self, serializer: SchoolSerializer) -> None:
-        """Save, then answer with the staffing figures as they stand after the write.
-
-        The school is read back through the writer's scope; if the write took it out
-        (a police-station scope changing the station), it is refused and rolled back.
-        Region moves are already refused in validation (``covers_region``).
-        """
-        with transaction.atomic():
-            school = serializer.save()
-            fresh = self.get_queryset().filter(pk=school.pk).first()
-            if fresh is None:
-                raise serializers.ValidationError(
-                    {"police_station_id": [_("This would put the school outside your scope.")]}
-                )
-        serializer.instance = fresh
+        """Save through the service, then answer with the staffing figures as they
+        stand after the write (read back through the writer's scope)."""
+        visible = School.objects.visible_to(self.request.user)
+        try:
+            school = services.save_school(
+                serializer.validated_data, instance=serializer.instance, visible=visible
+            )
+        except services.OutsideScope as exc:
+            raise serializers.ValidationError({"police_station_id": [str(exc)]}) from exc
+        serializer.instance = self.get_queryset().get(pk=school.pk)
 
     def perform_destroy(self, instance: School) -> None:
-        """A school its users still belong to (``User.school`` protects it) stays: 409."""
         try:
-            instance.delete()
-        except ProtectedError as exc:
-            kinds = sorted({str(obj._meta.verbose_name) for obj in exc.protected_objects})
-            raise StillReferenced(
-                _("Other records still refer to this school: %(kinds)s.")
-                % {"kinds": ", ".join(kinds)}
-            ) from exc
+            services.delete_school(instance)
+        except services.StillReferenced as exc:
+            raise StillReferenced(str(exc)) from exc
 
 
 class GuardViewSet(RegistryViewSet):
