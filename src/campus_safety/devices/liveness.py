@@ -149,15 +149,17 @@ class Liveness:
             if self._flushed_registrations.get(d) != r and d in entries
         ]
         if registered:
-            with transaction.atomic():
-                for device_id, (at, until, remote) in registered:
-                    Device.objects.filter(pk=entries[device_id].pk).update(
-                        registered_at=_as_datetime(at),
-                        register_expires_at=_as_datetime(until),
-                        remote_address=remote[:64],
-                    )
-            self._flushed_registrations.update(registered)
+            self.save_registrations(registered)
         return len(changed)
+
+    def save_registrations(self, registrations: list[tuple[str, Registration]]) -> None:
+        """Write registrations to the devices table now, in one transaction. GB/T 28181
+        REGISTER calls this before its 200 OK (a restart right after must not forget
+        the device, nor where it registered from); the flush then has nothing to redo."""
+        with transaction.atomic():
+            for start in range(0, len(registrations), FLUSH_CHUNK):
+                _update_registrations(registrations[start : start + FLUSH_CHUNK])
+        self._flushed_registrations.update(registrations)
 
     def close(self) -> None:
         self.directory.stop()
@@ -180,6 +182,35 @@ def _update_last_seen(pairs: list[tuple[int, float]]) -> None:
     sql = (
         f"UPDATE {table} SET {column} = v.column2{cast} FROM (VALUES {values}) AS v "  # noqa: S608
         f"WHERE {table}.id = v.column1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _update_registrations(registrations: list[tuple[str, Registration]]) -> None:
+    """``registered_at``, ``register_expires_at`` and ``remote_address`` by device ID, one
+    UPDATE … FROM (VALUES …) for the lot (as ``_update_last_seen``)."""
+    if not registrations:
+        return
+    ops = connection.ops
+    table = ops.quote_name(Device._meta.db_table)
+    columns = [ops.quote_name(c) for c in ("registered_at", "register_expires_at")]
+    remote, device_id = ops.quote_name("remote_address"), ops.quote_name("device_id")
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(registrations))
+    params: list = []
+    for device, (at, until, address) in registrations:
+        params += [
+            device,
+            ops.adapt_datetimefield_value(_as_datetime(at)),
+            ops.adapt_datetimefield_value(_as_datetime(until)),
+            address[:64],
+        ]
+    cast = "::timestamptz" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {table} SET {columns[0]} = v.column2{cast}, "  # noqa: S608
+        # an empty address (an unregistration) keeps the one on record
+        f"{columns[1]} = v.column3{cast}, {remote} = COALESCE(NULLIF(v.column4, ''), {remote}) "
+        f"FROM (VALUES {values}) AS v WHERE {table}.{device_id} = v.column1"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -251,6 +282,11 @@ def sweep(now: dt.datetime | None = None) -> list[Transition]:
 def flush_last_seen() -> int:
     """Copy changed last-seen times to ``Device.last_seen_at``; returns how many."""
     return default().flush_last_seen()
+
+
+def save_registrations(registrations: list[tuple[str, Registration]]) -> None:
+    """Write (device ID, (registered at, until, remote)) to the devices table now."""
+    default().save_registrations(registrations)
 
 
 def keep_directory_fresh() -> None:

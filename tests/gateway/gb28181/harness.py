@@ -48,12 +48,24 @@ class FakePlatform:
     alarm_delay: float = 0.0
     alarm_outcome: str = "accepted"
     alarm_error: Exception | None = None
+    # device → host of its last registration, as the platform keeps it durably
+    last_registered: dict[str, str] = field(default_factory=dict)
 
     async def device_credentials(self, device_id: str) -> tuple[str | None, bool]:
         return self.devices.get(device_id, (None, False))
 
     async def on_registered(self, device_id: str, expires: int, remote: gb.Remote) -> None:
         self.registered.append((device_id, expires, remote))
+        self.last_registered[device_id] = remote.host
+
+    async def sender_check(self, device_id: str, remote: gb.Remote) -> gb.SenderCheck:
+        password, is_approved = self.devices.get(device_id, (None, False))
+        if password is None or not is_approved:
+            return gb.SenderCheck.UNKNOWN
+        host = self.last_registered.get(device_id)
+        if host is None:
+            return gb.SenderCheck.UNVERIFIED
+        return gb.SenderCheck.LAST_REGISTRATION if host == remote.host else gb.SenderCheck.ELSEWHERE
 
     async def on_unregistered(self, device_id: str) -> None:
         self.unregistered.append(device_id)
@@ -85,6 +97,7 @@ class FakePlatform:
             on_alarm=self.on_alarm,
             on_catalog=self.on_catalog,
             on_pending=self.on_pending,
+            sender_check=self.sender_check,
         )
 
 

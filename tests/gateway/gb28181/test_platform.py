@@ -8,6 +8,8 @@ import datetime as dt
 import threading
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from campus_safety.alarms.models import AlarmEvent
 from campus_safety.devices import liveness
@@ -94,17 +96,21 @@ def test_a_known_devices_credentials_are_answered_from_memory_until_it_changes(
     assert platform.device_credentials(NVR_ID) == ("platform-wide", True)
 
 
-def test_keepalives_and_registrations_reach_liveness_without_a_query(
-    live, django_assert_num_queries
+def test_keepalives_reach_liveness_without_a_query_and_registrations_with_one(
+    live, clock, django_assert_num_queries
 ):
     gb_device()
     live.directory.load()
+    with CaptureQueriesContext(connection) as captured:  # durable before the 200 OK
+        platform.save_registrations([(NVR_ID, 3600, str(REMOTE), clock.now())])
+    assert [q["sql"].split()[0] for q in captured if "SAVEPOINT" not in q["sql"]] == ["UPDATE"]
     with django_assert_num_queries(0):
-        platform.on_registered(NVR_ID, 3600, REMOTE)
-        platform.on_keepalive(NVR_ID, REMOTE)
+        for _ in range(3):
+            platform.on_keepalive(NVR_ID, REMOTE)
     seen, registrations = live.store.snapshot()
     assert NVR_ID in seen
     assert registrations[NVR_ID][2] == str(REMOTE)
+    assert Device.objects.get(device_id=NVR_ID).remote_address == str(REMOTE)
 
 
 def test_a_resent_alarm_keeps_its_event_id_and_a_new_one_gets_another():

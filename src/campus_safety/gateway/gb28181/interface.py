@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from campus_safety.gateway.gb28181 import digest, manscdp, sip
@@ -43,16 +44,36 @@ class Remote:
         return cls(transport, host.strip("[]"), int(port))
 
 
+class SenderCheck(StrEnum):
+    """Who vouches for the sender of an alarm. A MESSAGE carries no credentials, so it is
+    the address the device registered from: its live registration's, or — when the
+    server holds none (after a restart, or once it lapsed) — the last one the platform
+    saved. An alarm is never lost for want of a live registration, but never taken
+    from an address another registration contradicts."""
+
+    REGISTERED = "registered"  # from the address of its live registration
+    LAST_REGISTRATION = "last_registration"  # none live; from where it last registered
+    UNVERIFIED = "unverified"  # known and approved, but no registration on record
+    ELSEWHERE = "elsewhere"  # it last registered from another address: refused
+    UNKNOWN = "unknown"  # unknown or unapproved device: refused
+
+    @property
+    def is_accepted(self) -> bool:
+        return self not in (SenderCheck.ELSEWHERE, SenderCheck.UNKNOWN)
+
+
 @dataclass(frozen=True)
 class ReceivedAlarm:
     """An alarm as the server hands it over: who sent it (an NVR may report for its
-    alarm-input channel, so ``sender_id`` may differ from ``notify.device_id``) and the
-    body as it came (kept with an alarm that had to be repaired to be read)."""
+    alarm-input channel, so ``sender_id`` may differ from ``notify.device_id``), the
+    body as it came (kept with an alarm that had to be repaired to be read) and what
+    vouched for the sender."""
 
     sender_id: str
     remote: Remote
     notify: manscdp.AlarmNotify
     raw: bytes = b""
+    sender_check: SenderCheck = SenderCheck.REGISTERED
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,9 @@ class PlatformInterface:
     # (password, is_approved) from memory, or None to ask ``device_credentials``:
     # sync, on the event loop, so a REGISTER of a known device costs no thread or query.
     cached_credentials: Callable[[str], tuple[str, bool] | None] | None = None
+    # -> SenderCheck for an alarm from a device the server holds no registration for
+    # (may query: alarms are rare); None refuses such alarms
+    sender_check: Callable[[str, Remote], Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """The GB/T 28181 server bound to the platform: the one module here that knows Django.
 
-Credentials come from the device registry; keepalives and registrations go to liveness
-in memory (no query on the hot path); alarms go through the one ingestion service and
-are acknowledged only after it committed them; a catalog becomes the device's channels.
-Database work runs in a thread (``sync_to_async``), never on the event loop.
+Credentials come from the device registry; keepalives go to liveness in memory (no
+query on the hot path); a registration is written to the device's row before its 200
+OK (``RegistrationSaver``: registrations are rare, and a crash must not forget one);
+alarms go through the one ingestion service and are acknowledged only after it
+committed them; a catalog becomes the device's channels. Database work runs in a
+thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import datetime as dt
 import hashlib
 import hmac
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from campus_safety import bus, clock
@@ -33,6 +38,7 @@ from campus_safety.gateway.gb28181.server import (
     PlatformInterface,
     ReceivedAlarm,
     Remote,
+    SenderCheck,
     ServerConfig,
     start_gb28181,
 )
@@ -106,14 +112,97 @@ def device_credentials(device_id: str) -> tuple[str | None, bool]:
     return password or settings.GB28181_PASSWORD, bool(is_approved) and protocol == PROTOCOL
 
 
-def on_registered(device_id: str, expires: int, remote: Remote) -> None:
-    if not liveness.record_registration(device_id, expires, remote=str(remote), protocol=PROTOCOL):
-        log.warning("GB28181: %s registered but is not in the device directory yet", device_id)
-    bus.publish("device.registered", device_id=device_id, expires=expires, remote=str(remote))
+# (device ID, seconds granted — 0 to unregister —, remote address or "", when)
+Registering = tuple[str, int, str, dt.datetime]
 
 
-def on_unregistered(device_id: str) -> None:
-    liveness.record_registration(device_id, 0, protocol=PROTOCOL)
+def save_registrations(registrations: list[Registering]) -> None:
+    """Write registrations to the devices table in one transaction, then record them in
+    liveness (memory or Redis) and announce them. An unregistration keeps the address
+    on record: it vouches for the device's alarms until it registers again."""
+    rows = []
+    for device_id, expires, remote, at in registrations:
+        start = at.timestamp()
+        rows.append((device_id, (start, start + max(0, expires), remote)))
+    liveness.save_registrations(rows)
+    for device_id, expires, remote, at in registrations:
+        known = liveness.record_registration(
+            device_id, expires, at, remote=remote, protocol=PROTOCOL
+        )
+        if expires > 0:
+            if not known:
+                log.warning(
+                    "GB28181: %s registered but is not in the device directory yet", device_id
+                )
+            bus.publish("device.registered", device_id=device_id, expires=expires, remote=remote)
+
+
+class RegistrationSaver:
+    """GB/T 28181 registrations made durable before their 200 OK (``on_registered``).
+
+    Held only in memory (liveness saved them every 30 s), a registration made just
+    before a crash was forgotten: the restarted platform refused the device's keepalives
+    and its alarms. Now the server answers a REGISTER only once it is in the device's
+    row, where a restarted platform takes it back. REGISTERs arriving together share one
+    transaction, written in a thread of its own, so thousands of devices registering
+    again after an outage cost a commit per batch, not one each. Keepalives never come
+    here."""
+
+    def __init__(self) -> None:
+        self.batches = 0  # transactions written (tests, counters)
+        self._pending: list[tuple[Registering, asyncio.Future]] = []
+        self._writing: asyncio.Task | None = None
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gb28181-register")
+
+    async def on_registered(self, device_id: str, expires: int, remote: Remote) -> None:
+        """Returns once the registration is committed (raises if it was not: the
+        server then answers 500 and the device registers again)."""
+        await self._save((device_id, expires, str(remote), clock.now()))
+
+    async def on_unregistered(self, device_id: str) -> None:
+        await self._save((device_id, 0, "", clock.now()))
+
+    async def _save(self, registration: Registering) -> None:
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((registration, future))
+        if self._writing is None:
+            self._writing = asyncio.ensure_future(self._write_pending())
+        await future
+
+    async def _write_pending(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                error: Exception | None = None
+                try:
+                    await loop.run_in_executor(
+                        self._thread, _in_thread, save_registrations, [r for r, _ in batch]
+                    )
+                    self.batches += 1
+                except Exception as exc:
+                    log.warning("GB28181: %d registrations not saved: %s", len(batch), exc)
+                    error = exc
+                for _registration, future in batch:
+                    if future.done():  # its REGISTER gave up (the server closing)
+                        continue
+                    if error is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(error)
+        finally:
+            self._writing = None
+            # a burst is over: hand the connection back until the next one
+            self._thread.submit(_in_thread, connection.close)
+
+
+def _in_thread(function: Any, *args: Any) -> Any:
+    close_old_connections()  # a connection the database dropped is replaced
+    try:
+        return function(*args)
+    except Exception:
+        connection.close()
+        raise
 
 
 def on_keepalive(device_id: str, remote: Remote) -> None:
@@ -177,6 +266,8 @@ def alarm_message(alarm: ReceivedAlarm) -> ingest.DeviceMessage:
     if repairs:
         payload["repairs"] = repairs
         payload["raw_base64"] = base64.b64encode(alarm.raw).decode("ascii")
+    if alarm.sender_check is not SenderCheck.REGISTERED:
+        payload["sender_check"] = alarm.sender_check.value  # "unverified": nothing vouched
     if device_id != alarm.sender_id:
         channel, sender = liveness.lookup(device_id), liveness.lookup(alarm.sender_id)
         if channel is None or sender is None or channel.parent_id != sender.pk:
@@ -238,17 +329,38 @@ def store_channels(parent_id: str, items: list[manscdp.CatalogItem]) -> int:
 # --- the binding ---------------------------------------------------------------------------
 
 
+def sender_check(device_id: str, remote: Remote) -> SenderCheck:
+    """Who vouches for an alarm from a device the server holds no registration for
+    (after a restart, or once it lapsed): the address of its last registration, as
+    saved with the device. Same host → taken; none on record → taken, flagged
+    unverified; another host, or an unknown or unapproved device → refused."""
+    row = (
+        Device.objects.filter(device_id=device_id)
+        .values_list("is_approved", "protocol", "remote_address")
+        .first()
+    )
+    if row is None or not row[0] or row[1] != PROTOCOL:
+        return SenderCheck.UNKNOWN
+    try:
+        last = Remote.parse(row[2])
+    except ValueError:
+        return SenderCheck.UNVERIFIED
+    return SenderCheck.LAST_REGISTRATION if last.host == remote.host else SenderCheck.ELSEWHERE
+
+
 def build_interface() -> PlatformInterface:
     """The callables the server needs; database work goes to a worker thread."""
+    saver = RegistrationSaver()
     return PlatformInterface(
         device_credentials=sync_to_async(device_credentials),
-        on_registered=sync_to_async(on_registered),  # may publish to Redis
-        on_unregistered=sync_to_async(on_unregistered),
+        on_registered=saver.on_registered,  # durable before the 200 OK
+        on_unregistered=saver.on_unregistered,
         on_keepalive=on_keepalive,
         on_alarm=ingest_alarm_async,
         on_catalog=sync_to_async(store_channels),
         on_pending=sync_to_async(on_pending),
         cached_credentials=cached_credentials,
+        sender_check=sync_to_async(sender_check),
     )
 
 

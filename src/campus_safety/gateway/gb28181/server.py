@@ -33,6 +33,7 @@ from campus_safety.gateway.gb28181.interface import (
     QueryTimeout,
     ReceivedAlarm,
     Remote,
+    SenderCheck,
     ServerConfig,
     TransactionTimeout,
     hostport,
@@ -65,6 +66,7 @@ __all__ = [  # the contract types are re-exported: callers need one import
     "QueryTimeout",
     "ReceivedAlarm",
     "Remote",
+    "SenderCheck",
     "ServerConfig",
     "TransactionTimeout",
     "query_catalog",
@@ -547,11 +549,13 @@ class Gb28181Server:
             self.log_drop(f"bad MANSCDP body answered 400 ({exc})", channel.remote)
             respond(400, str(exc))
             return
-        if registration is None:
-            respond(403, "not registered")
-            return
         if not speaks_for:
-            respond(403, "not registered from this address")
+            if registration is None and isinstance(body, manscdp.AlarmNotify):
+                self._spawn(self._unregistered_alarm(request, channel, respond, body))
+            elif registration is None:
+                respond(403, "not registered")  # devices register again (docs/devices.md)
+            else:
+                respond(403, "not registered from this address")
             return
         if registration.channel.remote != channel.remote or not registration.channel.is_open():
             registration.channel = channel  # NAT rebinding or a new TCP connection
@@ -565,7 +569,7 @@ class Gb28181Server:
         if isinstance(body, manscdp.AlarmNotify):
             self.stats["alarms"] += 1
             alarm = ReceivedAlarm(sender, channel.remote, body, request.body)
-            self._spawn(self._deliver_alarm(alarm))
+            self._spawn(self._deliver_alarm(alarm, channel))
         elif isinstance(body, manscdp.CatalogResponse):
             self._collect_catalog(sender, body)
         elif isinstance(body, manscdp.DeviceStatusResponse | manscdp.DeviceInfoResponse):
@@ -573,9 +577,50 @@ class Gb28181Server:
         elif not isinstance(body, manscdp.Keepalive):
             log.debug("GB28181: %s %s from %s ignored", body.root, body.cmd_type, sender)
 
-    async def _deliver_alarm(self, alarm: ReceivedAlarm) -> None:
+    async def _unregistered_alarm(
+        self,
+        request: sip.SipRequest,
+        channel: Channel,
+        respond: Callable[..., None],
+        notify: manscdp.AlarmNotify,
+    ) -> None:
+        """An alarm from a device we hold no registration for — after a restart, or once
+        its registration lapsed — is not refused for that (GB 50394 5.2.2): the platform
+        says who vouches for the sender (``SenderCheck``). Taken, it is answered here and
+        its Response goes back where it came from; the device's next keepalive is refused
+        (403), which makes it register again."""
+        sender = request.from_.uri.user
+        check = SenderCheck.UNKNOWN
+        if self.interface.sender_check is not None:
+            try:
+                check = SenderCheck(
+                    await _call(self.interface.sender_check, sender, channel.remote)
+                )
+            except Exception:
+                log.exception("GB28181: sender check of %s failed", sender)
+                respond(500)  # not taken: the device may send it again
+                return
+        if not check.is_accepted:
+            elsewhere = check is SenderCheck.ELSEWHERE
+            respond(403, "not registered from this address" if elsewhere else "not registered")
+            return
+        respond(200)
+        self.stats["alarms"] += 1
+        self.stats["alarms_unregistered"] += 1
+        log.info(
+            "GB28181: alarm %s/%s from %s without a registration taken (%s)",
+            notify.device_id,
+            notify.sn_text or notify.sn,
+            channel.remote,
+            check.value,
+        )
+        alarm = ReceivedAlarm(sender, channel.remote, notify, request.body, check)
+        await self._deliver_alarm(alarm, channel)
+
+    async def _deliver_alarm(self, alarm: ReceivedAlarm, channel: Channel) -> None:
         """Hand over, and only once committed send the Response (nothing acknowledged
-        before it is committed, ARCHITECTURE.md §3.1)."""
+        before it is committed, ARCHITECTURE.md §3.1): to the device's registration, or
+        without one, back where the alarm came from."""
         try:
             result = await _call(self.interface.on_alarm, alarm)
         except Exception:
@@ -596,8 +641,9 @@ class Gb28181Server:
             )
         notify = alarm.notify
         body = manscdp.build_alarm_response(notify.sn_text or notify.sn, notify.device_id, answer)
+        via = channel if self.registration(alarm.sender_id) is None else None
         try:
-            await self.send_message(alarm.sender_id, body)
+            await self.send_message(alarm.sender_id, body, channel=via)
         except GatewayError as exc:
             log.warning("GB28181: alarm Response to %s not delivered: %s", alarm.sender_id, exc)
 
@@ -620,14 +666,21 @@ class Gb28181Server:
         return host, self.port
 
     async def send_message(
-        self, device_id: str, body: bytes, content_type: str = manscdp.CONTENT_TYPE
+        self,
+        device_id: str,
+        body: bytes,
+        content_type: str = manscdp.CONTENT_TYPE,
+        *,
+        channel: Channel | None = None,
     ) -> sip.SipResponse:
-        """Send a MESSAGE to a registered device and wait for its final response; over
-        UDP resend at T1, 2·T1, 4·T1 … (≤ T2) until then or timer F (RFC 3261 17.1.2)."""
-        registration = self.registration(device_id)
-        if registration is None:
-            raise DeviceNotRegistered(device_id)
-        channel = registration.channel
+        """Send a MESSAGE to a registered device (or through ``channel``, the way back
+        to one that is not) and wait for its final response; over UDP resend at T1,
+        2·T1, 4·T1 … (≤ T2) until then or timer F (RFC 3261 17.1.2)."""
+        if channel is None:
+            registration = self.registration(device_id)
+            if registration is None:
+                raise DeviceNotRegistered(device_id)
+            channel = registration.channel
         if not channel.is_open():
             raise DeviceUnreachable(f"{device_id}: connection closed")
         remote = channel.remote
