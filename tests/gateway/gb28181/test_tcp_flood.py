@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import selectors
 import socket
 import time
 import urllib.request
@@ -61,6 +62,18 @@ def open_idle(host: str, port: int, count: int) -> list[socket.socket]:
         sock.connect_ex(("127.0.0.1", port))
         opened.append(sock)
     return opened
+
+
+def wait_connected(socks: list[socket.socket], timeout: float = 5.0) -> None:
+    """Until each connection is established or refused: one whose SYN found the listen
+    queue full is tried again by the kernel a second or more later."""
+    with selectors.DefaultSelector() as selector:
+        for sock in socks:
+            selector.register(sock, selectors.EVENT_WRITE)
+        deadline = time.monotonic() + timeout
+        while selector.get_map() and (left := deadline - time.monotonic()) > 0:
+            for key, _ in selector.select(left):
+                selector.unregister(key.fileobj)
 
 
 def is_held(sock: socket.socket) -> bool:
@@ -137,7 +150,8 @@ def test_idle_sip_tcp_connections_beyond_the_limits_leave_http_mqtt_and_sip_answ
         sip_port = int(platform_env["GB28181_PORT"])
         for host in FLOOD_HOSTS:
             flood += open_idle(host, sip_port, PER_HOST)
-        time.sleep(1.0)  # the platform accepts them, keeps its share and refuses the rest
+        wait_connected(flood)  # the platform accepts them, keeps its share, refuses the rest
+        time.sleep(0.5)
         asyncio.run(alarms_answered(platform_env, setup["devices"], setup["secret"], platform.port))
         held = Counter(sock.getsockname()[0] for sock in flood if is_held(sock))
     finally:
