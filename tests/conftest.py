@@ -100,3 +100,31 @@ def admin_user(db):
     return factories.UserFactory(
         is_superuser=True, is_staff=True, role="system_admin", username="root"
     )
+
+
+@pytest.fixture(autouse=True)
+def default_staffing_rule(settings):
+    """Pin the staffing settings so figures do not depend on the environment."""
+    settings.STAFFING_RULE = "gbt29315_2022"
+    settings.STAFFING_BLOCK_ROUNDING = "started"
+    settings.STAFFING_BOARDERS_PER_GUARD = 0
+
+
+@pytest.fixture
+def decheng(city):
+    """德城区, the district most tests scope by (with an outline for the maps)."""
+    return factories.CountyFactory(code="371402", name="德城区", outline=factories.OUTLINE)
+
+
+@pytest.fixture
+def lingcheng(city):
+    """陵城区, the district next door: what a 德城区 user must not see."""
+    return factories.CountyFactory(code="371403", name="陵城区")
+
+
+@pytest.fixture
+def dispatcher(client, city):
+    """A city-wide user, signed in with both factors on ``client``."""
+    user = factories.UserFactory(role="dispatcher", region=city)
+    factories.sign_in(client, user)
+    return user

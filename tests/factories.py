@@ -9,6 +9,9 @@ from campus_safety.workforce.models import Equipment, Guard
 PASSWORD = "Test-pass-2026!"
 
 
+OUTLINE = {"type": "Polygon", "coordinates": [[[116, 37], [117, 37], [117, 38], [116, 37]]]}
+
+
 def city_region() -> Region:
     city, _ = Region.objects.get_or_create(
         code="371400", defaults={"name": "德州市", "level": "city"}

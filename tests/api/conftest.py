@@ -13,14 +13,6 @@ from tests.factories import (
 )
 
 
-@pytest.fixture(autouse=True)
-def default_staffing_rule(settings):
-    """Pin the staffing settings so figures do not depend on the environment."""
-    settings.STAFFING_RULE = "gbt29315_2022"
-    settings.STAFFING_BLOCK_ROUNDING = "started"
-    settings.STAFFING_BOARDERS_PER_GUARD = 0
-
-
 @pytest.fixture
 def api():
     """Sign a user in through the session (both factors), as Swagger UI does."""

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from campus_safety.orgs.models import Organisation, School
 from tests.factories import (
-    CountyFactory,
+    OUTLINE,
     EquipmentFactory,
     GuardFactory,
     OrganisationFactory,
@@ -17,33 +17,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-OUTLINE = {"type": "Polygon", "coordinates": [[[116, 37], [117, 37], [117, 38], [116, 37]]]}
-
-
-@pytest.fixture(autouse=True)
-def default_staffing_rule(settings):
-    settings.STAFFING_RULE = "gbt29315_2022"
-    settings.STAFFING_BLOCK_ROUNDING = "started"
-    settings.STAFFING_BOARDERS_PER_GUARD = 0
-
-
-@pytest.fixture
-def decheng(city):
-    return CountyFactory(code="371402", name="德城区", outline=OUTLINE)
-
-
-@pytest.fixture
-def lingcheng(city):
-    return CountyFactory(code="371403", name="陵城区")
-
-
-@pytest.fixture
-def dispatcher(client, city):
-    """A city-wide user, signed in with both factors."""
-    user = UserFactory(role="dispatcher", region=city)
-    sign_in(client, user)
-    return user
 
 
 def names(response) -> list[str]:

@@ -20,13 +20,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def default_staffing_rule(settings):
-    settings.STAFFING_RULE = "gbt29315_2022"
-    settings.STAFFING_BLOCK_ROUNDING = "started"
-    settings.STAFFING_BOARDERS_PER_GUARD = 0
-
-
 @pytest.fixture
 def town(city):
     """Two districts: 德城区 with two schools, 陵城区 with one."""
@@ -39,13 +32,6 @@ def town(city):
     GuardFactory(school=c, kind="part_time")
     EquipmentFactory(school=a, quantity=5)
     return {"decheng": decheng, "lingcheng": lingcheng, "schools": (a, b, c)}
-
-
-@pytest.fixture
-def dispatcher(client, city):
-    user = UserFactory(role="dispatcher", region=city)
-    sign_in(client, user)
-    return user
 
 
 def test_overview_sends_anonymous_users_to_the_login_page(client):

@@ -6,7 +6,6 @@ from django.urls import reverse
 from campus_safety.orgs.models import Organisation
 from campus_safety.workforce.models import Equipment
 from tests.factories import (
-    CountyFactory,
     EquipmentFactory,
     GuardFactory,
     OrganisationFactory,
@@ -16,30 +15,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def default_staffing_rule(settings):
-    settings.STAFFING_RULE = "gbt29315_2022"
-    settings.STAFFING_BLOCK_ROUNDING = "started"
-    settings.STAFFING_BOARDERS_PER_GUARD = 0
-
-
-@pytest.fixture
-def decheng(city):
-    return CountyFactory(code="371402", name="德城区")
-
-
-@pytest.fixture
-def lingcheng(city):
-    return CountyFactory(code="371403", name="陵城区")
-
-
-@pytest.fixture
-def dispatcher(client, city):
-    user = UserFactory(role="dispatcher", region=city)
-    sign_in(client, user)
-    return user
 
 
 def guard_names(response) -> list[str]:
