@@ -21,7 +21,7 @@ from campus_safety import clock
 from campus_safety.alarms.models import AlarmEvent
 from campus_safety.devices import liveness
 from campus_safety.gateway import http_asgi
-from campus_safety.gateway.http_ingest import signature
+from campus_safety.gateway.contract import signature
 from tests.devices.support import SECRET, DeviceFactory, fresh_liveness
 from tests.gateway.test_committer import alarm_table_unavailable
 

@@ -11,7 +11,7 @@ from campus_safety import clock
 from campus_safety.alarms.models import AlarmEvent
 from campus_safety.devices import liveness
 from campus_safety.devices.models import DeviceEvent
-from campus_safety.gateway.http_ingest import signature
+from campus_safety.gateway.contract import signature
 from tests.devices.support import SECRET, DeviceFactory, fresh_liveness
 
 URL = "/api/v1/ingest"

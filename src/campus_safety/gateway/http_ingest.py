@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -34,6 +32,7 @@ from django.views.decorators.http import require_POST
 from campus_safety import clock
 from campus_safety.audit.actor import client_ip
 from campus_safety.gateway import committer, credentials, ingest
+from campus_safety.gateway.contract import signature_matches
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +55,6 @@ def parse_request_time(value: str) -> dt.datetime | None:
         return ingest.parse_timestamp(value, "X-Timestamp")
     except ingest.InvalidEvent:
         return None
-
-
-def signature(secret: str, timestamp: str, body: bytes) -> str:
-    """What a device sends in ``X-Signature`` (the simulator and tests use this too)."""
-    message = timestamp.encode() + b"\n" + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def _secret(device_id: str) -> str | None:
@@ -96,8 +89,7 @@ def _authenticate(
         return device_id, refuse(401, "unknown or unapproved device")
     if not secret:
         return device_id, refuse(401, "device has no signing secret")
-    expected = signature(secret, timestamp, body)
-    if not hmac.compare_digest(expected, sent):
+    if not signature_matches(secret, timestamp, body, sent):
         return device_id, refuse(401, "bad signature")
     return device_id, None
 

@@ -27,22 +27,18 @@ from campus_safety import clock
 from campus_safety.alarms import services as alarms
 from campus_safety.devices import liveness
 from campus_safety.devices import services as devices
+from campus_safety.gateway.contract import KINDS, ContractError
 from campus_safety.patrols import services as patrols
 
 log = logging.getLogger(__name__)
 
-KINDS = ("heartbeat", "alarm", "patrol", "status")
 PROTOCOLS = ("gb28181", "mqtt", "http")
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 OUTCOMES = (ACCEPTED, DUPLICATE, REJECTED)
 
 
-class InvalidEvent(ValueError):
+class InvalidEvent(ContractError):
     """A device message that cannot be stored; ``reason`` goes back to the device."""
-
-    @property
-    def reason(self) -> str:
-        return str(self)
 
 
 @dataclass(frozen=True)

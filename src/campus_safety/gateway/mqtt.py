@@ -38,11 +38,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, close_old_connections, connection
 
 from campus_safety.devices import liveness
-from campus_safety.gateway import committer, ingest
+from campus_safety.gateway import committer, contract, ingest
+from campus_safety.gateway.contract import TOPIC_ROOT
 
 log = logging.getLogger(__name__)
 
-TOPIC_ROOT = "campus/v1"
 _PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet ID
 
 
@@ -156,15 +156,12 @@ class _QuietLog:
             self.suppressed += 1
 
 
-def parse_topic(topic: str, root: str = TOPIC_ROOT) -> tuple[str, str]:
+def parse_topic(name: str, root: str = TOPIC_ROOT) -> tuple[str, str]:
     """``campus/v1/{device_id}/{kind}`` → (device_id, kind); raises InvalidEvent."""
-    prefix = root + "/"
-    parts = topic[len(prefix) :].split("/") if topic.startswith(prefix) else []
-    if len(parts) != 2 or not parts[0] or len(parts[0]) > 20:
-        raise ingest.InvalidEvent(f"topic must be {root}/<device_id>/<kind>")
-    if parts[1] not in ingest.KINDS:
-        raise ingest.InvalidEvent(f"topic kind must be one of {', '.join(ingest.KINDS)}")
-    return parts[0], parts[1]
+    try:
+        return contract.parse_topic(name, root)
+    except contract.ContractError as exc:
+        raise ingest.InvalidEvent(exc.reason) from exc
 
 
 class MqttSubscriber:
