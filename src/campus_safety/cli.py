@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 
@@ -57,7 +58,10 @@ def serve(argv: list[str]) -> None:
     options = runtime.Options(
         host=args.host, port=port, gateway=not args.no_gateway, simulate=args.simulate
     )
-    with asyncio.Runner(loop_factory=runtime.loop_factory()) as runner:
+    with (
+        contextlib.suppress(KeyboardInterrupt),  # Ctrl+C: the stop already ran, quietly
+        asyncio.Runner(loop_factory=runtime.loop_factory()) as runner,
+    ):
         runner.run(runtime.run(options))
 
 
