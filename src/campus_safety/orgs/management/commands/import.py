@@ -52,9 +52,16 @@ class Command(BaseCommand):
             acting_as(Actor(user=user, channel="cli")),
             path.open("rb") as handle,
         ):
+
+            def progress(read: int, expected: int | None) -> None:
+                bar.total = expected
+                bar.update(read - bar.n)
+
             try:
+                # The same limits and checks as an upload (spreadsheets.py): a damaged
+                # or hostile file is one line on stderr and exit status 1.
                 result = xl.import_workbook(
-                    registry, handle, user, keep_good=options["keep_good"], progress=bar.update
+                    registry, handle, user, keep_good=options["keep_good"], progress=progress
                 )
             except xl.ImportFileError as exc:
                 raise CommandError(f"{path}: {exc}") from exc
