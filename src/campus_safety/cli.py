@@ -54,6 +54,10 @@ def serve(argv: list[str]) -> None:
         )
     if settings.MQTT_URL and not args.no_gateway:
         print(f"  MQTT subscriber: {settings.MQTT_URL.split('@')[-1]}")
+    if args.simulate:  # today's history before the sweep and the other jobs first run
+        from campus_safety.simulator.demo_day import start_demo_day
+
+        print(f"  {start_demo_day()}")
     print()
     options = runtime.Options(
         host=args.host, port=port, gateway=not args.no_gateway, simulate=args.simulate

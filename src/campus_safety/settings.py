@@ -292,6 +292,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES
 
 DEMO_MODE = _env_bool("CAMPUS_SAFETY_DEMO", False)
+# Demo mode only: the clock starts at this local time ("07:00") or ISO date-time.
+CLOCK_START = os.environ.get("CAMPUS_SAFETY_CLOCK_START", "")
 
 # Uploaded files (hazard photos) live under the data dir and are served only through
 # scoped views, never from a public media URL.

@@ -97,23 +97,3 @@ def test_response_times_are_grouped_by_district_and_month(hand_made):
 def test_false_alarm_rate_per_device(hand_made, device):
     [row] = statistics.false_alarm_rates(AlarmCase.objects.all(), by="device")
     assert (row["id"], row["closed"], row["false_alarms"], row["rate"]) == (device.pk, 4, 2, 0.5)
-
-
-def test_the_demo_history_is_a_believable_year(db, school, device):
-    import datetime as dt
-    import random
-
-    from django.db.models import Max, Min
-
-    from campus_safety.alarms import demo_history
-
-    end = dt.date(2026, 3, 1)
-    made = demo_history.build(random.Random(1), [school], [device], end, cases_per_school=40)
-    cases = AlarmCase.objects.filter(is_test=False)
-    assert made == AlarmCase.objects.count() and cases.count() == 40
-    assert 1 <= AlarmCase.objects.filter(is_test=True).count() <= 4
-    assert cases.filter(closed_at__isnull=True).count() == 0
-    dispatched = cases.filter(arrived_at__isnull=False)
-    assert dispatched.filter(is_breach=False).count() >= 0.8 * dispatched.count()
-    span = AlarmCase.objects.aggregate(first=Min("opened_at"), last=Max("opened_at"))
-    assert end - dt.timedelta(days=365) <= span["first"].date() and span["last"].date() < end

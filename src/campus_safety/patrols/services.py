@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils.translation import gettext as _
 
@@ -419,12 +419,19 @@ def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
 
 
 def escalate_patrol_alarms(now: dt.datetime) -> list[int]:
-    """Open alarms nobody at the school acknowledged in time go to the police station."""
-    limit = now - dt.timedelta(minutes=settings.PATROL_ALARM_ESCALATE_MINUTES)
+    """Open alarms nobody at the school acknowledged in time go to the police station.
+
+    Only misses the platform saw as they happened: an alarm raised more than the
+    escalation window after its round closed — found by the first sweep after the
+    platform was down, when the police would long have been called — goes to the
+    school alone. Calling a station now about a checkpoint missed hours ago is noise."""
+    window = dt.timedelta(minutes=settings.PATROL_ALARM_ESCALATE_MINUTES)
     due = list(
         PatrolAlarm.objects.filter(
-            state=PatrolAlarm.State.OPEN, escalated_at__isnull=True, raised_at__lte=limit
-        ).values_list("pk", "school_id")
+            state=PatrolAlarm.State.OPEN, escalated_at__isnull=True, raised_at__lte=now - window
+        )
+        .filter(raised_at__lte=F("round__closes_at") + window)
+        .values_list("pk", "school_id")
     )
     if not due:
         return []
@@ -502,11 +509,19 @@ class Compliance:
     late: int = 0
     wrong_order: int = 0
     missed: int = 0
-    pending: int = 0
+    pending: int = 0  # not over yet: under way or still to come
+    upcoming: int = 0  # of those, not started yet (未开始)
+
+    @property
+    def in_progress(self) -> int:
+        return self.pending - self.upcoming
 
     @property
     def is_compliant(self) -> bool:
-        return self.walked >= settings.PATROL_MIN_ROUNDS_PER_DAY
+        """Walked the required rounds — or, on a day not over yet, can still: a school
+        is out of compliance today once too many of its rounds have gone unwalked, not
+        merely because the evening's rounds have not come yet."""
+        return self.walked + self.pending >= settings.PATROL_MIN_ROUNDS_PER_DAY
 
 
 def compliance(schools: QuerySet, day: dt.date) -> dict[int, Compliance]:
@@ -515,15 +530,17 @@ def compliance(schools: QuerySet, day: dt.date) -> dict[int, Compliance]:
     counts = (
         TourRound.objects.filter(day=day, school_id__in=schools.order_by().values("pk"))
         .order_by()
-        .values_list("school_id", "status")
+        .values_list("school_id", "status", "starts_at")
     )
-    for school_id, status in counts:
+    now = clock.now()
+    for school_id, status, starts in counts:
         row = by_school.get(school_id)
         if row is None:
             continue
         row.rounds += 1
         setattr(row, status, getattr(row, status) + 1)
         row.walked += status in rules.WALKED
+        row.upcoming += status == rules.PENDING and starts > now
     return by_school
 
 

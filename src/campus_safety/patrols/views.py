@@ -219,11 +219,12 @@ def tours(request: HttpRequest) -> HttpResponse:
             "tours",
             _("Tour compliance"),
             [_("School code"), _("School"), _("District"), _("Rounds"), _("Walked"), _("Complete"),
-             _("Late"), _("Wrong order"), _("Missed checkpoint"), _("In progress"), _("Compliant")],
+             _("Late"), _("Wrong order"), _("Missed checkpoint"), _("In progress"), _("Upcoming"),
+             _("Compliant")],
             [
                 [r["school"].code, r["school"].name, r["school"].region.name, r["c"].rounds,
                  r["c"].walked, r["c"].complete, r["c"].late, r["c"].wrong_order, r["c"].missed,
-                 r["c"].pending, _("yes") if r["c"].is_compliant else _("no")]
+                 r["c"].in_progress, r["c"].upcoming, _("yes") if r["c"].is_compliant else _("no")]
                 for r in rows
             ],
         )  # fmt: skip
@@ -263,7 +264,9 @@ def school_rounds(request: HttpRequest, pk: int) -> HttpResponse:
         .order_by("starts_at")
     )
     zone = services.zone()
+    now = clock.now()
     for r in rounds:
+        r.is_upcoming = r.status == TourRound.Status.PENDING and r.starts_at > now
         r.stops_shown = [
             {
                 "checkpoint": checkpoints.get(s["checkpoint"]),

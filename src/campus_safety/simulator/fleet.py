@@ -332,11 +332,21 @@ class Simulation:
             self.snapshots.close()
 
 
+# The demo's alarm presses: a trickle (one every two minutes or so across the city) that
+# the simulated dispatcher takes (duty.py), not a flood that fills the alarm wall.
+DEMO_ALARMS_PER_MINUTE = 0.5
+
+
 async def run_demo(stop: asyncio.Event, **overrides: Any) -> None:
     """The whole demo city against the platform this process's settings describe (what
-    ``campus-safety serve --simulate`` runs beside the platform)."""
+    ``campus-safety serve --simulate`` runs beside the platform): its devices, its
+    guards and gate-post people, and the people on duty who answer its alarms. The day
+    up to now was made before the platform started (demo_day.py, cli.serve)."""
     from asgiref.sync import sync_to_async
 
+    from campus_safety.simulator import duty
+
+    overrides.setdefault("alarms_per_minute", DEMO_ALARMS_PER_MINUTE)
     options = options_from_settings(**overrides)
     plan = await sync_to_async(load_plan)(mqtt=bool(options.mqtt_url))
     log.info(
@@ -347,4 +357,4 @@ async def run_demo(stop: asyncio.Event, **overrides: Any) -> None:
         len(plan.mqtt),
         len(plan.http),
     )
-    await Simulation(plan, options).run(stop)
+    await asyncio.gather(Simulation(plan, options).run(stop), duty.run(stop))

@@ -8,17 +8,16 @@ asyncio HTTP/1.1 client: no library, no thread per request.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import hashlib
-import hmac
 import itertools
 import json
 import secrets
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from campus_safety import clock
+from campus_safety.gateway.contract import signature
 
 
 @dataclass
@@ -26,10 +25,6 @@ class HttpDevice:
     device_id: str
     secret: str
     kind: str = ""
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
 
 
 class HttpFleet:
@@ -45,19 +40,19 @@ class HttpFleet:
         self._run = secrets.token_hex(3)
 
     def event(self, kind: str, **fields: Any) -> dict[str, Any]:
-        now = dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
+        now = clock.device_time().isoformat(timespec="milliseconds")
         return {"kind": kind, "event_id": f"sim-{self._run}-{next(self._events)}", "ts": now,
                 **fields}  # fmt: skip
 
     async def post(self, device: HttpDevice, events: list[dict[str, Any]]) -> tuple[int, dict]:
         """One signed batch; returns (HTTP status, JSON answer). Status 0 = no answer."""
         body = json.dumps({"device_id": device.device_id, "events": events}).encode()
-        timestamp = str(int(time.time()))
+        timestamp = str(int(clock.timestamp()))
         head = (
             f"POST /api/v1/ingest HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
             f"X-Device-Id: {device.device_id}\r\nX-Timestamp: {timestamp}\r\n"
-            f"X-Signature: {sign(device.secret, timestamp, body)}\r\nConnection: close\r\n\r\n"
+            f"X-Signature: {signature(device.secret, timestamp, body)}\r\nConnection: close\r\n\r\n"
         )
         self.stats["posted"] += 1
         try:

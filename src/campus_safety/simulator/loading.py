@@ -17,9 +17,8 @@ from django.db import models, transaction
 
 from campus_safety.audit import services as audit
 from campus_safety.devices.models import Device, DeviceEvent, MaintenanceWindow, StatusChange
-from campus_safety.hazards import demo as hazards_demo
 from campus_safety.orgs.models import Organisation, Region, School
-from campus_safety.simulator import demo_alarms, demo_users, patrol_demo
+from campus_safety.simulator import demo_alarms, demo_hazards, demo_users, patrol_demo
 from campus_safety.simulator.geography import CITY_CODE, PROVINCE_CODE
 from campus_safety.simulator.plan import City, DeviceRow
 from campus_safety.workforce.models import Equipment, Guard
@@ -210,7 +209,7 @@ def delete_demo_city() -> dict[str, int]:
     in_city = {"school__region__code__startswith": CITY_PREFIX}
     with transaction.atomic():
         # other apps' demo rows first: they point at demo schools, devices and users
-        counts = hazards_demo.delete_city_hazards(CITY_PREFIX)
+        counts = demo_hazards.delete_city_hazards(CITY_PREFIX)
         counts.update(patrol_demo.delete_patrols())
         counts.update(demo_alarms.delete_city_alarms(CITY_PREFIX))
         counts.update(_delete_devices())

@@ -9,7 +9,6 @@ demo broker does not restrict topics), which is what lets one process drive thou
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import itertools
 import json
 import secrets
@@ -23,11 +22,12 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
 
-TOPIC_ROOT = "campus/v1"
+from campus_safety import clock
+from campus_safety.gateway.contract import TOPIC_ROOT
 
 
 def now_rfc3339() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
+    return clock.device_time().isoformat(timespec="milliseconds")
 
 
 class _Fleet:

@@ -1,9 +1,9 @@
 """The demo city's patrols (seed-demo step): a term and its holidays, a guard tour at
-every school (checkpoints, route, plan; a night plan at boarding schools) with
-yesterday walked — mostly well, some late, out of order or with a checkpoint missed —,
-a 护学岗 post at every main gate with its people, a roster around today and check-ins
-for the windows already over (some late, some exceptions, some nobody came), and police
-grid patrols, patrol logs and field stops in the central district.
+every school (checkpoints, route, plan; a night plan at boarding schools), a 护学岗 post
+at every main gate with its people, and police grid patrols, patrol logs and field
+stops in the central district. What happened on them — rounds walked, rosters and
+check-ins up to now — is the demo's day (demo_day.py), made at seeding and again
+whenever the demo starts.
 
 Deterministic from the seed (and today's date); bulk inserts keep it to a few seconds.
 """
@@ -16,9 +16,7 @@ import math
 import random
 from collections import defaultdict
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
@@ -26,7 +24,6 @@ from campus_safety import clock
 from campus_safety.accounts.models import User
 from campus_safety.devices.models import Device
 from campus_safety.orgs.models import School
-from campus_safety.patrols import services
 from campus_safety.patrols.bulk import insert_rows
 from campus_safety.patrols.models import (
     Checkpoint,
@@ -71,13 +68,11 @@ TERMS = [
     ("2026–2027学年第一学期", dt.date(2026, 9, 1), dt.date(2027, 1, 22)),
     ("2026–2027学年第二学期", dt.date(2027, 2, 22), dt.date(2027, 7, 9)),
 ]
-ROSTER_BACK_DAYS, ROSTER_AHEAD_DAYS = 7, 2
 SUBJECTS = [
     "男，约40岁，在校门口长时间徘徊",
     "女，约30岁，反复拍摄学生",
     "男，约25岁，携带管制刀具",
 ]
-FOLLOW_UPS = ["保安员临时处置门口事务，已补巡", "巡更点标签损坏，已更换", "已补巡，无异常"]
 METRES_PER_DEGREE = 111_195.0
 
 
@@ -96,8 +91,6 @@ def write_patrols(seed: int, now: dt.datetime | None = None) -> dict[str, int]:
     """Add the demo's patrols to the freshly seeded city; returns counts written."""
     now = now or clock.now()
     rng = random.Random(f"patrols-{seed}")
-    zone = ZoneInfo(settings.TIME_ZONE)
-    today = now.astimezone(zone).date()
     schools = list(
         School.objects.filter(region__code__startswith=CITY_PREFIX)
         .select_related("region")
@@ -110,8 +103,8 @@ def write_patrols(seed: int, now: dt.datetime | None = None) -> dict[str, int]:
             Holiday.objects.get_or_create(
                 date=day, defaults={"name": name, "is_school_day": is_school_day}
             )
-        counts = _write_tours(rng, schools, today, now)
-        counts.update(_write_posts(rng, schools, today, now))
+        counts = _write_tours(schools)
+        counts.update(_write_posts(schools))
         counts.update(_write_grid(rng, schools, now))
     return counts
 
@@ -119,9 +112,7 @@ def write_patrols(seed: int, now: dt.datetime | None = None) -> dict[str, int]:
 # --- guard tours ---
 
 
-def _write_tours(
-    rng: random.Random, schools: list[School], today: dt.date, now: dt.datetime
-) -> dict[str, int]:
+def _write_tours(schools: list[School]) -> dict[str, int]:
     devices = defaultdict(list)
     for pk, school_id, device_id in Device.objects.filter(
         kind=Device.Kind.PATROL_CHECKPOINT, school__in=schools
@@ -169,73 +160,10 @@ def _write_tours(
         for s, r in zip(schools, routes, strict=True) if s.is_boarding
     ]  # fmt: skip
     TourPlan.objects.bulk_create(plans, batch_size=BATCH)
-    yesterday = today - dt.timedelta(days=1)
-    services.ensure_rounds(yesterday)
-    scans = _walk_rounds(rng, TourRound.objects.filter(day=yesterday), now)
-    insert_rows(TourScan, SCAN_COLUMNS, scans)
-    results = services.evaluate_rounds(TourRound.objects.filter(day=yesterday), now)
-    # Schools followed up most of yesterday's alarms; some are still open.
-    alarms = list(
-        PatrolAlarm.objects.filter(round__day=yesterday).order_by("pk").values_list("pk", flat=True)
-    )
-    followed_up = defaultdict(list)
-    for pk in alarms:
-        if rng.random() < 0.8:
-            followed_up[rng.choice(FOLLOW_UPS)].append(pk)
-    for note, pks in followed_up.items():
-        PatrolAlarm.objects.filter(pk__in=pks).update(
-            state=PatrolAlarm.State.RESOLVED, acknowledged_at=now, resolved_at=now, note=note
-        )
     return {
         "checkpoints": len(checkpoints),
         "tour_plans": len(plans),
-        "tour_rounds": len(results),
-        "tour_scans": len(scans),
-        "patrol_alarms": len(alarms),
     }
-
-
-SCAN_COLUMNS = (
-    "school_id", "checkpoint_id", "code", "source", "source_key", "event_id", "occurred_at",
-    "received_at",
-)  # fmt: skip
-CHECK_IN_COLUMNS = (
-    "assignment_id", "post_id", "school_id", "user_id", "person_type", "checked_in_at",
-    "in_longitude", "in_latitude", "in_accuracy_m", "in_distance_m", "checked_out_at",
-    "out_longitude", "out_latitude", "out_distance_m", "is_exception", "note",
-)  # fmt: skip
-
-
-def _walk_rounds(rng: random.Random, rounds, now: dt.datetime) -> list[tuple]:
-    """Scans for each round: most walked in order and on time; some late, some out of
-    order, some with a checkpoint missed, a few scanned twice."""
-    codes = dict(Checkpoint.objects.values_list("pk", "code"))
-    scans = []
-    for pk, school_id, detail, starts in rounds.values_list(
-        "pk", "school_id", "detail", "starts_at"
-    ):
-        stops = list(detail)
-        roll = rng.random()
-        if roll < 0.04:
-            stops.pop(rng.randrange(len(stops)))  # missed
-        elif roll < 0.07 and len(stops) > 2:
-            i = rng.randrange(len(stops) - 1)
-            stops[i], stops[i + 1] = stops[i + 1], stops[i]  # wrong order
-        late = roll >= 0.07 and roll < 0.12
-        at = starts.timestamp() + rng.uniform(0, 120)
-        span = (stops[-1]["due"] - starts.timestamp()) if stops else 0
-        step = span / (len(stops) + 1) if stops else 0
-        for n, stop in enumerate(stops):
-            at += step * rng.uniform(0.6, 1.0)
-            when = at + (span * 0.25 + 300 if late and n == len(stops) - 1 else 0)
-            moment = dt.datetime.fromtimestamp(when, dt.UTC)
-            times = [moment] + ([moment + dt.timedelta(seconds=20)] if rng.random() < 0.02 else [])
-            for m, t in enumerate(times):
-                scans.append(
-                    (school_id, stop["checkpoint"], codes[stop["checkpoint"]], "device", "sim",
-                     f"r{pk}-{n}-{m}", t, min(now, t + dt.timedelta(seconds=2)))
-                )  # fmt: skip
-    return scans
 
 
 # --- 护学岗 ---
@@ -272,9 +200,7 @@ def _people(schools: list[School]) -> tuple[dict[int, User], dict[int, User]]:
     )
 
 
-def _write_posts(
-    rng: random.Random, schools: list[School], today: dt.date, now: dt.datetime
-) -> dict[str, int]:
+def _write_posts(schools: list[School]) -> dict[str, int]:
     from campus_safety.simulator.demo_users import USERNAMES
 
     guards, auxiliaries = _people(schools)
@@ -308,40 +234,9 @@ def _write_posts(
         ("post_id", "user_id", "person_type"),
         ((m.post_id, m.user_id, m.person_type) for m in members),
     )
-    roster = services.generate_roster(
-        PeakPost.objects.filter(pk__in=[p.pk for p in posts]),
-        today - dt.timedelta(days=ROSTER_BACK_DAYS),
-        today + dt.timedelta(days=ROSTER_AHEAD_DAYS),
-    )
-    check_ins = []
-    by_post = {p.pk: p for p in posts}
-    past = PostAssignment.objects.filter(post__in=posts, ends_at__lte=now).values_list(
-        "pk", "post_id", "school_id", "user_id", "person_type", "starts_at", "ends_at"
-    )
-    for pk, post_id, school_id, user_id, kind, opens, closes in past:
-        roll = rng.random()
-        if roll < 0.07:
-            continue  # nobody came
-        post = by_post[post_id]
-        exception = roll < 0.10
-        metres = rng.uniform(120, 300) if exception else rng.uniform(0, post.radius_m * 0.8)
-        angle = rng.uniform(0, 2 * math.pi)
-        lon, lat = _offset(post.longitude, post.latitude, metres * math.sin(angle),
-                           metres * math.cos(angle))  # fmt: skip
-        late = rng.random() < 0.08
-        arrived = opens + dt.timedelta(minutes=rng.uniform(10, 25) if late else rng.uniform(0, 8))
-        left = closes - dt.timedelta(minutes=rng.uniform(0, 5))
-        check_ins.append(
-            (pk, post_id, school_id, user_id, kind, arrived, lon, lat, rng.uniform(5, 30),
-             round(distance_m(lon, lat, post.longitude, post.latitude), 1), left, post.longitude,
-             post.latitude, 0.0, exception, "在路口疏导交通" if exception else "")
-        )  # fmt: skip
-    insert_rows(PostCheckIn, CHECK_IN_COLUMNS, check_ins)
     return {
         "posts": len(posts),
         "post_people": len(guards) + len(auxiliaries),
-        "roster_entries": roster["entries"],
-        "post_check_ins": len(check_ins),
     }
 
 

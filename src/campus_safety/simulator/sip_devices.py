@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import heapq
 import itertools
@@ -34,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from campus_safety import clock
 from campus_safety.gateway.gb28181 import manscdp, sip
 
 log = logging.getLogger(__name__)
@@ -446,7 +446,7 @@ class SipFleet:
         (SN and AlarmTime) is resent until confirmed, up to ``attempts`` times."""
         endpoint = self.socket_of[device.device_id]
         sn = next(device.sn)
-        alarm_time = dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+        alarm_time = clock.device_time().strftime("%Y-%m-%dT%H:%M:%S")
         subject = channel_id or device.device_id
         body = manscdp.build_alarm_notify(
             sn,
@@ -513,7 +513,7 @@ class SipFleet:
         )
 
     def _status_body(self, device: SipDevice, query: manscdp.Message) -> bytes:
-        now = dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
+        now = clock.device_time().strftime("%Y-%m-%dT%H:%M:%S")
         return manscdp.build(
             "Response",
             "DeviceStatus",

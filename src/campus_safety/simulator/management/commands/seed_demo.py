@@ -14,8 +14,7 @@ from django.db import IntegrityError
 from django.db.models import ProtectedError
 from tqdm import tqdm
 
-from campus_safety.hazards import demo as hazards_demo
-from campus_safety.simulator import demo_users, loading, patrol_demo
+from campus_safety.simulator import demo_day, demo_hazards, demo_users, loading, patrol_demo
 from campus_safety.simulator.city import DEFAULT_SEED, TOTAL_SCHOOLS, build_city
 
 
@@ -66,7 +65,8 @@ class Command(BaseCommand):
         ) as bar:  # fmt: skip
             counts = loading.write_city(city, progress=bar.update)
         patrols = patrol_demo.write_patrols(city.seed)
-        counts["hazards"] = hazards_demo.seed_city(city.seed, loading.CITY_PREFIX)
+        counts["hazards"] = demo_hazards.seed_city(city.seed, loading.CITY_PREFIX)
+        patrols.update(demo_day.make_today(is_fresh=True))
         elapsed = time.perf_counter() - started
         self.stdout.write(
             f"Seeded 德州市 (seed {city.seed}): {counts['schools']:,} schools, "

@@ -2,7 +2,8 @@
 trouble spots fixed and verified over the past year, plus a realistic set still open
 (some overdue and escalated). Deterministic for a seed; bulk inserts, no signals.
 
-The simulator's ``seed-demo`` calls ``build``; apps never import the simulator.
+``seed-demo`` calls ``seed_city``; it lives in the simulator, as every demo generator
+does, and apps never import it.
 """
 
 from __future__ import annotations

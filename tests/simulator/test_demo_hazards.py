@@ -7,8 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from campus_safety.hazards import demo
 from campus_safety.hazards.models import Hazard
+from campus_safety.simulator import demo_hazards
 from tests.simulator.seeding import seeded_demo_city
 
 pytestmark = pytest.mark.django_db
@@ -26,10 +26,10 @@ def test_the_summary_of_a_fresh_demo_city_shows_the_reference_figures():
     hazards = json.loads(out.getvalue())["hazards"]
     assert hazards["internal"]["rectified"] == 1243
     assert hazards["surrounding"]["rectified"] == 87
-    assert hazards["internal"]["overdue"] == demo.INTERNAL_OVERDUE
-    assert hazards["surrounding"]["overdue"] == demo.SURROUNDING_OVERDUE
-    assert hazards["internal"]["open"] == sum(demo.INTERNAL_OPEN.values())
-    assert hazards["surrounding"]["found"] == 87 + sum(demo.SURROUNDING_OPEN.values())
+    assert hazards["internal"]["overdue"] == demo_hazards.INTERNAL_OVERDUE
+    assert hazards["surrounding"]["overdue"] == demo_hazards.SURROUNDING_OVERDUE
+    assert hazards["internal"]["open"] == sum(demo_hazards.INTERNAL_OPEN.values())
+    assert hazards["surrounding"]["found"] == 87 + sum(demo_hazards.SURROUNDING_OPEN.values())
 
 
 def test_the_seed_reports_the_hazards(demo_city):
@@ -52,5 +52,5 @@ def test_demo_hazards_have_a_consistent_timeline():
 
 def test_overdue_demo_hazards_are_escalated():
     overdue = Hazard.objects.filter(status__in=["assigned", "rectifying"], escalation_level=1)
-    assert overdue.count() == demo.INTERNAL_OVERDUE + demo.SURROUNDING_OVERDUE
+    assert overdue.count() == demo_hazards.INTERNAL_OVERDUE + demo_hazards.SURROUNDING_OVERDUE
     assert all(h.events.filter(step="escalated").exists() for h in overdue)
