@@ -7,6 +7,7 @@ Timers are database deadlines (``AlarmCase.next_escalation_at``,
 
 from django.conf import settings
 from django.db import models
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices.models import Device
@@ -303,4 +304,5 @@ class TestWindow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reason} ({self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M})"
+        starts, ends = localtime(self.starts_at), localtime(self.ends_at)
+        return f"{self.reason} ({starts:%Y-%m-%d %H:%M}–{ends:%Y-%m-%d %H:%M})"

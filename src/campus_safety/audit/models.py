@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 
@@ -67,7 +68,7 @@ class AuditEntry(models.Model):
         default_permissions = ("view",)
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action}"
+        return f"{localtime(self.at):%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action}"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None and not kwargs.get("force_insert"):

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices import identifiers
@@ -157,9 +158,8 @@ class StatusChange(models.Model):
         indexes = [models.Index(fields=["device", "-at"])]
 
     def __str__(self) -> str:
-        return (
-            f"{self.device_id} {self.from_status}→{self.to_status} at {self.at:%Y-%m-%d %H:%M:%S}"
-        )
+        at = localtime(self.at)
+        return f"{self.device_id} {self.from_status}→{self.to_status} at {at:%Y-%m-%d %H:%M:%S}"
 
 
 class MaintenanceWindow(models.Model):
@@ -193,7 +193,8 @@ class MaintenanceWindow(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reason} ({self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%Y-%m-%d %H:%M})"
+        starts, ends = localtime(self.starts_at), localtime(self.ends_at)
+        return f"{self.reason} ({starts:%Y-%m-%d %H:%M}–{ends:%Y-%m-%d %H:%M})"
 
 
 class DeviceEvent(models.Model):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices.models import KeyArea
@@ -301,7 +302,7 @@ class HazardEvent(models.Model):
         verbose_name_plural = _("hazard events")
 
     def __str__(self) -> str:
-        return f"{self.hazard_id} {self.step} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.hazard_id} {self.step} {localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 def photo_path(instance: HazardPhoto, filename: str) -> str:

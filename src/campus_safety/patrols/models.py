@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices.models import Device, KeyArea
@@ -310,7 +311,7 @@ class TourScan(models.Model):
         indexes = [models.Index(fields=["school", "occurred_at"])]
 
     def __str__(self) -> str:
-        return f"{self.code} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+        return f"{self.code} @ {localtime(self.occurred_at):%Y-%m-%d %H:%M}"
 
 
 class TourRound(models.Model):
@@ -355,7 +356,7 @@ class TourRound(models.Model):
         indexes = [models.Index(fields=["school", "day"])]
 
     def __str__(self) -> str:
-        return f"{self.plan} {self.starts_at:%Y-%m-%d %H:%M}"
+        return f"{self.plan} {localtime(self.starts_at):%Y-%m-%d %H:%M}"
 
 
 class PatrolAlarm(models.Model):
@@ -398,7 +399,7 @@ class PatrolAlarm(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.checkpoint} {self.raised_at:%Y-%m-%d %H:%M}"
+        return f"{self.checkpoint} {localtime(self.raised_at):%Y-%m-%d %H:%M}"
 
 
 # --- 护学岗 ---
@@ -558,7 +559,7 @@ class PostCheckIn(models.Model):
         verbose_name_plural = _("post check-ins")
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.post_id} {self.checked_in_at:%Y-%m-%d %H:%M}"
+        return f"{self.user} @ {self.post_id} {localtime(self.checked_in_at):%Y-%m-%d %H:%M}"
 
 
 # --- police grid patrols ---
@@ -625,7 +626,7 @@ class PatrolLog(models.Model):
         verbose_name_plural = _("patrol logs")
 
     def __str__(self) -> str:
-        return f"{self.officer} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.officer} {localtime(self.started_at):%Y-%m-%d %H:%M}"
 
 
 class FieldStop(models.Model):
@@ -674,4 +675,4 @@ class FieldStop(models.Model):
         verbose_name_plural = _("field stops")
 
     def __str__(self) -> str:
-        return f"{self.place} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.place} {localtime(self.at):%Y-%m-%d %H:%M}"

@@ -1,0 +1,205 @@
+"""操作名称 — what each audit action code means, in the reader's words.
+
+The log stores stable codes (``alarm.acknowledge``, ``school.update``) so that it can be
+searched and exported unchanged for years; the page shows a phrase, the export keeps
+both. Codes come from three places, and every one of them has a phrase here:
+
+* explicit ``audit.services.record`` calls in the services (``alarm.acknowledge``…);
+* sign-in steps announced by ``accounts.signals.announce`` (``auth.second_factor``…);
+* the model signals, ``<model>.create/update/delete`` for every model of
+  ``audit.signals.AUDITED_APPS``, phrased from the model's own verbose name.
+
+A code nobody has phrased yet (a new feature) is shown as it is, never hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+from django.apps import apps
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from campus_safety.audit.signals import AUDITED_APPS
+
+# What ``import.<kind>`` and ``export.<kind>`` move (spreadsheets.Registry kinds, the
+# patrol lists' exports, the hazard list).
+TRANSFER_KINDS: dict[str, Promise] = {
+    "schools": _("Schools"),
+    "guards": _("Guards"),
+    "equipment": _("Protective equipment"),
+    "devices": _("Devices"),
+    "posts": _("Gate posts"),
+    "roster": _("Roster"),
+    "tours": _("Tour compliance"),
+    "field_stops": _("Field stops"),
+    "hazards": _("Hazards"),
+}
+
+
+@dataclass(frozen=True)
+class Group:
+    """A set of actions the filter offers together (one ``<optgroup>``)."""
+
+    key: str  # the filter value selecting the whole group; codes always contain a dot
+    label: Promise
+    actions: dict[str, Promise]
+
+
+def _transfers() -> dict[str, Promise]:
+    actions: dict[str, Promise] = {}
+    for verb, phrase in (("import", _("Imported {what}")), ("export", _("Exported {what}"))):
+        for kind, what in TRANSFER_KINDS.items():
+            actions[f"{verb}.{kind}"] = format_lazy(phrase, what=what)
+    actions["audit.export"] = _("Exported the audit log")
+    return actions
+
+
+EXPLICIT_GROUPS: tuple[Group, ...] = (
+    Group(
+        "sign_in",
+        _("Sign-in and account security"),
+        {
+            "auth.login": _("Signed in"),
+            "auth.logout": _("Signed out"),
+            "auth.login_failed": _("Sign-in failed"),
+            "auth.locked_out": _("Locked out after failed sign-ins"),
+            "auth.second_factor": _("Two-factor verification"),
+            "auth.second_factor_enrolled": _("Set up two-factor verification"),
+            "personal_data.reveal": _("Viewed unmasked personal data"),
+        },
+    ),
+    Group(
+        "alarms",
+        _("Alarm handling"),
+        {
+            "alarm.acknowledge": _("Acknowledged an alarm"),
+            "alarm.dispatch": _("Dispatched police"),
+            "alarm.en_route": _("Unit on its way"),
+            "alarm.arrive": _("Unit arrived on scene"),
+            "alarm.close": _("Closed an alarm case"),
+            "alarm.context_contacts": _("Viewed the contacts of an alarm's school"),
+            "alarm.test_window": _("Planned an alarm drill"),
+        },
+    ),
+    Group(
+        "hazards",
+        _("Hazards and inspections"),
+        {
+            "hazard.report": _("Reported a hazard"),
+            "hazard.assigned": _("Assigned a hazard"),
+            "hazard.reassigned": _("Reassigned a hazard"),
+            "hazard.start": _("Started a rectification"),
+            "hazard.progress": _("Noted rectification progress"),
+            "hazard.submit": _("Submitted a fix for verification"),
+            "hazard.verify": _("Verified a fix"),
+            "hazard.return": _("Returned a fix for more work"),
+            "hazard.close": _("Closed a hazard"),
+            "hazard.dismiss": _("Dismissed a hazard report"),
+            "hazard.photos": _("Added hazard photos"),
+            "campaign.create": _("Started an inspection campaign"),
+        },
+    ),
+    Group(
+        "patrols",
+        _("Patrols and gate posts"),
+        {
+            "patrol.alarm.acknowledge": _("Acknowledged a patrol alarm"),
+            "patrol.alarm.resolve": _("Resolved a patrol alarm"),
+            "patrol.roster.generate": _("Generated the gate-post roster"),
+            "patrol.roster.swap": _("Swapped a roster entry"),
+            "patrol.post.check_in": _("Checked in at a gate post"),
+            "patrol.post.check_out": _("Checked out of a gate post"),
+        },
+    ),
+    Group(
+        "devices",
+        _("Device access"),
+        {
+            "device.approve": _("Approved a device"),
+            "device.reject": _("Rejected a device"),
+            "device.query.status": _("Asked a device for its status"),
+            "device.query.info": _("Asked a device for its information"),
+            "device.query.catalog": _("Asked a device for its channels"),
+        },
+    ),
+    Group("transfers", _("Imports and exports"), _transfers()),
+    Group(
+        "demo",
+        _("Demo data"),
+        {
+            "demo.seed": _("Created the demo city"),
+            "demo.reset": _("Removed the demo data"),
+        },
+    ),
+)
+
+MODEL_OPERATIONS: dict[str, Promise] = {
+    "create": _("Created {what}"),
+    "update": _("Changed {what}"),
+    "delete": _("Deleted {what}"),
+}
+
+CHANNELS: dict[str, Promise] = {
+    "ui": _("Web"),
+    "api": _("API"),
+    "admin": _("Admin site"),
+    "cli": _("Command line"),
+    "system": _("System"),
+    "device": _("Device (gateway)"),
+}
+
+
+@cache
+def groups() -> tuple[Group, ...]:
+    """Every group the filter offers: the explicit ones, then one per audited app for
+    its records' create/update/delete (built once the app registry is ready)."""
+    explicit = {code for group in EXPLICIT_GROUPS for code in group.actions}
+    record_groups = []
+    for config in apps.get_app_configs():
+        if config.label not in AUDITED_APPS:
+            continue
+        actions = {
+            f"{model._meta.model_name}.{op}": format_lazy(phrase, what=model._meta.verbose_name)
+            for model in config.get_models()
+            for op, phrase in MODEL_OPERATIONS.items()
+        }
+        actions = {code: label for code, label in actions.items() if code not in explicit}
+        if actions:
+            label = format_lazy(_("Record changes · {app}"), app=config.verbose_name)
+            record_groups.append(Group(f"records_{config.label}", label, actions))
+    return (*EXPLICIT_GROUPS, *record_groups)
+
+
+@cache
+def _phrases() -> dict[str, Promise]:
+    return {code: label for group in groups() for code, label in group.actions.items()}
+
+
+def is_known(code: str) -> bool:
+    return code in _phrases()
+
+
+def action_label(code: str) -> str:
+    """The phrase for ``code`` in the active language; an unknown code as it is."""
+    label = _phrases().get(code)
+    return str(label) if label is not None else code
+
+
+def channel_label(channel: str) -> str:
+    label = CHANNELS.get(channel)
+    return str(label) if label is not None else channel
+
+
+def matching_actions(value: str) -> tuple[str, Iterable[str] | str]:
+    """How the action filter's ``value`` selects entries: a group key selects its codes
+    (``"in"``), a code ending in a dot the family (``"prefix"``), anything else itself."""
+    for group in groups():
+        if group.key == value:
+            return "in", list(group.actions)
+    if value.endswith("."):
+        return "prefix", value
+    return "exact", value

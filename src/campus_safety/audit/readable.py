@@ -1,0 +1,124 @@
+"""An audit entry as a person reads it: who (name and account), in which role, did what,
+to which object (named, and linked to its page while it exists and the reader may open
+it), from where, with what outcome — the page and the export share these words.
+
+Object pages are looked up once per kind of object on the page, never per row.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.apps import apps
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from campus_safety.accounts.models import User
+from campus_safety.accounts.roles import READ, can
+from campus_safety.audit import labels
+from campus_safety.audit.models import AuditEntry
+
+# object_type → (URL name of its page, the resource a reader must be allowed to read)
+OBJECT_PAGES = {
+    "orgs.school": ("orgs:school_detail", "schools"),
+    "devices.device": ("devices:device_detail", "devices"),
+    "alarms.alarmcase": ("alarms:case_detail", "alarms"),
+    "hazards.hazard": ("hazards:detail", "hazards"),
+    "hazards.campaign": ("hazards:campaign_detail", "campaigns"),
+}
+USER_TYPE = "accounts.user"
+PERSON_CHANNELS = {"ui", "api", "admin"}  # without a user here, nobody had signed in
+
+
+@dataclass(frozen=True)
+class ReadableEntry:
+    entry: AuditEntry
+    person: str  # display name, or "" when it is the account name itself
+    username: str
+    role: str
+    action: str
+    object_text: str
+    object_url: str
+    outcome: str
+    channel: str
+
+
+def object_type_label(object_type: str) -> str:
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type
+
+
+def _object_text(entry: AuditEntry) -> str:
+    if entry.object_type:
+        return " ".join(filter(None, (object_type_label(entry.object_type), entry.object_repr)))
+    tried = entry.detail.get("username") if isinstance(entry.detail, dict) else None
+    if tried:  # a failed or locked-out sign-in names the account that was tried
+        return _("Account %(username)s") % {"username": tried}
+    return entry.object_repr
+
+
+def _person(entry: AuditEntry) -> tuple[str, str]:
+    if entry.username:
+        user = entry.user if entry.user_id else None
+        name = getattr(user, "display_name", "") if user is not None else ""
+        return (name if name and name != entry.username else ""), entry.username
+    if entry.channel in PERSON_CHANNELS:
+        return _("Not signed in"), ""
+    return _("System"), ""
+
+
+def object_urls(entries: Sequence[AuditEntry], reader: Any) -> dict[tuple[str, str], str]:
+    """Where each entry's object can be opened by ``reader``: its page if it still
+    exists in the reader's scope; for a user, the log of what that person did."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for entry in entries:
+        if entry.object_id.isdigit() and (
+            entry.object_type in OBJECT_PAGES or entry.object_type == USER_TYPE
+        ):
+            wanted[entry.object_type].add(int(entry.object_id))
+    urls: dict[tuple[str, str], str] = {}
+    for object_type, ids in wanted.items():
+        if object_type == USER_TYPE:
+            for pk, username in User.objects.filter(pk__in=ids).values_list("pk", "username"):
+                urls[(object_type, str(pk))] = "?" + urlencode({"user": username})
+            continue
+        url_name, resource = OBJECT_PAGES[object_type]
+        if not can(reader, READ, resource):
+            continue
+        model = apps.get_model(object_type)
+        for pk in model.objects.visible_to(reader).filter(pk__in=ids).values_list("pk", flat=True):
+            urls[(object_type, str(pk))] = reverse(url_name, args=[pk])
+    return urls
+
+
+def readable(
+    entries: Iterable[AuditEntry], reader: Any, *, links: bool = True
+) -> list[ReadableEntry]:
+    """The entries (with ``user`` selected) in words, in the active language; with the
+    links ``reader`` may follow (a page), or none (an export)."""
+    entries = list(entries)
+    urls = object_urls(entries, reader) if links else {}
+    roles = dict(User.Role.choices)
+    rows = []
+    for entry in entries:
+        person, username = _person(entry)
+        rows.append(
+            ReadableEntry(
+                entry=entry,
+                person=person,
+                username=username,
+                role=str(roles.get(entry.role, entry.role)),
+                action=labels.action_label(entry.action),
+                object_text=_object_text(entry),
+                object_url=urls.get((entry.object_type, entry.object_id), ""),
+                outcome=str(entry.get_outcome_display()),
+                channel=labels.channel_label(entry.channel),
+            )
+        )
+    return rows
