@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from campus_safety.alarms import views
+from campus_safety.alarms import statistics_views, views
 
 app_name = "alarms"
 urlpatterns = [
@@ -17,5 +17,5 @@ urlpatterns = [
     path("<int:pk>/arrive/", views.arrive, name="arrive"),
     path("<int:pk>/close/", views.close, name="close"),
     path("drills/", views.drill_list, name="drills"),
-    path("statistics/", views.statistics_page, name="statistics"),
+    path("statistics/", statistics_views.statistics_page, name="statistics"),
 ]

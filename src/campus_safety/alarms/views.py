@@ -1,5 +1,6 @@
 """The alarm console (报警处置台): the alarm wall, a case's page with its timeline,
-context and actions, the drills list and the response-time statistics.
+context and actions, and the drills list (the response statistics are in
+``statistics_views.py``).
 
 The same wall serves the command centre, a police station, the education bureau and
 a school: ``AlarmCase.objects.visible_to(user)`` decides which cases it shows and the
@@ -22,7 +23,6 @@ from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -555,7 +555,7 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
     return _step(request, pk, run)
 
 
-# --- drills and statistics -----------------------------------------------------------------
+# --- drills -----------------------------------------------------------------------------
 
 
 @login_required
@@ -593,26 +593,4 @@ def drill_list(request: HttpRequest) -> HttpResponse:
             "untested_count": untested.count(),
         },
         status=400 if form is not None and form.is_bound and form.errors else 200,
-    )
-
-
-@login_required
-@role_required(RESOURCE)
-@require_GET
-def statistics_page(request: HttpRequest) -> HttpResponse:
-    """出警统计 — time to acknowledge, dispatch and arrive per district and month."""
-    cases = _cases(request)
-    return render(
-        request,
-        "alarms/statistics.html",
-        {
-            "kind": console_kind(request.user),
-            "summary": statistics.summary_block(School.objects.visible_to(request.user)),
-            "rows": [
-                {**row, "steps": [row[step] for step in statistics.STEPS]}
-                for row in statistics.response_times(cases)
-            ],
-            "by_school": statistics.false_alarm_rates(cases, by="school")[:20],
-            "month": timezone.localtime(clock.now()).strftime("%Y-%m"),
-        },
     )
