@@ -151,6 +151,7 @@ async def run(options: Options) -> None:
     from campus_safety.devices.liveness import run_liveness
     from campus_safety.gateway import committer
     from campus_safety.hazards.deadlines import run_hazard_deadlines_loop
+    from campus_safety.imports.tasks import run_import_jobs_loop
     from campus_safety.patrols.sweep import run_patrol_sweep_loop
 
     config = uvicorn.Config(
@@ -184,6 +185,7 @@ async def run(options: Options) -> None:
         background.append(
             asyncio.create_task(run_hazard_deadlines_loop(stop), name="hazard-deadlines")
         )
+        background.append(asyncio.create_task(run_import_jobs_loop(stop), name="import-jobs"))
         if settings.GB28181_ENABLED:
             from campus_safety.gateway.gb28181 import platform
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "campus_safety.reports",
     "campus_safety.audit",
     "campus_safety.live",
+    "campus_safety.imports",
     "campus_safety.simulator",
 ]
 
@@ -288,6 +289,10 @@ API_TOKEN_DEFAULT_DAYS = int(os.environ.get("API_TOKEN_DEFAULT_DAYS", "90"))
 # Uploads: the largest .xlsx accepted and the most rows in one import.
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(10 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "50000"))
+# The most one part of an .xlsx (a sheet, the shared strings) may unpack to; a running
+# import job not heard from for this many seconds is queued again (its worker died).
+IMPORT_MAX_PART_BYTES = int(os.environ.get("IMPORT_MAX_PART_BYTES", str(128 * 1024 * 1024)))
+IMPORT_JOB_STALE_SECONDS = int(os.environ.get("IMPORT_JOB_STALE_SECONDS", "120"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES
 

@@ -28,5 +28,6 @@ urlpatterns = [
     path("patrols/", include("campus_safety.patrols.urls")),
     path("audit/", include("campus_safety.audit.urls")),
     path("live/", include("campus_safety.live.urls")),
+    path("imports/", include("campus_safety.imports.urls")),
     path("", include("campus_safety.reports.urls")),
 ]

@@ -50,7 +50,8 @@ OBJECT_ROUTES = {
     "equipment-detail": "equipment",
     "token_revoke": "token",
     "reveal": "reveal",
-    "orgs:import": "registry",
+    "imports:upload": "registry",
+    "imports:job": "import_job",
     "orgs:import_template": "registry",
     "alarm-case-detail": "alarm_case",
     "alarms:case_detail": "alarm_case",
@@ -179,8 +180,24 @@ def side(code: str, mark: str, quantity: int):
         **hazard_kinds,
         **patrol,
         "users": users,
+        "import_job": import_job(users["education_staff"], mark),
         "marks": [mark, school.code, f"{mark}C", str(quantity)],
     }
+
+
+def import_job(user, mark):
+    """An upload of the side's education bureau: its uploader's alone, whatever the role."""
+    from campus_safety import clock
+    from campus_safety.imports.models import ImportJob
+
+    return ImportJob.objects.create(
+        kind="schools",
+        created_by=user,
+        file_name=f"{mark}.xlsx",
+        keep_good=False,
+        queued_at=clock.now(),
+        problems=[[2, "学校名称", mark]],
+    )
 
 
 def alarm_objects(school):

@@ -1,10 +1,12 @@
-"""Import and export through the web pages: same rules as the command line."""
+"""Import and export through the web pages: same rules as the command line; the
+upload is queued and a worker (``imports.tasks``) writes it."""
 
 import io
 
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from campus_safety.imports import tasks
 from campus_safety.orgs.models import Organisation, School
 from tests.factories import CountyFactory, OrganisationFactory, SchoolFactory, UserFactory, sign_in
 
@@ -38,39 +40,46 @@ def test_the_template_downloads_as_xlsx(client, editor):
     assert header[:3] == ["学校标识码", "学校名称", "学校类型"]
 
 
-def test_a_good_upload_is_written_and_reported(client, editor):
+def test_a_good_upload_is_queued_then_written_by_the_worker(client, editor):
     rows = [
         ["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"],
         ["1371402001", "一小", "小学", "371402", 800],
     ]
-    response = client.post("/schools/import/schools/", {"file": upload(rows)})
-    assert response.status_code == 200
+    response = client.post("/imports/schools/", {"file": upload(rows)})
+    assert response.status_code == 303
+    assert tasks.run_once().state == "done"
     assert School.objects.filter(code="1371402001").exists()
 
 
-def test_a_bad_upload_is_answered_400_with_each_problem_and_writes_nothing(client, editor):
+def test_a_bad_upload_lists_each_problem_on_its_job_page_and_writes_nothing(client, editor):
     rows = [
         ["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"],
         ["1371402001", "一小", "小学", "371402", 800],
         ["bad", "二小", "小学", "371402", 800],
     ]
-    response = client.post("/schools/import/schools/", {"file": upload(rows)})
-    assert response.status_code == 400
-    assert "学校标识码" in response.content.decode()
+    response = client.post("/imports/schools/", {"file": upload(rows)})
+    tasks.run_once()
+    page = client.get(response.url).content.decode()
+    assert "学校标识码" in page and "must be 10 digits" in page
     assert not School.objects.exists()
 
 
 def test_a_file_that_is_not_xlsx_is_answered_400(client, editor):
     bad = io.BytesIO(b"not a workbook")
     bad.name = "x.xlsx"
-    response = client.post("/schools/import/schools/", {"file": bad})
+    response = client.post("/imports/schools/", {"file": bad})
     assert response.status_code == 400
 
 
 def test_roles_without_import_rights_get_403(client):
     school = SchoolFactory()
     sign_in(client, UserFactory(role="police_officer", school=school))
-    assert client.get("/schools/import/schools/").status_code == 403
+    assert client.get("/imports/schools/").status_code == 403
+    assert client.post("/imports/schools/", {"file": upload([["x"]])}).status_code == 403
+
+
+def test_an_unknown_kind_is_404(client, editor):
+    assert client.get("/imports/nonsense/").status_code == 404
 
 
 def test_list_pages_export_what_they_show(client, editor):

@@ -17,8 +17,8 @@ urlpatterns = [
     path("maintenance/", views.maintenance, name="maintenance"),
     path("map/", views.device_map, name="map"),
     path("map.geojson", views.device_map_data, name="map_data"),
-    # The registries' shared import page, for the device registry (devices/imports.py).
-    path("import/", import_views.import_page, {"kind": "devices"}, name="import"),
+    # The device registry's import template (devices/imports.py); the upload page is
+    # the imports app's, shared by every registry.
     path(
         "import/template.xlsx",
         import_views.template_download,

@@ -1,22 +1,16 @@
-"""Registry import page: template download, upload, row-by-row report."""
+"""The registries' spreadsheets: the import template and list-page exports.
 
-from django import forms
+Uploading a filled-in template is the imports app's (``imports:upload``): it checks the
+file and queues it for a background worker.
+"""
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.translation import gettext_lazy as _
 
 from campus_safety import spreadsheets as xl
-from campus_safety.accounts.roles import EXPORT, IMPORT, REVEAL, can
+from campus_safety.accounts.roles import EXPORT, REVEAL, can
 from campus_safety.audit.services import record
-
-
-class UploadForm(forms.Form):
-    file = forms.FileField(label=_("Workbook (.xlsx)"))
-    keep_good = forms.BooleanField(
-        label=_("Write the good rows even if some rows are bad"), required=False
-    )
 
 
 def _registry(kind: str) -> xl.Registry:
@@ -25,41 +19,6 @@ def _registry(kind: str) -> xl.Registry:
         return xl.get_registry(kind)
     except xl.ImportFileError:
         raise Http404 from None
-
-
-@login_required
-def import_page(request: HttpRequest, kind: str) -> HttpResponse:
-    registry = _registry(kind)
-    if not can(request.user, IMPORT, kind):
-        raise PermissionDenied
-    form = UploadForm(request.POST or None, request.FILES or None)
-    result, file_error = None, None
-    if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            if upload.size > xl.max_import_bytes():
-                raise xl.ImportFileError(
-                    _("The file is larger than %(mb)s MB.") % {"mb": xl.max_import_bytes() // 2**20}
-                )
-            result = xl.import_workbook(
-                registry, upload.read(), request.user, keep_good=form.cleaned_data["keep_good"]
-            )
-        except xl.ImportFileError as exc:
-            file_error = str(exc)
-    status = 400 if file_error or (result and result.errors) else 200
-    return render(
-        request,
-        "orgs/import.html",
-        {
-            "kind": kind,
-            "registry": registry,
-            "form": form,
-            "result": result,
-            "file_error": file_error,
-            "errors": (result.errors[:500] if result else []),
-        },
-        status=status,
-    )
 
 
 @login_required

@@ -8,7 +8,6 @@ urlpatterns = [
     path("schools/<int:pk>/", views.school_detail, name="school_detail"),
     path("schools/map.geojson", views.school_map_data, name="map_data"),
     path("map/", views.school_map, name="map"),
-    path("schools/import/<str:kind>/", import_views.import_page, name="import"),
     path(
         "schools/import/<str:kind>/template.xlsx",
         import_views.template_download,
