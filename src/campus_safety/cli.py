@@ -30,6 +30,12 @@ def serve(argv: list[str]) -> None:
         help="web only: run liveness, SIP and MQTT as separate processes",
     )
     parser.add_argument(
+        "--no-tasks",
+        action="store_true",
+        help="no periodic jobs (liveness, alarm timers, sweeps, imports): run them as "
+        "separate processes",
+    )
+    parser.add_argument(
         "--simulate",
         action="store_true",
         help="also emulate the demo city's devices against this platform (demo only)",
@@ -60,7 +66,11 @@ def serve(argv: list[str]) -> None:
         print(f"  {start_demo_day()}")
     print()
     options = runtime.Options(
-        host=args.host, port=port, gateway=not args.no_gateway, simulate=args.simulate
+        host=args.host,
+        port=port,
+        gateway=not args.no_gateway,
+        tasks=not args.no_tasks,
+        simulate=args.simulate,
     )
     with (
         contextlib.suppress(KeyboardInterrupt),  # Ctrl+C: the stop already ran, quietly

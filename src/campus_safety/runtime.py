@@ -1,7 +1,9 @@
 """One process, everything in it (the embedded mode of ARCHITECTURE.md §4): the ASGI web
-server, the liveness sweeper, and — when enabled — the GB/T 28181 SIP server and the
-MQTT subscriber, sharing one event loop. Production runs the same pieces as separate
-processes (``serve --no-gateway``, ``liveness``, ``mqtt``) against Redis and PostgreSQL.
+server, every installed app's periodic jobs (``<app>/tasks.py``: liveness, alarm timers,
+the patrol sweep, hazard deadlines, import jobs) and — when enabled — the GB/T 28181 SIP
+server and the MQTT subscriber, sharing one event loop. Production runs the same pieces
+as separate processes (``serve --no-gateway --no-tasks`` for web, ``mqtt``, and each
+app's command: ``liveness``, ``alarm-timers --loop`` …) against Redis and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import uvicorn
 from django.conf import settings
 from django.db import connection
 
-from campus_safety import fd_limits
+from campus_safety import fd_limits, periodic
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,8 @@ class Options:
     host: str
     port: int
     workers: int = 1
-    gateway: bool = True  # SIP + MQTT + liveness in this process
+    gateway: bool = True  # the device gateways (SIP, MQTT) in this process
+    tasks: bool = True  # the apps' periodic jobs (tasks.py) in this process
     simulate: bool = False  # the demo city's devices too (campus_safety.simulator)
 
 
@@ -147,12 +150,7 @@ class WebServer(uvicorn.Server):
 
 async def run(options: Options) -> None:
     """Serve until interrupted, then stop every part cleanly."""
-    from campus_safety.alarms.escalation import run_alarm_timers_loop
-    from campus_safety.devices.liveness import run_liveness
     from campus_safety.gateway import committer
-    from campus_safety.hazards.deadlines import run_hazard_deadlines_loop
-    from campus_safety.imports.tasks import run_import_jobs_loop
-    from campus_safety.patrols.sweep import run_patrol_sweep_loop
 
     config = uvicorn.Config(
         "campus_safety.asgi:application",
@@ -178,14 +176,10 @@ async def run(options: Options) -> None:
         from campus_safety.sqlite_checkpoints import run_checkpoint_loop
 
         background.append(asyncio.create_task(run_checkpoint_loop(stop), name="checkpoints"))
+    if options.tasks:  # every installed app's periodic jobs (<app>/tasks.py)
+        for task in periodic.installed_tasks():
+            background.append(asyncio.create_task(task.run(stop), name=task.name))
     if options.gateway:
-        background.append(asyncio.create_task(run_liveness(stop), name="liveness"))
-        background.append(asyncio.create_task(run_alarm_timers_loop(stop), name="alarm-timers"))
-        background.append(asyncio.create_task(run_patrol_sweep_loop(stop), name="patrol-sweep"))
-        background.append(
-            asyncio.create_task(run_hazard_deadlines_loop(stop), name="hazard-deadlines")
-        )
-        background.append(asyncio.create_task(run_import_jobs_loop(stop), name="import-jobs"))
         if settings.GB28181_ENABLED:
             from campus_safety.gateway.gb28181 import platform
 

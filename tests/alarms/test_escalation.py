@@ -115,7 +115,7 @@ def test_the_alarm_timers_command_escalates_due_cases(clock, device):
 def test_the_timer_loop_runs_until_told_to_stop(clock, device):
     import asyncio
 
-    from campus_safety.alarms.escalation import run_alarm_timers_loop
+    from campus_safety.alarms.tasks import run_alarm_timers_loop
 
     send_alarm(device, clock)
     clock.advance(seconds=31)

@@ -7,7 +7,6 @@ idempotent (a conditional UPDATE claims each deadline once, even with several wo
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from campus_safety import bus, clock, periodic
+from campus_safety import bus, clock
 from campus_safety.alarms.models import AlarmCase, AlarmEscalation
 from campus_safety.alarms.workflow import ack_seconds
 from campus_safety.orgs.models import Organisation
@@ -131,8 +130,3 @@ def run_alarm_timers(now: dt.datetime | None = None) -> list[AlarmEscalation]:
                 rows += [_escalation(case, reason, level, now) for case in cases]
             written += _write(rows)
     return written
-
-
-async def run_alarm_timers_loop(stop: asyncio.Event, interval: float = 1.0) -> None:
-    """Run the timers every ``interval`` seconds until ``stop`` is set (runtime.py)."""
-    await periodic.run_every(stop, interval, lambda: run_alarm_timers(clock.now()), "alarm-timers")

@@ -13,7 +13,6 @@ never send the same reminder or escalation twice.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campus_safety import bus, clock, periodic
+from campus_safety import bus, clock
 from campus_safety.hazards.models import Hazard, HazardEvent
 from campus_safety.orgs.models import Organisation, School
 
@@ -145,13 +144,3 @@ def run_hazard_deadlines(now: dt.datetime | None = None) -> SweepResult:
                 )
                 escalated.append(hazard.pk)
     return SweepResult(reminded=reminded, escalated=escalated)
-
-
-async def run_hazard_deadlines_loop(stop: asyncio.Event, interval: float | None = None) -> None:
-    """Sweep every ``interval`` seconds until ``stop`` is set (runtime.py)."""
-    await periodic.run_every(
-        stop,
-        interval or sweep_seconds(),
-        lambda: run_hazard_deadlines(clock.now()),
-        "hazard-deadlines",
-    )

@@ -36,6 +36,7 @@ from campus_safety import spreadsheets as xl
 from campus_safety.accounts.roles import IMPORT, can
 from campus_safety.audit.actor import Actor, acting_as
 from campus_safety.imports.models import ImportJob
+from campus_safety.retention import Policy
 
 log = logging.getLogger(__name__)
 
@@ -224,3 +225,8 @@ def run_pending(should_stop: Callable[[], bool] = lambda: False) -> int:
 async def run_import_jobs_loop(stop: asyncio.Event, interval: float = 1.0) -> None:
     """Look for queued imports every ``interval`` seconds until ``stop`` (runtime.py)."""
     await periodic.run_every(stop, interval, lambda: run_pending(stop.is_set), "import-jobs")
+
+
+TASKS = [periodic.Task("import-jobs", run_import_jobs_loop)]
+# A finished job's report may quote cell text: kept for a quarter, then gone.
+RETENTION = [Policy("import_jobs", "imports.ImportJob", "finished_at", 90)]

@@ -9,7 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from campus_safety import clock
-from campus_safety.alarms.escalation import run_alarm_timers, run_alarm_timers_loop
+from campus_safety.alarms.escalation import run_alarm_timers
+from campus_safety.alarms.tasks import run_alarm_timers_loop
 
 
 class Command(BaseCommand):

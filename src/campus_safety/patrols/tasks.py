@@ -1,6 +1,6 @@
-"""The patrol sweep on the runtime's event loop (runtime.py): rounds created and
-evaluated, missed checkpoints alarmed, unacknowledged alarms escalated, every
-settings.PATROL_SWEEP_SECONDS, in one worker thread (the ORM never runs on the loop)."""
+"""The patrols app's periodic jobs (runtime.py runs every app's ``TASKS``): the patrol
+sweep — rounds created and evaluated, missed checkpoints alarmed, unacknowledged alarms
+escalated, every settings.PATROL_SWEEP_SECONDS, in one worker thread."""
 
 from __future__ import annotations
 
@@ -20,3 +20,6 @@ async def run_patrol_sweep_loop(stop: asyncio.Event, interval: float | None = No
         lambda: services.sweep(clock.now()),
         "patrol-sweep",
     )
+
+
+TASKS = [periodic.Task("patrol-sweep", run_patrol_sweep_loop)]
