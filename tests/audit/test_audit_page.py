@@ -127,7 +127,8 @@ def test_every_action_code_the_platform_writes_has_a_phrase():
         codes.update(re.findall(r"\b(?:record|announce)\(\s*\"([a-z_]+\.[a-z_.]+)\"", text))
     codes |= {f"hazard.{step}" for step in ("assigned", "reassigned")}
     codes |= {f"device.query.{what}" for what in ("status", "info", "catalog")}
-    codes |= {f"{verb}.{kind}" for verb in ("import", "export") for kind in labels.TRANSFER_KINDS}
+    codes |= {f"import.{kind}" for kind in labels.IMPORT_KINDS}
+    codes |= {f"export.{kind}" for kind in labels.EXPORT_KINDS}
     for model in apps.get_models():
         if model._meta.app_label in AUDITED_APPS:
             codes |= {f"{model._meta.model_name}.{op}" for op in ("create", "update", "delete")}

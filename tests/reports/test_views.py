@@ -103,7 +103,9 @@ def test_summary_report_page_prints_the_figures_and_links_the_json(client, dispa
     response = client.get(reverse("reports:summary"))
     body = response.content.decode()
     assert reverse("reports:summary_json") in body
-    assert response.context["schools_by_kind"][0][1] == "幼儿园"
+    assert reverse("reports:summary_xlsx") in body
+    [schools] = [block for block, _ in response.context["blocks"] if block.key == "schools"]
+    assert [row[0].text for row in schools.rows] == ["幼儿园", "小学", "初级中学"]
     assert "德城区" in body and "陵城区" in body
 
 

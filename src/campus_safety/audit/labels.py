@@ -25,18 +25,22 @@ from django.utils.translation import gettext_lazy as _
 
 from campus_safety.audit.signals import AUDITED_APPS
 
-# What ``import.<kind>`` and ``export.<kind>`` move (spreadsheets.Registry kinds, the
-# patrol lists' exports, the hazard list).
-TRANSFER_KINDS: dict[str, Promise] = {
+# What ``import.<kind>`` brings in (spreadsheets.Registry kinds) and ``export.<kind>``
+# takes out (those, the patrol lists, the hazard list and the summary report).
+IMPORT_KINDS: dict[str, Promise] = {
     "schools": _("Schools"),
     "guards": _("Guards"),
     "equipment": _("Protective equipment"),
     "devices": _("Devices"),
+}
+EXPORT_KINDS: dict[str, Promise] = {
+    **IMPORT_KINDS,
     "posts": _("Gate posts"),
     "roster": _("Roster"),
     "tours": _("Tour compliance"),
     "field_stops": _("Field stops"),
     "hazards": _("Hazards"),
+    "summary": _("Summary report"),
 }
 
 
@@ -51,8 +55,11 @@ class Group:
 
 def _transfers() -> dict[str, Promise]:
     actions: dict[str, Promise] = {}
-    for verb, phrase in (("import", _("Imported {what}")), ("export", _("Exported {what}"))):
-        for kind, what in TRANSFER_KINDS.items():
+    for verb, phrase, kinds in (
+        ("import", _("Imported {what}"), IMPORT_KINDS),
+        ("export", _("Exported {what}"), EXPORT_KINDS),
+    ):
+        for kind, what in kinds.items():
             actions[f"{verb}.{kind}"] = format_lazy(phrase, what=what)
     actions["audit.export"] = _("Exported the audit log")
     return actions

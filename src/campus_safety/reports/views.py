@@ -14,12 +14,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.dateparse import parse_datetime
 
+from campus_safety import spreadsheets as xl
 from campus_safety.accounts.access import role_required
+from campus_safety.accounts.roles import READ, can
+from campus_safety.audit.services import record
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Region, School
-from campus_safety.reports import charts
+from campus_safety.reports import charts, workbook
+from campus_safety.reports.blocks import summary_blocks
 from campus_safety.reports.summary import summary
-from campus_safety.workforce.models import Equipment
 from campus_safety.workforce.rule_choice import rule_choices, with_staffing_rule
 from campus_safety.workforce.staffing import StaffingRule, annotate_staffing
 
@@ -52,16 +55,6 @@ def scope_level(user: Any, district: Region | None) -> str:
     if region is not None and region.level == Region.Level.COUNTY:
         return "district"
     return "city"
-
-
-def with_labels(counts: dict[str, int], choices: list[tuple[str, Any]]) -> list[tuple]:
-    """``{"primary": 812}`` → ``[("primary", "小学", 812)]`` in the choices' order."""
-    labels = dict(choices)
-    order = {key: i for i, key in enumerate(labels)}
-    return [
-        (k, labels.get(k, k), n)
-        for k, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 99))
-    ]
 
 
 @login_required
@@ -114,23 +107,47 @@ def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
 @role_required("schools")
 @with_staffing_rule
 def summary_report(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
+    """统计报表 — every block of the summary as a short table, printable and exportable."""
     visible = School.objects.visible_to(request.user)
     data = summary(visible, rule)
     school = visible.first() if request.user.school_id else None
+    blocks = [
+        (block, block.link if block.link and can(request.user, READ, block.link[1]) else None)
+        for block in summary_blocks(data)
+    ]
     return render(
         request,
         "reports/summary.html",
         {
             "summary": data,
+            "blocks": blocks,
             "generated_at": parse_datetime(data["generated_at"]),
             "title": scope_title(request.user, school),
-            "schools_by_kind": with_labels(data["schools_by_kind"], School.Kind.choices),
-            "equipment_by_kind": with_labels(data["equipment_by_kind"], Equipment.Kind.choices),
-            "counted": data["guards"]["professional"] + data["guards"]["full_time"],
+            "source_note": workbook.source_note(),
             "rule": rule,
             "rules": rule_choices(),
         },
     )
+
+
+@login_required
+@role_required("schools")
+@with_staffing_rule
+def summary_xlsx(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
+    """The summary report as an Excel workbook, one sheet per block (audited)."""
+    visible = School.objects.visible_to(request.user)
+    data = summary(visible, rule)
+    school = visible.first() if request.user.school_id else None
+    content = workbook.summary_workbook(
+        summary_blocks(data),
+        title=scope_title(request.user, school),
+        generated_at=parse_datetime(data["generated_at"]),
+        rule_label=str(rule.label),
+    )
+    record("export.summary", detail={"rule": rule.key})
+    response = HttpResponse(content, content_type=xl.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="summary-{rule.key}.xlsx"'
+    return response
 
 
 @login_required
