@@ -20,7 +20,8 @@ urlpatterns = [
         name="reveal",
     ),
     path("accounts/", include("campus_safety.accounts.urls")),
-    path("", include("campus_safety.orgs.urls")),  # /schools/… and /map/
+    path("", include("campus_safety.orgs.urls")),  # /schools/import/<kind>/template.xlsx
+    path("", include("campus_safety.workforce.school_urls")),  # /schools/… and /map/
     path("workforce/", include("campus_safety.workforce.urls")),
     path("devices/", include("campus_safety.devices.urls")),
     path("alarms/", include("campus_safety.alarms.urls")),

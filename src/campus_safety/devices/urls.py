@@ -1,7 +1,7 @@
 from django.urls import path
 
 from campus_safety.devices import views
-from campus_safety.orgs import import_views
+from campus_safety.web import spreadsheet_views as import_views
 
 app_name = "devices"
 urlpatterns = [

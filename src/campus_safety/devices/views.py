@@ -39,10 +39,11 @@ from campus_safety.devices import gateway_link, identifiers, map_layer, services
 from campus_safety.devices.filters import DeviceFilter
 from campus_safety.devices.forms import ApproveForm, MaintenanceForm
 from campus_safety.devices.models import Device, MaintenanceWindow, StatusChange
-from campus_safety.orgs import listing, map_data
-from campus_safety.orgs.import_views import export_response
+from campus_safety.orgs import map_data
 from campus_safety.orgs.models import School
 from campus_safety.scoping import get_visible_or_404
+from campus_safety.web import listing
+from campus_safety.web.spreadsheet_views import export_response
 
 RESOURCE = "devices"
 SORTABLE = ("device_id", "name", "kind", "school", "key_area", "status", "last_seen")

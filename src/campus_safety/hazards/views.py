@@ -36,9 +36,10 @@ from campus_safety.hazards.forms import (
     end_of_day,
 )
 from campus_safety.hazards.models import Campaign, Checklist, Hazard, HazardEvent, HazardPhoto
-from campus_safety.orgs import listing, map_data
+from campus_safety.orgs import map_data
 from campus_safety.orgs.models import School
 from campus_safety.scoping import get_visible_or_404
+from campus_safety.web import listing
 
 RESOURCE = "hazards"
 SORTABLE = ("reference", "reported", "deadline", "severity", "status", "school")

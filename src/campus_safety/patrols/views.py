@@ -31,7 +31,6 @@ from campus_safety import spreadsheets as xl
 from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import EXPORT, WRITE, can
 from campus_safety.audit.services import record
-from campus_safety.orgs.import_views import xlsx_response
 from campus_safety.orgs.models import School
 from campus_safety.patrols import services, statistics
 from campus_safety.patrols.models import (
@@ -49,6 +48,7 @@ from campus_safety.patrols.models import (
 )
 from campus_safety.patrols.staffing import Position
 from campus_safety.scoping import get_visible_or_404
+from campus_safety.web.spreadsheet_views import xlsx_response
 
 PAGE_SIZE = 50
 PEAKS = {"arrival": gettext_lazy("Arrival peak"), "dismissal": gettext_lazy("Dismissal peak")}

@@ -10,10 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from campus_safety.accounts.access import role_required
-from campus_safety.orgs import listing
-from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Organisation, School
+from campus_safety.web import listing
+from campus_safety.web.spreadsheet_views import export_response
 from campus_safety.workforce import charts
 from campus_safety.workforce.figures import registry_figures
 from campus_safety.workforce.filters import EquipmentFilter, GuardFilter

@@ -9,11 +9,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.accounts.access import role_required
-from campus_safety.orgs import listing, map_data
+from campus_safety.orgs import map_data
 from campus_safety.orgs.filters import SchoolFilter
-from campus_safety.orgs.import_views import export_response
 from campus_safety.orgs.models import Organisation, School
 from campus_safety.scoping import get_visible_or_404
+from campus_safety.web import listing
+from campus_safety.web.spreadsheet_views import export_response
 from campus_safety.workforce.models import Guard
 from campus_safety.workforce.rule_choice import rule_choices, with_staffing_rule
 from campus_safety.workforce.staffing import (
@@ -71,8 +72,8 @@ def school_list(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     page, page_links = listing.paginate(request, schools)
     return listing.render_list(
         request,
-        "orgs/school_list.html",
-        "orgs/_school_table.html",
+        "schools/school_list.html",
+        "schools/_school_table.html",
         {
             "filter": filterset,
             "page": page,
@@ -136,7 +137,7 @@ def school_detail(request: HttpRequest, pk: int, rule: StaffingRule) -> HttpResp
         }
     return render(
         request,
-        "orgs/school_detail.html",
+        "schools/school_detail.html",
         {
             "school": school,
             "guards": guards,
@@ -160,8 +161,8 @@ def school_map(request: HttpRequest) -> HttpResponse:
     filterset = SchoolFilter(request.GET, queryset=visible)
     form = listing.tidy_filter_form(filterset.form)
     form.fields["region"].queryset = regions.order_by("code")
-    config = map_data.map_config(reverse("orgs:map_data"), regions)
-    return render(request, "orgs/map.html", {"filter": filterset, "config": config})
+    config = map_data.map_config(reverse("schools:map_data"), regions)
+    return render(request, "schools/map.html", {"filter": filterset, "config": config})
 
 
 @login_required
