@@ -44,7 +44,7 @@ EXEMPT = {
 }
 # Routes with an object in the URL → which kind of object it is.
 OBJECT_ROUTES = {
-    "orgs:school_detail": "school",
+    "schools:school_detail": "school",
     "school-detail": "school",
     "guard-detail": "guard",
     "equipment-detail": "equipment",
@@ -352,7 +352,7 @@ def test_the_matrix_notices_a_leak(client, world):
     sign_in(client, admin)
     text = body_text(client.get("/api/v1/schools/"))
     assert all(m in text for m in world["b"]["marks"][:2])
-    assert re.search("BRAVOMARK", body_text(client.get(reverse("orgs:school_list"))))
+    assert re.search("BRAVOMARK", body_text(client.get(reverse("schools:school_list"))))
 
 
 def test_admin_is_closed_to_every_role_but_superusers(client, world):

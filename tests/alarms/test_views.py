@@ -125,7 +125,7 @@ def test_the_navigation_and_the_banner_hook_follow_the_role(client, school, disp
     assert "campus_safety/alarm_console" in html and 'id="alarm-sound-toggle"' in html
     # Every other page of an alarm reader keeps the banner, the sound and the stream:
     # an alarm must reach a dispatcher who is looking at the school registry.
-    html = client.get(reverse("orgs:school_list")).content.decode()
+    html = client.get(reverse("schools:school_list")).content.decode()
     assert 'href="/alarms/"' in html and 'id="alarm-banner"' in html
     assert "alarm_console.js" in html and "live.js" in html and 'id="alarm-sound-toggle"' in html
     assert html.count('id="alarm-banner"') == 1
@@ -133,7 +133,7 @@ def test_the_navigation_and_the_banner_hook_follow_the_role(client, school, disp
     guard = UserFactory(role="guard", school=school)
     sign_in(client, guard)
     assert client.get(reverse("alarms:wall")).status_code == 403
-    html = client.get(reverse("orgs:school_list")).content.decode()
+    html = client.get(reverse("schools:school_list")).content.decode()
     assert 'id="alarm-banner"' not in html and "alarm_console.js" not in html
 
 

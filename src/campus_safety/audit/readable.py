@@ -24,7 +24,7 @@ from campus_safety.audit.models import AuditEntry
 
 # object_type → (URL name of its page, the resource a reader must be allowed to read)
 OBJECT_PAGES = {
-    "orgs.school": ("orgs:school_detail", "schools"),
+    "orgs.school": ("schools:school_detail", "schools"),
     "devices.device": ("devices:device_detail", "devices"),
     "alarms.alarmcase": ("alarms:case_detail", "alarms"),
     "hazards.hazard": ("hazards:detail", "hazards"),

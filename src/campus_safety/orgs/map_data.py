@@ -53,7 +53,7 @@ def tile_layer() -> dict[str, str]:
 
 def detail_url_prefix() -> str:
     """``/schools/`` — the popup appends ``<id>/``; one string instead of 2,029 URLs."""
-    return reverse("orgs:school_detail", args=[0]).removesuffix("0/")
+    return reverse("schools:school_detail", args=[0]).removesuffix("0/")
 
 
 def map_config(data_url: str, regions: QuerySet) -> dict[str, Any]:
