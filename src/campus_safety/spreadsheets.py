@@ -566,12 +566,10 @@ def import_workbook(
     ``keep_good``: then the good rows are written and the bad ones reported).
 
     ``progress(rows read, rows expected or None)`` is called for every row read;
-    ``finish(result)`` inside the transaction that writes the rows (or records their
-    refusal), so that whoever tracks the import commits with it — or, by raising,
-    undoes the write."""
+    ``finish(result)`` inside the transaction that writes the rows (or would have), so
+    that whoever tracks or audits the import (``imports.services.import_workbook``)
+    commits with it — or, by raising, undoes the write."""
     from django.db import transaction
-
-    from campus_safety.audit.services import record
 
     workbook = open_workbook(source)
     result = ImportResult()
@@ -589,25 +587,8 @@ def import_workbook(
     good = registry.check(parsed, user, result.errors)
     result.errors.sort(key=lambda e: (e.row, e.column))
     with transaction.atomic():
-        if result.errors and not keep_good:
-            record(
-                f"import.{registry.kind}",
-                user=user,
-                outcome="failure",
-                detail={"rows": result.rows, "errors": len(result.errors)},
-            )
-        else:
+        if not (result.errors and not keep_good):
             result.created, result.updated = registry.write([row for _, row in good], user)
-            record(
-                f"import.{registry.kind}",
-                user=user,
-                detail={
-                    "rows": result.rows,
-                    "created": result.created,
-                    "updated": result.updated,
-                    "rejected": len({e.row for e in result.errors}),
-                },
-            )
         if finish is not None:
             finish(result)
     return result

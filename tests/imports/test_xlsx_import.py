@@ -8,6 +8,7 @@ from openpyxl import Workbook, load_workbook
 
 from campus_safety import spreadsheets as xl
 from campus_safety.audit.models import AuditEntry
+from campus_safety.imports import services
 from campus_safety.orgs.models import Organisation, School
 from campus_safety.workforce.models import Equipment, Guard
 from tests.factories import CountyFactory, OrganisationFactory, SchoolFactory, UserFactory
@@ -40,7 +41,7 @@ def editor(county):
 
 
 def run_import(kind, rows, user, **kwargs):
-    return xl.import_workbook(xl.get_registry(kind), xlsx(rows), user, **kwargs)
+    return services.import_workbook(xl.get_registry(kind), xlsx(rows), user, **kwargs)
 
 
 def test_good_school_rows_are_created_then_updated_by_code(editor):

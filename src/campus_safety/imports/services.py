@@ -9,7 +9,8 @@ worker thread of its own, off the request path.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
@@ -17,6 +18,7 @@ from django.utils import translation
 
 from campus_safety import clock
 from campus_safety import spreadsheets as xl
+from campus_safety.audit.services import record
 from campus_safety.imports.models import ImportJob
 
 
@@ -50,3 +52,36 @@ def queue_import(
     job.file.save("upload.xlsx", ContentFile(data), save=False)
     job.save()
     return job
+
+
+def import_workbook(
+    registry: xl.Registry,
+    source: BinaryIO | bytes,
+    user: Any,
+    *,
+    keep_good: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+    finish: Callable[[xl.ImportResult], None] | None = None,
+) -> xl.ImportResult:
+    """``spreadsheets.import_workbook`` with its audit entry (``import.<kind>``: what was
+    written, or that nothing was) in the transaction of the write; the job worker and
+    the ``import`` command both import through here."""
+
+    def audited(result: xl.ImportResult) -> None:
+        if result.errors and not keep_good:
+            detail = {"rows": result.rows, "errors": len(result.errors)}
+            record(f"import.{registry.kind}", user=user, outcome="failure", detail=detail)
+        else:
+            detail = {
+                "rows": result.rows,
+                "created": result.created,
+                "updated": result.updated,
+                "rejected": len({e.row for e in result.errors}),
+            }
+            record(f"import.{registry.kind}", user=user, detail=detail)
+        if finish is not None:
+            finish(result)
+
+    return xl.import_workbook(
+        registry, source, user, keep_good=keep_good, progress=progress, finish=audited
+    )

@@ -35,6 +35,7 @@ from campus_safety import clock, periodic
 from campus_safety import spreadsheets as xl
 from campus_safety.accounts.roles import IMPORT, can
 from campus_safety.audit.actor import Actor, acting_as
+from campus_safety.imports import services
 from campus_safety.imports.models import ImportJob
 from campus_safety.retention import Policy
 
@@ -138,7 +139,7 @@ def run_job(job: ImportJob, should_stop: Callable[[], bool] = lambda: False) -> 
             if not (user.is_active and can(user, IMPORT, registry.kind)):
                 raise xl.ImportFileError(_("You may no longer import these records."))
             with job.file.open("rb") as handle:
-                xl.import_workbook(
+                services.import_workbook(
                     registry,
                     handle,
                     user,

@@ -12,6 +12,7 @@ from campus_safety import spreadsheets as xl
 from campus_safety.accounts.models import User
 from campus_safety.accounts.roles import IMPORT, can
 from campus_safety.audit.actor import Actor, acting_as
+from campus_safety.imports import services
 
 
 class Command(BaseCommand):
@@ -60,7 +61,7 @@ class Command(BaseCommand):
             try:
                 # The same limits and checks as an upload (spreadsheets.py): a damaged
                 # or hostile file is one line on stderr and exit status 1.
-                result = xl.import_workbook(
+                result = services.import_workbook(
                     registry, handle, user, keep_good=options["keep_good"], progress=progress
                 )
             except xl.ImportFileError as exc:
