@@ -8,6 +8,7 @@ holds what views, the API, reports and the gateway ask of the registry.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from campus_safety.devices.models import (
 )
 from campus_safety.orgs.models import School
 from campus_safety.scoping import region_prefix, scope_q
+
+log = logging.getLogger(__name__)
 
 
 def record_device_event(
@@ -380,6 +383,36 @@ def refresh_directory(device_ids: list[str]) -> None:
         for device in Device.objects.filter(device_id__in=device_ids[start : start + 1000]):
             directory.saved(device)
     announce_change()
+
+
+# --- registrations ----------------------------------------------------------------------------
+
+# (device ID, seconds granted — 0 to unregister —, remote address or "", when)
+Registering = tuple[str, int, str, dt.datetime]
+
+
+def save_registrations(registrations: list[Registering], *, protocol: str) -> None:
+    """Write registrations to the devices table in one transaction, record them in
+    liveness (memory or Redis) and announce them once committed (``device.registered``).
+    An unregistration keeps the address on record: it vouches for the device's alarms
+    until it registers again. Keepalives never come here."""
+    rows = []
+    for device_id, expires, remote, at in registrations:
+        start = at.timestamp()
+        rows.append((device_id, (start, start + max(0, expires), remote)))
+    with transaction.atomic():
+        liveness.save_registrations(rows)
+        for device_id, expires, remote, at in registrations:
+            known = liveness.record_registration(
+                device_id, expires, at, remote=remote, protocol=protocol
+            )
+            if expires <= 0:
+                continue
+            if not known:
+                log.warning("%s registered but is not in the device directory yet", device_id)
+            bus.publish_on_commit(
+                "device.registered", device_id=device_id, expires=expires, remote=remote
+            )
 
 
 # --- devices waiting for approval -----------------------------------------------------------

@@ -463,7 +463,8 @@ class StatusTracker:
                     "still down after the maintenance window",
                     now,
                 )
-                bus.publish(f"device.{state.status}", **_payload(tr))
+                # nothing to write: announced as soon as no transaction is open
+                bus.publish_on_commit(f"device.{state.status}", **_payload(tr))
 
     # --- device-reported state (status messages); runs in the caller's transaction ---
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import datetime as dt
 import hashlib
 import hmac
 import logging
@@ -26,7 +25,7 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from campus_safety import bus, clock
+from campus_safety import clock
 from campus_safety.devices import gateway_link, liveness
 from campus_safety.devices import services as devices
 from campus_safety.devices.models import Device
@@ -113,28 +112,12 @@ def device_credentials(device_id: str) -> tuple[str | None, bool]:
 
 
 # (device ID, seconds granted — 0 to unregister —, remote address or "", when)
-Registering = tuple[str, int, str, dt.datetime]
+Registering = devices.Registering
 
 
 def save_registrations(registrations: list[Registering]) -> None:
-    """Write registrations to the devices table in one transaction, then record them in
-    liveness (memory or Redis) and announce them. An unregistration keeps the address
-    on record: it vouches for the device's alarms until it registers again."""
-    rows = []
-    for device_id, expires, remote, at in registrations:
-        start = at.timestamp()
-        rows.append((device_id, (start, start + max(0, expires), remote)))
-    liveness.save_registrations(rows)
-    for device_id, expires, remote, at in registrations:
-        known = liveness.record_registration(
-            device_id, expires, at, remote=remote, protocol=PROTOCOL
-        )
-        if expires > 0:
-            if not known:
-                log.warning(
-                    "GB28181: %s registered but is not in the device directory yet", device_id
-                )
-            bus.publish("device.registered", device_id=device_id, expires=expires, remote=remote)
+    """GB/T 28181 registrations into the registry (devices.services), before their 200 OK."""
+    devices.save_registrations(registrations, protocol=PROTOCOL)
 
 
 class RegistrationSaver:
