@@ -235,7 +235,8 @@ def test_an_outage_that_outlives_its_maintenance_window_is_announced_when_it_clo
         live.sweep()
     assert events.names("device.offline") == []
     clock.advance(minutes=10)
-    live.sweep()
+    with django_capture_on_commit_callbacks(execute=True):
+        live.sweep()
     assert events.names("device.offline") == ["device.offline"]
     assert events.seen[-1][1]["reason"] == "still down after the maintenance window"
 
