@@ -346,6 +346,20 @@ def test_no_route_shows_another_scopes_objects(client, world, role, mine, theirs
     assert leaks == []
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_bulk_acknowledge_never_reaches_another_scopes_cases(client, world, role):
+    """``alarms:acknowledge_many`` takes its cases in the POST body, out of the walk
+    above: the other side's case is never acknowledged nor named."""
+    sign_in(client, world["a"]["users"][role])
+    theirs = world["b"]["alarm_case"]
+    url = reverse("alarms:acknowledge_many")
+    response = client.post(url, {"cases": [theirs.pk]}, follow=True)
+    assert response.status_code in {200, 403}
+    assert not any(mark in body_text(response) for mark in world["b"]["marks"])
+    theirs.refresh_from_db()
+    assert theirs.state == "received"
+
+
 def test_the_matrix_notices_a_leak(client, world):
     """The marker check itself works: a superuser sees the other side's markers."""
     admin = UserFactory(is_superuser=True, is_staff=True, username="root")

@@ -35,6 +35,45 @@ class DispatchForm(forms.Form):
         )
 
 
+class CaseIdsField(forms.Field):
+    """The case numbers ticked on the wall (``cases=12&cases=15``), at most ``limit``."""
+
+    widget = forms.MultipleHiddenInput
+
+    def __init__(self, *, limit: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.limit = limit
+
+    def to_python(self, value: Any) -> list[int]:
+        ids: list[int] = []
+        for item in value or []:
+            text = str(item).strip()
+            # ASCII digits that fit a (64-bit) id; anything else is not a case number
+            if not (text.isascii() and text.isdigit() and len(text) < 19 and int(text) > 0):
+                raise forms.ValidationError(
+                    _("“%(value)s” is not a case number."), params={"value": text[:20]}
+                )
+            if int(text) not in ids:
+                ids.append(int(text))
+        if len(ids) > self.limit:
+            raise forms.ValidationError(
+                _("Tick at most %(limit)s cases at a time."), params={"limit": self.limit}
+            )
+        return ids
+
+
+class BulkAcknowledgeForm(forms.Form):
+    """批量签收 — the cases a supervisor ticked on the wall, in the order shown."""
+
+    LIMIT = 500
+
+    cases = CaseIdsField(
+        limit=LIMIT,
+        label=_("Cases"),
+        error_messages={"required": _("Tick at least one case to acknowledge.")},
+    )
+
+
 class UnitStepForm(forms.Form):
     """En route / arrived for one dispatched unit (empty unit on arrival = every unit)."""
 

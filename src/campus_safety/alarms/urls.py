@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from campus_safety.alarms import statistics_views, views
+from campus_safety.alarms import statistics_views, views, wall
 
 app_name = "alarms"
 urlpatterns = [
-    path("", views.wall, name="wall"),
-    path("cases/", views.wall_cases, name="wall_cases"),
-    path("unacknowledged.json", views.unacknowledged, name="unacknowledged"),
+    path("", wall.wall, name="wall"),
+    path("cases/", wall.wall_cases, name="wall_cases"),
+    path("unacknowledged.json", wall.unacknowledged, name="unacknowledged"),
+    path("acknowledge/", wall.acknowledge_many, name="acknowledge_many"),
     path("<int:pk>/", views.case_detail, name="case_detail"),
     path("<int:pk>/part/", views.case_part, name="case_part"),
     path("<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),

@@ -1,6 +1,6 @@
-"""The alarm console (报警处置台): the alarm wall, a case's page with its timeline,
-context and actions, and the drills list (the response statistics are in
-``statistics_views.py``).
+"""The alarm console (报警处置台): a case's page with its timeline, context and
+actions and the drills list (the wall, the banner feed and bulk acknowledge are in
+``wall.py``, the response statistics in ``statistics_views.py``).
 
 The same wall serves the command centre, a police station, the education bureau and
 a school: ``AlarmCase.objects.visible_to(user)`` decides which cases it shows and the
@@ -19,10 +19,9 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -30,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from campus_safety import clock
 from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import WRITE, can
-from campus_safety.alarms import drills, statistics, workflow
+from campus_safety.alarms import drills, workflow
 from campus_safety.alarms.context import case_context
 from campus_safety.alarms.dispatch import nearest_units
 from campus_safety.alarms.forms import CloseForm, DispatchForm, TestWindowForm, UnitStepForm
@@ -38,12 +37,10 @@ from campus_safety.alarms.models import (
     AlarmCase,
     AlarmEscalation,
     AlarmEvent,
-    Dispatch,
     PoliceUnit,
     TestWindow,
 )
 from campus_safety.devices.models import Device, KeyArea
-from campus_safety.orgs import map_data
 from campus_safety.orgs.models import Organisation, School
 
 RESOURCE = "alarms"
@@ -51,8 +48,6 @@ State = AlarmCase.State
 OPEN_STATES = (State.RECEIVED, State.ACKNOWLEDGED, State.DISPATCHED, State.ON_SCENE)
 # What a step's htmx answer triggers: the wall, the banner and the case page refresh.
 REFRESH_EVENTS = "alarm-refresh, alarm-case-refresh"
-RECENTLY_CLOSED = 10
-BANNER_LIMIT = 20
 TIMELINE_EVENTS = 50
 UNTESTED_SHOWN = 100
 KEY_AREAS = dict(KeyArea.choices)
@@ -117,148 +112,9 @@ def _distance(metres: int) -> str:
     return f"{metres / 1000:.1f} km" if metres >= 1000 else f"{metres} m"
 
 
-def _key_area(code: str) -> str:
+def key_area_label(code: str) -> str:
+    """The key area's name (GB/T 29315) for its code; empty when none."""
     return str(KEY_AREAS.get(code, code or ""))
-
-
-# --- the wall ------------------------------------------------------------------------------
-
-
-def open_cases(request: HttpRequest) -> list[AlarmCase]:
-    """Open cases in scope: real before drills, then priority (1 first), then oldest."""
-    cases = list(
-        _cases(request)
-        .filter(closed_at__isnull=True)
-        .select_related("school__region", "device")
-        .prefetch_related(Prefetch("dispatches", Dispatch.objects.select_related("unit")))
-        .order_by("is_test", "priority", "opened_at", "id")
-    )
-    levels = dict(AlarmEscalation.Level.choices)
-    for case in cases:
-        case.key_area_label = _key_area(case.key_area or case.device.key_area)
-        case.escalation_label = str(levels.get(case.escalation_level, ""))
-    return cases
-
-
-def _map_points(cases: list[AlarmCase]) -> list[dict[str, Any]]:
-    points = []
-    for case in cases:
-        lon = case.school.longitude if case.school_id else None
-        lat = case.school.latitude if case.school_id else None
-        if lon is None or lat is None:
-            lon, lat = case.device.longitude, case.device.latitude
-        if lon is None or lat is None:
-            continue
-        points.append(
-            {
-                "id": case.pk,
-                "lon": lon,
-                "lat": lat,
-                "state": case.state,
-                "priority": case.priority,
-                "is_test": case.is_test,
-                "title": case.school.name if case.school_id else case.device.name,
-                "subtitle": f"{case.device.name} · {case.get_state_display()}",
-                "url": reverse("alarms:case_detail", args=[case.pk]),
-            }
-        )
-    return points
-
-
-def _counts(cases: list[AlarmCase]) -> dict[str, int]:
-    real = [c for c in cases if not c.is_test]
-    return {
-        "open": len(real),
-        "received": sum(c.state == State.RECEIVED for c in real),
-        "acknowledged": sum(c.state == State.ACKNOWLEDGED for c in real),
-        "dispatched": sum(c.state == State.DISPATCHED for c in real),
-        "on_scene": sum(c.state == State.ON_SCENE for c in real),
-        "breach": sum(c.is_breach for c in real),
-        "escalated": sum(c.escalation_level > 0 for c in real),
-        "drills": len(cases) - len(real),
-    }
-
-
-def _wall_context(request: HttpRequest) -> dict[str, Any]:
-    cases = open_cases(request)
-    return {
-        "cases": cases,
-        "counts": _counts(cases),
-        "points": _map_points(cases),
-        "may_acknowledge": may_acknowledge(request.user),
-        "may_dispatch": may_dispatch(request.user),
-        "now": clock.now(),
-    }
-
-
-@login_required
-@role_required(RESOURCE)
-@require_GET
-def wall(request: HttpRequest) -> HttpResponse:
-    """报警墙 — the open cases by priority and age, a map, live."""
-    kind = console_kind(request.user)
-    since = clock.now() - dt.timedelta(hours=24)
-    closed = (
-        _cases(request)
-        .filter(closed_at__gte=since)
-        .select_related("school", "device", "closed_by")
-        .order_by("-closed_at")[:RECENTLY_CLOSED]
-    )
-    schools = School.objects.visible_to(request.user)
-    context = {
-        **_wall_context(request),
-        "kind": kind,
-        "recently_closed": closed,
-        "summary": statistics.summary_block(schools) if kind in {"bureau", "command"} else None,
-        "map_config": {
-            "tiles": map_data.tile_layer(),
-            "districts": map_data.district_outlines(map_data.county_regions_of(schools)),
-            "states": dict(State.choices),
-        },
-    }
-    return render(request, "alarms/wall.html", context)
-
-
-@login_required
-@role_required(RESOURCE)
-@require_GET
-def wall_cases(request: HttpRequest) -> HttpResponse:
-    """The wall's case list and map points, for the live refresh (htmx)."""
-    return render(request, "alarms/_wall_cases.html", _wall_context(request))
-
-
-@login_required
-@role_required(RESOURCE)
-@require_GET
-def unacknowledged(request: HttpRequest) -> JsonResponse:
-    """The banner on every console page: real open cases nobody has acknowledged yet."""
-    cases = (
-        _cases(request)
-        .filter(state=State.RECEIVED, is_test=False, closed_at__isnull=True)
-        .select_related("school", "device")
-        .order_by("priority", "opened_at", "id")
-    )
-    total = cases.count()
-    ack = may_acknowledge(request.user)
-    items = [
-        {
-            "id": case.pk,
-            "priority": case.priority,
-            "priority_label": case.get_priority_display(),
-            "school": case.school.name if case.school_id else "",
-            "device": case.device.name,
-            "key_area": _key_area(case.key_area),
-            "opened_at": case.opened_at.isoformat(),
-            "escalation_level": case.escalation_level,
-            "url": reverse("alarms:case_detail", args=[case.pk]),
-            "ack_url": reverse("alarms:acknowledge", args=[case.pk]) if ack else None,
-        }
-        for case in cases[:BANNER_LIMIT]
-    ]
-    return JsonResponse(
-        {"count": total, "now": clock.now().isoformat(), "cases": items},
-        json_dumps_params={"ensure_ascii": False},
-    )
 
 
 # --- one case ------------------------------------------------------------------------------
@@ -344,11 +200,14 @@ def _case_parts(
 ) -> dict[str, Any]:
     """What the live parts of the case page need (no contacts: those are audited)."""
     steps = _steps(case, request.user)
+    # Nothing is ticked for the dispatcher (a pre-ticked unit gets sent by mistake);
+    # a refused form keeps what they ticked.
+    ticked = dispatch_form.data.getlist("units") if dispatch_form is not None else []
     dispatches = list(case.dispatches.select_related("unit__organisation", "dispatched_by"))
     sent_ids = {d.unit_id for d in dispatches if d.cleared_at is None}
     return {
         "case": case,
-        "key_area": _key_area(case.key_area or case.device.key_area),
+        "key_area": key_area_label(case.key_area or case.device.key_area),
         "timeline": case_timeline(case),
         "dispatches": dispatches,
         "steps": steps,
@@ -358,6 +217,7 @@ def _case_parts(
             if u["id"] not in sent_ids
         ],
         "dispatch_form": dispatch_form or DispatchForm(user=request.user),
+        "ticked_units": set(ticked),
         "close_form": close_form or CloseForm(case=case),
         "may_acknowledge": may_acknowledge(request.user),
         "may_dispatch": may_dispatch(request.user),
@@ -371,10 +231,10 @@ def _labelled(context: dict[str, Any]) -> dict[str, Any]:
     statuses = dict(Device.Status.choices)
     device = context["device"]
     device["kind_label"] = str(kinds.get(device["kind"], device["kind"]))
-    device["key_area_label"] = _key_area(device["key_area"])
+    device["key_area_label"] = key_area_label(device["key_area"])
     device["status_label"] = str(statuses.get(device["status"], device["status"]))
     for camera in context["cameras"]:
-        camera["key_area_label"] = _key_area(camera["key_area"])
+        camera["key_area_label"] = key_area_label(camera["key_area"])
         camera["status_label"] = str(statuses.get(camera["status"], camera["status"]))
     for unit in context["nearest_units"]:
         unit["distance"] = _distance(unit["distance_m"])
@@ -420,13 +280,13 @@ def case_part(request: HttpRequest, pk: int) -> HttpResponse:
 # --- the steps -----------------------------------------------------------------------------
 
 
-def _is_htmx(request: HttpRequest) -> bool:
+def is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
 def _back(request: HttpRequest, case: AlarmCase) -> HttpResponse:
     """After a step: htmx gets 204 and a refresh trigger, a form post goes back."""
-    if _is_htmx(request):
+    if is_htmx(request):
         response = HttpResponse(status=204)
         response["HX-Trigger"] = REFRESH_EVENTS
         return response
@@ -439,7 +299,7 @@ def _back(request: HttpRequest, case: AlarmCase) -> HttpResponse:
 
 
 def _refused(request: HttpRequest, case: AlarmCase, message: str) -> HttpResponse:
-    if _is_htmx(request):
+    if is_htmx(request):
         response = HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")
         response["HX-Trigger"] = REFRESH_EVENTS
         return response
@@ -458,7 +318,7 @@ def _step(request: HttpRequest, pk: int, run: Callable[[AlarmCase], str | None])
         raise PermissionDenied from None
     except ValueError as exc:  # the case moved on, a unit not sent, no disposition …
         return _refused(request, case, str(exc))
-    if done and not _is_htmx(request):
+    if done and not is_htmx(request):
         messages.success(request, done)
     return _back(request, case)
 

@@ -331,6 +331,43 @@ def acknowledge_case(case: AlarmCase | int, by: Any) -> AlarmCase:
     return case
 
 
+def may_acknowledge_many(user: Any) -> bool:
+    """A supervisor — whoever may dispatch and close (a dispatcher, a police officer for
+    the station's cases) — may acknowledge several cases at once; a school, which only
+    acknowledges, looks at each of its alarms."""
+    return can(user, WRITE, "alarm_dispatch") and can(user, WRITE, "alarms")
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """What became of one case of a bulk acknowledge: ``acknowledged``, ``moved_on``
+    (someone else or the case got there first) or ``not_allowed``, with the reason."""
+
+    case_id: int
+    outcome: str
+    reason: str = ""
+
+
+def acknowledge_cases(cases: Iterable[AlarmCase | int], by: Any) -> list[Acknowledgement]:
+    """批量签收 — ``acknowledge_case`` for each case in turn, each in its own transaction
+    and audited on its own (never one bulk UPDATE): a case that moved on or is refused
+    is reported and the others go ahead. Callers pass only cases in ``by``'s scope."""
+    if not may_acknowledge_many(by):
+        raise NotAllowed(_("Only a dispatcher or a police officer acknowledges in bulk."))
+    done = []
+    for case in cases:
+        pk = getattr(case, "pk", case)
+        try:
+            acknowledge_case(case, by)
+        except InvalidTransition as exc:
+            done.append(Acknowledgement(pk, "moved_on", str(exc)))
+        except NotAllowed as exc:
+            done.append(Acknowledgement(pk, "not_allowed", str(exc)))
+        else:
+            done.append(Acknowledgement(pk, "acknowledged"))
+    return done
+
+
 def dispatch_units(
     case: AlarmCase | int, units: Iterable[PoliceUnit | int], by: Any
 ) -> list[Dispatch]:

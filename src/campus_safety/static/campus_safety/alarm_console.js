@@ -1,14 +1,17 @@
 /* The alarm console.
  *
  * On every page of a user who may read alarms (base.html loads it after live.js):
- *   - the unacknowledged-alarm banner (#alarm-banner), fed by /alarms/unacknowledged.json,
- *     refreshed the moment the live stream says an alarm case changed; it stays until a
- *     person acknowledges every case in it;
+ *   - the unacknowledged-alarm banner (#alarm-banner), one line whatever the count (how
+ *     many, the case to look at first, a link to the wall), fed by
+ *     /alarms/unacknowledged.json, refreshed the moment the live stream says an alarm
+ *     case changed; it stays until a person acknowledges every case (hidden on the wall,
+ *     which lists them all, where it still rings and flashes the wall's figure);
  *   - the alarm sound: a WebAudio beep generated here, repeated while anything is
  *     unacknowledged. Browsers start audio only after a click or key press on the page,
  *     so the toggle (#alarm-sound-toggle) shows "off", "on" or "click to enable".
  * On the alarm wall (#alarm-wall): live refresh of the case list (htmx, #wall-cases),
- * age counters, the map of open cases, selection and keyboard shortcuts.
+ * age counters, the map of open cases, selection, keyboard shortcuts and, for a
+ * supervisor, the ticks of bulk acknowledge (kept across live refreshes).
  * On a case page (#alarm-case): live refresh of its parts, snapshot thumbnails,
  * shortcuts. Shortcuts never fire while the user types in a field.
  * No inline script anywhere (CSP): page data comes in data-* attributes and json_script.
@@ -105,7 +108,10 @@
       var key = "label" + s.charAt(0).toUpperCase() + s.slice(1);
       button.dataset.sound = s;
       button.setAttribute("aria-pressed", s === "on" ? "true" : "false");
-      button.textContent = button.dataset[key] || s;
+      var text = button.dataset[key] || s;
+      var label = button.querySelector(".sound-label");  // the icon stays; a phone shows only it
+      if (label) { label.textContent = text; } else { button.textContent = text; }
+      button.setAttribute("aria-label", text);
     }
     /* Called from a click or key press: the only moment a browser lets audio start. */
     function unlock() {
@@ -171,14 +177,29 @@
     return { init: init, beep: beep, press: press, state: state };
   })();
 
-  /* --- the banner --- */
+  /* --- the banner: one line whatever the count --- */
   var Banner = (function () {
     var node = null;
-    var known = {};
+    var latest = null;
     var count = 0;
     var rings = 0;
 
     function label(name) { return node.dataset["label" + name] || name; }
+
+    function bellIcon() {
+      var ns = "http://www.w3.org/2000/svg";
+      var svg = document.createElementNS(ns, "svg");
+      var path = document.createElementNS(ns, "path");
+      svg.setAttribute("viewBox", "0 0 24 24");
+      svg.setAttribute("width", "16");
+      svg.setAttribute("height", "16");
+      svg.setAttribute("aria-hidden", "true");
+      svg.setAttribute("class", "ab-bell");
+      path.setAttribute("fill", "currentColor");
+      path.setAttribute("d", "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6v-5a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z");
+      svg.appendChild(path);
+      return svg;
+    }
 
     function acknowledge(url) {
       return fetch(url, {
@@ -197,29 +218,44 @@
       });
     }
 
+    /* The count (a link to the wall), the case to look at first — highest priority,
+       newest — with its acknowledge button, and the link to the wall. CSS keeps it on
+       one line: the case's names give way (ellipsis) before anything else. */
     function render(data) {
       count = data.count;
+      var item = data["case"];
       node.dataset.count = String(count);
+      node.dataset.caseId = item ? String(item.id) : "";
       node.hidden = count === 0;
       document.body.classList.toggle("has-alarm", count > 0);
       node.textContent = "";
       if (!count) { return; }
-      var head = el("div", null, "alarm-banner-head");
-      head.appendChild(el("strong", label("Title") + " (" + count + ")"));
+      var head = el("a", null, "ab-count");
+      head.href = node.dataset.wallUrl;
+      head.title = label("Title") + ": " + count;
+      head.appendChild(bellIcon());
+      head.appendChild(el("span", label("Title"), "ab-title"));
+      head.appendChild(el("strong", String(count), "ab-number"));
       node.appendChild(head);
-      var list = el("ul");
-      data.cases.forEach(function (item) {
-        var li = el("li", null, "prio-" + item.priority);
-        li.dataset.caseId = String(item.id);
-        li.appendChild(el("span", "P" + item.priority + " " + item.priority_label, "prio prio-" + item.priority));
-        li.appendChild(el("strong", item.school || item.device));
-        li.appendChild(el("span", [item.device, item.key_area].filter(Boolean).join(" · "), "muted"));
+      if (item) {
+        var named = el("a", null, "ab-case");
+        named.href = item.url;
+        named.dataset.caseId = String(item.id);
+        var place = item.school || item.device;
+        var detail = [item.device, item.key_area].filter(Boolean).join(" · ");
+        named.title = [place, detail].filter(Boolean).join(" · ");
+        var prio = el("span", "P" + item.priority, "prio prio-" + item.priority);
+        prio.title = item.priority_label;
+        named.appendChild(prio);
+        named.appendChild(el("strong", place, "ab-place"));
+        if (item.school) { named.appendChild(el("span", detail, "ab-detail")); }
+        if (item.escalation_level) {
+          named.appendChild(el("span", label("Escalated") + " L" + item.escalation_level, "tag bad ab-escalated"));
+        }
         var age = el("span", "", "age");
         age.dataset.since = item.opened_at;
-        li.appendChild(age);
-        if (item.escalation_level) {
-          li.appendChild(el("span", label("Escalated") + " L" + item.escalation_level, "tag bad"));
-        }
+        named.appendChild(age);
+        node.appendChild(named);
         if (item.ack_url) {
           var ack = el("button", label("Acknowledge"), "btn primary banner-ack");
           ack.type = "button";
@@ -227,28 +263,25 @@
             ack.disabled = true;
             acknowledge(item.ack_url);
           });
-          li.appendChild(ack);
+          node.appendChild(ack);
         }
-        var open = el("a", label("Open"), "btn");
-        open.href = item.url;
-        li.appendChild(open);
-        list.appendChild(li);
-      });
-      node.appendChild(list);
-      if (count > data.cases.length) {
-        var more = el("a", "+" + (count - data.cases.length) + " " + label("More"));
-        more.href = node.dataset.wallUrl;
-        node.appendChild(more);
       }
+      var wall = el("a", label("Wall") + " \u2192", "ab-wall");
+      wall.href = node.dataset.wallUrl;
+      node.appendChild(wall);
       tick();
     }
 
+    /* Sound and a flash: the banner, and on the wall (where the banner is hidden) the
+       "unacknowledged" figure. */
     function ring() {
       rings += 1;
       node.dataset.rings = String(rings);
-      node.classList.remove("flash");
-      void node.offsetWidth;  // restart the CSS animation
-      node.classList.add("flash");
+      [node].concat($all("[data-alarm-flash]")).forEach(function (target) {
+        target.classList.remove("flash");
+        void target.offsetWidth;  // restart the CSS animation
+        target.classList.add("flash");
+      });
       Sound.beep();
     }
 
@@ -262,9 +295,9 @@
         return response.json();
       }).then(function (data) {
         syncClock(data.now);
-        var fresh = data.cases.some(function (item) { return !known[item.id]; });
-        known = {};
-        data.cases.forEach(function (item) { known[item.id] = true; });
+        // Case numbers only grow: a larger newest number is a case not seen before.
+        var fresh = data.latest_id !== null && (latest === null || data.latest_id > latest);
+        if (data.latest_id !== null) { latest = Math.max(latest || 0, data.latest_id); }
         render(data);
         if (fresh) { ring(); }
       }).catch(function (error) { console.warn("alarm banner:", error); });
@@ -403,6 +436,53 @@
       if (bounds.length && isNew) { map.fitBounds(bounds, { padding: [40, 40], maxZoom: 14 }); }
     }
 
+    /* Bulk acknowledge (a supervisor's wall): the ticked cases survive the live refresh
+       of the list; a case someone else acknowledged meanwhile loses its tick. */
+    var ticked = {};
+    var bulkForm = $("#bulk-ack");
+    var bulkAll = $("#bulk-all");
+    function ticks() { return $all("#alarm-cases input.bulk-tick"); }
+    function updateBulk() {
+      if (!bulkForm) { return; }
+      var boxes = ticks();
+      var n = Object.keys(ticked).length;
+      $("#bulk-ticked").textContent = String(n);
+      $("#bulk-ack-submit").disabled = n === 0;
+      bulkAll.disabled = boxes.length === 0;
+      bulkAll.checked = boxes.length > 0 && boxes.every(function (b) { return b.checked; });
+      bulkAll.indeterminate = n > 0 && !bulkAll.checked;
+    }
+    function syncTicks() {
+      var present = {};
+      ticks().forEach(function (box) {
+        present[box.value] = true;
+        box.checked = !!ticked[box.value];
+      });
+      Object.keys(ticked).forEach(function (id) { if (!present[id]) { delete ticked[id]; } });
+      updateBulk();
+    }
+    function setTick(box, on) {
+      box.checked = on;
+      if (on) { ticked[box.value] = true; } else { delete ticked[box.value]; }
+    }
+    root.addEventListener("change", function (event) {
+      var box = event.target;
+      if (box.classList && box.classList.contains("bulk-tick")) {
+        setTick(box, box.checked);
+      } else if (bulkAll && box === bulkAll) {
+        ticks().forEach(function (b) { setTick(b, bulkAll.checked); });
+      } else {
+        return;
+      }
+      updateBulk();
+    });
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      if (bulkForm && event.detail.elt === bulkForm && event.detail.successful) {
+        ticked = {};
+        syncTicks();
+      }
+    });
+
     function afterSwap() {
       var box = $(".wall-cases", root);
       if (box) { syncClock(box.dataset.now); }
@@ -414,13 +494,14 @@
       seen = now;
       if (selected && !now[selected]) { selected = null; }
       select(selected, false);
+      syncTicks();
       drawPoints();
       tick();
     }
 
     root.addEventListener("click", function (event) {
       var row = event.target.closest("tr.case-row");
-      if (row && !event.target.closest("a, button, form")) { select(row.dataset.caseId, false); }
+      if (row && !event.target.closest("a, button, form, input, label")) { select(row.dataset.caseId, false); }
     });
     document.body.addEventListener("htmx:afterSwap", function (event) {
       if (event.detail.target && event.detail.target.id === "wall-cases") { afterSwap(); }
@@ -573,7 +654,10 @@
     document.body.addEventListener("alarm-refresh", debounce(Banner.refresh, REFRESH_DELAY_MS));
     document.body.addEventListener("htmx:responseError", function (event) {
       var xhr = event.detail.xhr;
-      if (xhr && xhr.status === 409) { notify(xhr.responseText); }
+      var elt = event.detail.elt;
+      if (xhr && (xhr.status === 409 || (xhr.status === 400 && elt && elt.id === "bulk-ack"))) {
+        notify(xhr.responseText);
+      }
     });
 
     if (window.CampusLive) {
