@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from campus_safety.orgs.models import Organisation, School
-from campus_safety.patrols import services
+from campus_safety.patrols import peak_posts, services
 from campus_safety.patrols.models import FieldStop, PatrolAlarm, PeakPost, TourRound
 from campus_safety.reports.summary import summary
 from tests.factories import OrganisationFactory, SchoolFactory, UserFactory, sign_in
@@ -34,7 +34,7 @@ def district(now):
         tour(school, starts=("07:00",))
         gate_post(school, members=[(police, "police")])
     services.ensure_rounds(DAY)
-    services.generate_roster(PeakPost.objects.all(), DAY, DAY)
+    peak_posts.generate_roster(PeakPost.objects.all(), DAY, DAY)
     now.set(local(DAY, "07:45"))
     services.sweep()  # the 07:00 rounds were not walked: alarms
     stop = FieldStop.objects.create(
@@ -215,7 +215,7 @@ def test_the_tour_and_post_pages_keep_their_query_count(
         tour(school, starts=("07:00", "09:00"))
         gate_post(school, members=[(police, "police")])
     services.ensure_rounds(DAY)
-    services.generate_roster(PeakPost.objects.all(), DAY, DAY)
+    peak_posts.generate_roster(PeakPost.objects.all(), DAY, DAY)
     sign_in(client, police)
     for url in ("/patrols/", "/patrols/tours/", "/patrols/rosters/?from=2026-03-02&to=2026-03-02",
                 "/patrols/alarms/"):  # fmt: skip

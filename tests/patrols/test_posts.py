@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from campus_safety.patrols import services, statistics
+from campus_safety.patrols import peak_posts, services, statistics
 from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn, SchoolTimetable
 from campus_safety.patrols.staffing import Position
 from tests.factories import OrganisationFactory, SchoolFactory, UserFactory, sign_in
@@ -28,7 +28,7 @@ def post_and_officer(now):
     police = officer(station)
     guard = UserFactory(role="guard", school=school)
     post = gate_post(school, members=[(police, "police"), (guard, "guard")])
-    services.generate_roster(PeakPost.objects.filter(pk=post.pk), DAY, DAY)
+    peak_posts.generate_roster(PeakPost.objects.filter(pk=post.pk), DAY, DAY)
     return post, police, guard
 
 
@@ -39,7 +39,7 @@ def at(metres: float = 0, accuracy: float | None = 10) -> Position:
 
 def test_check_in_inside_the_fence_and_the_window_is_accepted(post_and_officer):
     post, police, _guard = post_and_officer
-    row = services.check_in(police, post, at(30))
+    row = peak_posts.check_in(police, post, at(30))
     assert not row.is_exception and 29 < row.in_distance_m < 31
     assert row.assignment.peak == "arrival" and row.person_type == "police"
 
@@ -47,14 +47,14 @@ def test_check_in_inside_the_fence_and_the_window_is_accepted(post_and_officer):
 def test_a_location_just_outside_the_radius_is_refused_with_the_distance(post_and_officer):
     post, police, _guard = post_and_officer
     with pytest.raises(services.CheckInRefused) as refused:
-        services.check_in(police, post, at(101))
+        peak_posts.check_in(police, post, at(101))
     assert "101 m" in refused.value.reasons[0] and "100 m" in refused.value.reasons[0]
     assert not PostCheckIn.objects.exists()
 
 
 def test_a_location_just_inside_the_radius_is_accepted(post_and_officer):
     post, police, _guard = post_and_officer
-    assert services.check_in(police, post, at(99.5)).in_distance_m <= 100
+    assert peak_posts.check_in(police, post, at(99.5)).in_distance_m <= 100
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_a_location_just_inside_the_radius_is_accepted(post_and_officer):
 def test_the_window_edges_count_as_inside(post_and_officer, now, clock_at, accepted):
     post, police, _guard = post_and_officer
     now.set(local(DAY, clock_at))
-    assert services.check_in(police, post, at(0)).checked_in_at == now.at
+    assert peak_posts.check_in(police, post, at(0)).checked_in_at == now.at
 
 
 @pytest.mark.parametrize(
@@ -79,20 +79,20 @@ def test_a_second_outside_the_window_is_refused(post_and_officer, now, moment, r
     post, police, _guard = post_and_officer
     now.set(moment)
     with pytest.raises(services.CheckInRefused, match=reason):
-        services.check_in(police, post, at(0))
+        peak_posts.check_in(police, post, at(0))
 
 
 def test_an_imprecise_location_is_refused(post_and_officer):
     post, police, _guard = post_and_officer
     with pytest.raises(services.CheckInRefused, match="accurate to 500 m"):
-        services.check_in(police, post, at(0, accuracy=500))
+        peak_posts.check_in(police, post, at(0, accuracy=500))
 
 
 def test_a_refusal_becomes_an_exception_only_with_a_note(post_and_officer):
     post, police, _guard = post_and_officer
     with pytest.raises(services.CheckInRefused):
-        services.check_in(police, post, at(300), as_exception=True, note=" ")
-    row = services.check_in(police, post, at(300), as_exception=True, note="在路口疏导交通")
+        peak_posts.check_in(police, post, at(300), as_exception=True, note=" ")
+    row = peak_posts.check_in(police, post, at(300), as_exception=True, note="在路口疏导交通")
     assert row.is_exception and "在路口疏导交通" in row.note and "geofence" in row.note
 
 
@@ -100,21 +100,21 @@ def test_someone_not_on_the_roster_cannot_check_in(post_and_officer):
     post, _police, _guard = post_and_officer
     stranger = officer()
     with pytest.raises(services.CheckInRefused, match="not on the roster"):
-        services.check_in(stranger, post, at(0))
+        peak_posts.check_in(stranger, post, at(0))
 
 
 def test_checking_in_twice_is_refused_and_check_out_follows_the_rules(post_and_officer, now):
     post, police, _guard = post_and_officer
-    services.check_in(police, post, at(0))
+    peak_posts.check_in(police, post, at(0))
     with pytest.raises(services.CheckInRefused, match="already checked in"):
-        services.check_in(police, post, at(0))
+        peak_posts.check_in(police, post, at(0))
     with pytest.raises(services.CheckInRefused, match="geofence"):
-        services.check_out(police, post, at(500))
+        peak_posts.check_out(police, post, at(500))
     now.set(local(DAY, "08:30", 1))  # closes 08:15 + 15 min grace
     with pytest.raises(services.CheckInRefused, match="closed at 08:30"):
-        services.check_out(police, post, at(0))
+        peak_posts.check_out(police, post, at(0))
     now.set(local(DAY, "08:30"))
-    assert services.check_out(police, post, at(0)).checked_out_at == now.at
+    assert peak_posts.check_out(police, post, at(0)).checked_out_at == now.at
 
 
 def test_a_schools_own_timetable_sets_the_windows(now):
@@ -126,7 +126,7 @@ def test_a_schools_own_timetable_sets_the_windows(now):
     )  # fmt: skip
     guard = UserFactory(role="guard", school=school)
     post = gate_post(school, required={"guard": 1}, members=[(guard, "guard")])
-    services.generate_roster(PeakPost.objects.filter(pk=post.pk), DAY, DAY)
+    peak_posts.generate_roster(PeakPost.objects.filter(pk=post.pk), DAY, DAY)
     windows = {a.peak: (a.starts_at, a.ends_at) for a in PostAssignment.objects.filter(post=post)}
     assert windows == {
         "arrival": (local(DAY, "07:30"), local(DAY, "08:00")),
@@ -144,12 +144,12 @@ def test_coverage_is_staffed_understaffed_or_empty_and_live_during_the_peak(post
         )
 
     assert (arrival()["phase"], arrival()["state"]) == ("live", "empty")
-    services.check_in(police, post, at(0))
+    peak_posts.check_in(police, post, at(0))
     assert arrival()["state"] == "understaffed"
-    services.check_in(guard, post, at(10))
+    peak_posts.check_in(guard, post, at(10))
     assert arrival()["state"] == "staffed"
     now.set(local(DAY, "08:00"))
-    services.check_out(guard, post, at(10))
+    peak_posts.check_out(guard, post, at(10))
     assert arrival()["state"] == "understaffed"  # live: the guard left
     now.set(local(DAY, "09:00"))
     assert (arrival()["phase"], arrival()["state"]) == ("closed", "staffed")  # both came
@@ -158,8 +158,8 @@ def test_coverage_is_staffed_understaffed_or_empty_and_live_during_the_peak(post
 def test_the_district_rates_count_posts_and_staffed_closed_windows(post_and_officer, now):
     post, police, guard = post_and_officer
     SchoolFactory(region=post.school.region)  # a second school, no post
-    services.check_in(police, post, at(0))
-    services.check_in(guard, post, at(0))
+    peak_posts.check_in(police, post, at(0))
+    peak_posts.check_in(guard, post, at(0))
     now.set(local(DAY, "18:00"))  # both windows closed; dismissal nobody came
     from campus_safety.orgs.models import School
 

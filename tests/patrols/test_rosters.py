@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from campus_safety.patrols import services
+from campus_safety.patrols import peak_posts, services
 from campus_safety.patrols.models import Holiday, PeakPost, PostAssignment, Term
 from tests.factories import SchoolFactory, UserFactory, sign_in
 from tests.patrols.support import FrozenClock, gate_post, local, officer
@@ -36,7 +36,7 @@ def test_a_term_roster_skips_weekends_and_holidays_and_keeps_make_up_days(two_po
     _posts, _police = two_posts
     Holiday.objects.create(date=dt.date(2026, 3, 4), name="假日")  # Wednesday
     Holiday.objects.create(date=dt.date(2026, 3, 7), name="调休", is_school_day=True)  # Sat
-    counts = services.generate_roster(
+    counts = peak_posts.generate_roster(
         PeakPost.objects.all(), MONDAY, dt.date(2026, 3, 8)
     )  # Mon–Sun
     days = sorted(set(PostAssignment.objects.values_list("day", flat=True)))
@@ -47,7 +47,7 @@ def test_a_term_roster_skips_weekends_and_holidays_and_keeps_make_up_days(two_po
 
 def test_nobody_stands_at_two_posts_in_the_same_peak_and_load_is_shared(two_posts):
     _posts, police = two_posts
-    services.generate_roster(PeakPost.objects.all(), MONDAY, dt.date(2026, 3, 6))
+    peak_posts.generate_roster(PeakPost.objects.all(), MONDAY, dt.date(2026, 3, 6))
     police_rows = PostAssignment.objects.filter(person_type="police")
     pairs = list(police_rows.values_list("user_id", "day", "peak"))
     assert len(pairs) == len(set(pairs))
@@ -57,38 +57,38 @@ def test_nobody_stands_at_two_posts_in_the_same_peak_and_load_is_shared(two_post
 
 def test_a_shortage_is_reported_not_hidden(now):
     post = gate_post(required={"police": 2}, members=[(officer(), "police")])
-    counts = services.generate_roster(PeakPost.objects.filter(pk=post.pk), MONDAY, MONDAY)
+    counts = peak_posts.generate_roster(PeakPost.objects.filter(pk=post.pk), MONDAY, MONDAY)
     assert (counts["entries"], counts["unfilled"]) == (2, 2)
 
 
 def test_generating_again_keeps_rostered_days(two_posts):
-    services.generate_roster(PeakPost.objects.all(), MONDAY, MONDAY)
-    again = services.generate_roster(PeakPost.objects.all(), MONDAY, dt.date(2026, 3, 3))
+    peak_posts.generate_roster(PeakPost.objects.all(), MONDAY, MONDAY)
+    again = peak_posts.generate_roster(PeakPost.objects.all(), MONDAY, dt.date(2026, 3, 3))
     assert again["entries"] == 8  # only Tuesday is new
     with pytest.raises(services.PatrolError, match="on or after"):
-        services.generate_roster(PeakPost.objects.all(), MONDAY, MONDAY - dt.timedelta(days=1))
+        peak_posts.generate_roster(PeakPost.objects.all(), MONDAY, MONDAY - dt.timedelta(days=1))
 
 
 def test_a_swap_keeps_who_was_rostered_first(two_posts):
     posts, police = two_posts
-    services.generate_roster(PeakPost.objects.filter(pk=posts[0].pk), MONDAY, MONDAY)
+    peak_posts.generate_roster(PeakPost.objects.filter(pk=posts[0].pk), MONDAY, MONDAY)
     entry = PostAssignment.objects.get(post=posts[0], peak="arrival", person_type="police")
     first = entry.user
     other = next(p for p in police if p != first)
-    services.swap_assignment(entry, other, by=first)
+    peak_posts.swap_assignment(entry, other, by=first)
     entry.refresh_from_db()
     assert (entry.user, entry.swapped_from) == (other, first)
     with pytest.raises(services.PatrolError, match="not a member"):
-        services.swap_assignment(entry, officer(), by=first)
+        peak_posts.swap_assignment(entry, officer(), by=first)
 
 
 def test_a_swap_onto_someone_busy_in_that_peak_is_refused(two_posts):
     posts, police = two_posts
-    services.generate_roster(PeakPost.objects.all(), MONDAY, MONDAY)
+    peak_posts.generate_roster(PeakPost.objects.all(), MONDAY, MONDAY)
     entry = PostAssignment.objects.get(post=posts[0], peak="arrival", person_type="police")
     busy = next(p for p in police if p != entry.user)  # at the other post
     with pytest.raises(services.PatrolError, match="already rostered"):
-        services.swap_assignment(entry, busy, by=busy)
+        peak_posts.swap_assignment(entry, busy, by=busy)
 
 
 def test_the_roster_page_generates_for_a_term_and_exports(client, two_posts, now):

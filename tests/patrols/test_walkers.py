@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from campus_safety.patrols import services
+from campus_safety.patrols import peak_posts, services
 from campus_safety.patrols.models import PeakPost, PostCheckIn, TourScan
 from campus_safety.simulator.patrol_walkers import Walkers
 from tests.factories import SchoolFactory, UserFactory
@@ -26,7 +26,7 @@ def test_walkers_scan_due_checkpoints_and_check_people_in(monkeypatch):
         people.append(person)
         gate_post(school, required={"police": 1}, members=[(person, "police")])
     services.ensure_rounds(DAY)
-    services.generate_roster(PeakPost.objects.all(), DAY, DAY)
+    peak_posts.generate_roster(PeakPost.objects.all(), DAY, DAY)
     walkers = Walkers(seed=3)
     now.set(local(DAY, "07:55"))  # arrival window 07:30–08:15; round 07:30–08:00
     assert walkers.step(now.at) == []  # no checkpoint devices: every scan is a phone scan

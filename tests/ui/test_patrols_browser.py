@@ -8,7 +8,7 @@ import pytest
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from campus_safety.patrols import services
+from campus_safety.patrols import peak_posts
 from campus_safety.patrols.models import PeakPost, PostCheckIn
 from tests.factories import PASSWORD, OrganisationFactory, SchoolFactory, UserFactory
 from tests.patrols.support import GATE, FrozenClock, gate_post, local, metres_north
@@ -34,7 +34,7 @@ def on_duty(transactional_db, monkeypatch):
     )
     device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     post = gate_post(school, radius=100, required={"police": 1}, members=[(user, "police")])
-    services.generate_roster(PeakPost.objects.all(), DAY, DAY)
+    peak_posts.generate_roster(PeakPost.objects.all(), DAY, DAY)
     return {"user": user, "device": device, "post": post}
 
 

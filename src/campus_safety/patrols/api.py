@@ -4,6 +4,7 @@ patrol alarms, 护学岗 posts with rosters and check-ins, grid patrols and fiel
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
@@ -21,8 +22,8 @@ from campus_safety.accounts.permissions import RolePermission
 from campus_safety.accounts.roles import READ, can
 from campus_safety.api_pagination import stable_order
 from campus_safety.orgs.models import School
+from campus_safety.patrols import grid, peak_posts, services, statistics
 from campus_safety.patrols import serializers as s
-from campus_safety.patrols import services, statistics
 from campus_safety.patrols.models import (
     Checkpoint,
     FieldStop,
@@ -37,7 +38,7 @@ from campus_safety.patrols.models import (
     TourRoute,
     TourScan,
 )
-from campus_safety.patrols.staffing import Position, distance_m
+from campus_safety.patrols.staffing import Position
 from campus_safety.scoping import get_visible_or_404
 
 
@@ -220,18 +221,18 @@ class PeakPostViewSet(ScopedViewSet):
             )
         except services.CheckInRefused as exc:
             return Response({"reasons": exc.reasons}, status=status.HTTP_409_CONFLICT)
-        code = status.HTTP_201_CREATED if step is services.check_in else status.HTTP_200_OK
+        code = status.HTTP_201_CREATED if step is peak_posts.check_in else status.HTTP_200_OK
         return Response(s.PostCheckInSerializer(row).data, status=code)
 
     @extend_schema(request=s.PositionSerializer, responses={201: s.PostCheckInSerializer})
     @action(detail=True, methods=["post"], url_path="check-in", url_name="check-in")
     def check_in(self, request: Request, pk: str | None = None) -> Response:
-        return self._duty(request, pk, services.check_in)
+        return self._duty(request, pk, peak_posts.check_in)
 
     @extend_schema(request=s.PositionSerializer, responses=s.PostCheckInSerializer)
     @action(detail=True, methods=["post"], url_path="check-out", url_name="check-out")
     def check_out(self, request: Request, pk: str | None = None) -> Response:
-        return self._duty(request, pk, services.check_out)
+        return self._duty(request, pk, peak_posts.check_out)
 
     @extend_schema(parameters=[OpenApiParameter("day", str, description="YYYY-MM-DD")])
     @action(detail=False, methods=["get"])
@@ -288,7 +289,7 @@ class PostAssignmentViewSet(ReadOnlyScopedViewSet):
                 raise serializers.ValidationError({"school_id": _("No such school.")})
             posts = posts.filter(school=school)
         try:
-            counts = services.generate_roster(
+            counts = peak_posts.generate_roster(
                 posts,
                 body.validated_data["starts_on"],
                 body.validated_data["ends_on"],
@@ -308,7 +309,7 @@ class PostAssignmentViewSet(ReadOnlyScopedViewSet):
         if to_user is None:
             raise serializers.ValidationError({"user": _("No such person.")})
         try:
-            services.swap_assignment(entry, to_user, request.user, body.validated_data["note"])
+            peak_posts.swap_assignment(entry, to_user, request.user, body.validated_data["note"])
         except services.PatrolError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(self.get_serializer(entry).data)
@@ -332,22 +333,16 @@ class GridRouteViewSet(ScopedViewSet):
 
 
 class PoliceRecordViewSet(ScopedViewSet):
-    """Logs and stops are written by the officer, for the officer's own unit."""
+    """Logs and stops are written by the officer, for the officer's own unit (grid.py)."""
 
     http_method_names = ["get", "head", "options", "post"]
+    record: Any  # grid.record_patrol_log or grid.record_field_stop
 
     def perform_create(self, serializer) -> None:
-        user = self.request.user
-        if user.organisation_id is None:
-            raise serializers.ValidationError(
-                {"detail": _("Only an officer of a police unit can record this.")}
-            )
-        serializer.save(
-            organisation_id=user.organisation_id, officer=user, **self.derived_fields(serializer)
-        )
-
-    def derived_fields(self, serializer) -> dict:
-        return {}
+        try:
+            serializer.instance = type(self).record(self.request.user, serializer.validated_data)
+        except services.PatrolError as exc:
+            raise serializers.ValidationError({"detail": str(exc)}) from exc
 
 
 class PatrolLogViewSet(PoliceRecordViewSet):
@@ -355,6 +350,7 @@ class PatrolLogViewSet(PoliceRecordViewSet):
 
     resource, model, related = "grid_patrols", PatrolLog, ("officer",)
     serializer_class = s.PatrolLogSerializer
+    record = grid.record_patrol_log
 
     def get_queryset(self) -> QuerySet:
         return super().get_queryset().distinct()
@@ -366,21 +362,7 @@ class FieldStopViewSet(PoliceRecordViewSet):
 
     resource, model, related = "field_stops", FieldStop, ("nearest_school",)
     serializer_class = s.FieldStopSerializer
-
-    def derived_fields(self, serializer) -> dict:
-        lon = serializer.validated_data.get("longitude")
-        lat = serializer.validated_data.get("latitude")
-        if lon is None:
-            return {}
-        box = 0.05  # ~5 km: schools farther away are not "near"
-        nearest, best = None, None
-        for school in School.objects.filter(
-            longitude__range=(lon - box, lon + box), latitude__range=(lat - box, lat + box)
-        ).only("pk", "longitude", "latitude"):
-            d = distance_m(lon, lat, school.longitude, school.latitude)
-            if best is None or d < best:
-                nearest, best = school, d
-        return {"nearest_school": nearest, "distance_m": round(best, 1) if best else None}
+    record = grid.record_field_stop
 
 
 def register(router: DefaultRouter) -> None:

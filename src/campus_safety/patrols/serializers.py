@@ -4,15 +4,14 @@ gate posts, rosters, check-ins, grid routes, patrol logs and field stops."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from campus_safety.orgs.models import Organisation, School
 from campus_safety.patrols import rounds as rules
+from campus_safety.patrols import services
 from campus_safety.patrols.models import (
     Checkpoint,
     FieldStop,
@@ -28,7 +27,7 @@ from campus_safety.patrols.models import (
     TourRoute,
     TourScan,
 )
-from campus_safety.patrols.staffing import clean_required, distance_m
+from campus_safety.patrols.staffing import clean_required
 from campus_safety.workforce.serializers import SchoolBriefSerializer, VisibleSchoolField
 
 
@@ -113,21 +112,11 @@ class TourRouteSerializer(SameSchoolMixin, serializers.ModelSerializer):
             raise serializers.ValidationError({"stops": _("Two stops share a position.")})
         return data
 
-    @transaction.atomic
     def create(self, data: dict[str, Any]) -> TourRoute:
-        stops = data.pop("stops")
-        route = TourRoute.objects.create(**data)
-        RouteStop.objects.bulk_create(RouteStop(route=route, **s) for s in stops)
-        return route
+        return services.save_route(None, data)
 
-    @transaction.atomic
     def update(self, route: TourRoute, data: dict[str, Any]) -> TourRoute:
-        stops = data.pop("stops", None)
-        route = super().update(route, data)
-        if stops is not None:
-            route.stops.all().delete()
-            RouteStop.objects.bulk_create(RouteStop(route=route, **s) for s in stops)
-        return route
+        return services.save_route(route, data)
 
 
 class TourPlanSerializer(SameSchoolMixin, serializers.ModelSerializer):
@@ -325,10 +314,6 @@ class PatrolLogSerializer(serializers.ModelSerializer):
         ended = data.get("ended_at")
         if ended is not None and ended < data["started_at"]:
             raise serializers.ValidationError({"ended_at": _("A patrol ends after it starts.")})
-        track = data.get("track", [])
-        data["distance_m"] = round(
-            sum(distance_m(a[0], a[1], b[0], b[1]) for a, b in itertools.pairwise(track)), 1
-        )
         return data
 
 

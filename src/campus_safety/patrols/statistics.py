@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet
 
 from campus_safety import clock
 from campus_safety.orgs.models import School
-from campus_safety.patrols import services
+from campus_safety.patrols import peak_posts, services
 from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn
 from campus_safety.patrols.staffing import EMPTY, STAFFED, Timetable, coverage_state, is_school_day
 
@@ -29,7 +29,7 @@ def window_coverage(posts: QuerySet, day: dt.date, now: dt.datetime) -> list[dic
     """Each active post's two windows on ``day``: who is rostered, who is there (live:
     checked in and not yet out; closed: everyone who checked in), and the state."""
     posts = list(posts.filter(is_active=True).select_related("school"))
-    tables = services.timetables({p.school_id for p in posts})
+    tables = peak_posts.timetables({p.school_id for p in posts})
     default = Timetable.default()
     rostered: dict[tuple[int, str], int] = defaultdict(int)
     for post_id, peak, n in (
@@ -90,7 +90,7 @@ def coverage_by_district(
             "pk", "school_id", "required", "in_service_since"
         )
     )
-    tables = services.timetables({p[1] for p in posts})
+    tables = peak_posts.timetables({p[1] for p in posts})
     default = Timetable.default()
     present: dict[tuple[int, dt.date, str], dict[str, int]] = defaultdict(dict)
     for post_id, day, peak, kind, n in (

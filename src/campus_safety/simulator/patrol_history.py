@@ -23,8 +23,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from campus_safety.accounts.models import User
+from campus_safety.patrols import peak_posts, services
 from campus_safety.patrols import rounds as rules
-from campus_safety.patrols import services
 from campus_safety.patrols.bulk import insert_rows
 from campus_safety.patrols.models import (
     Checkpoint,
@@ -226,7 +226,7 @@ def fill_posts(
     if since is None:
         last = PostCheckIn.objects.aggregate(day=Max("assignment__day"))["day"]
         since = max(last or today, today - dt.timedelta(days=MAX_GAP_DAYS))
-    roster = services.generate_roster(
+    roster = peak_posts.generate_roster(
         PeakPost.objects.all(), since, today + dt.timedelta(days=ROSTER_AHEAD_DAYS)
     )
     over = PostAssignment.objects.filter(

@@ -26,7 +26,7 @@ from django.db import connections
 
 from campus_safety import clock
 from campus_safety.accounts.models import User
-from campus_safety.patrols import services
+from campus_safety.patrols import peak_posts, services
 from campus_safety.patrols.models import (
     Checkpoint,
     PostAssignment,
@@ -211,12 +211,12 @@ class Walkers:
             post = entry.post
             if entry.pk in present:
                 if present[entry.pk] is None and now >= presence.leaves(entry.ends_at):
-                    self._check(services.check_out, entry, presence.luck, 10)
+                    self._check(peak_posts.check_out, entry, presence.luck, 10)
                 continue
             if presence.is_absent or now < presence.arrives(entry.starts_at):
                 continue
             metres = post.radius_m * 2.5 if presence.is_outside else 20
-            self._check(services.check_in, entry, presence.luck, metres)
+            self._check(peak_posts.check_in, entry, presence.luck, metres)
 
     def _check(self, step, entry: PostAssignment, luck: float, metres: float) -> None:
         post = entry.post
