@@ -8,7 +8,7 @@ import pytest
 
 from campus_safety.patrols import peak_posts, services, statistics
 from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn, SchoolTimetable
-from campus_safety.patrols.staffing import Position
+from campus_safety.patrols.post_rules import Position
 from tests.factories import OrganisationFactory, SchoolFactory, UserFactory, sign_in
 from tests.patrols.support import GATE, FrozenClock, gate_post, local, metres_north, officer
 

@@ -38,7 +38,7 @@ from campus_safety.patrols.models import (
     TourRoute,
     TourScan,
 )
-from campus_safety.patrols.staffing import Position
+from campus_safety.patrols.post_rules import Position
 from campus_safety.scoping import get_visible_or_404
 
 

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 
 from campus_safety.orgs.models import School
 from campus_safety.patrols.models import FieldStop, PatrolLog
+from campus_safety.patrols.post_rules import distance_m
 from campus_safety.patrols.services import PatrolError
-from campus_safety.patrols.staffing import distance_m
 
 NEAR_BOX_DEGREES = 0.05  # ~5 km: schools farther away are not "near" a stop
 

@@ -450,7 +450,7 @@ class PeakPost(models.Model):
         return sum(self.required.values())
 
     def clean(self) -> None:
-        from campus_safety.patrols.staffing import clean_required
+        from campus_safety.patrols.post_rules import clean_required
 
         try:
             self.required = clean_required(self.required)

@@ -23,13 +23,13 @@ from campus_safety.patrols.models import (
     PostMember,
     SchoolTimetable,
 )
+from campus_safety.patrols.post_rules import Position, Timetable, is_school_day, refusals
 from campus_safety.patrols.services import (
     CheckInRefused,
     PatrolError,
     holiday_calendar,
     local_day,
 )
-from campus_safety.patrols.staffing import Position, Timetable, is_school_day, refusals
 
 
 def timetables(school_ids: Iterable[int]) -> dict[int, Timetable]:

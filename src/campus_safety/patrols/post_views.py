@@ -38,7 +38,7 @@ from campus_safety.patrols.page_params import (
     local_text,
     query_without_page,
 )
-from campus_safety.patrols.staffing import Position
+from campus_safety.patrols.post_rules import Position
 from campus_safety.scoping import get_visible_or_404
 
 # --- 护学岗: today's posts ---

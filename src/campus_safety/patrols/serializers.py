@@ -27,7 +27,7 @@ from campus_safety.patrols.models import (
     TourRoute,
     TourScan,
 )
-from campus_safety.patrols.staffing import clean_required
+from campus_safety.patrols.post_rules import clean_required
 from campus_safety.workforce.serializers import SchoolBriefSerializer, VisibleSchoolField
 
 

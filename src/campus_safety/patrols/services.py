@@ -36,7 +36,7 @@ from campus_safety.patrols.models import (
     TourRoute,
     TourScan,
 )
-from campus_safety.patrols.staffing import is_school_day
+from campus_safety.patrols.post_rules import is_school_day
 from campus_safety.workforce.models import Guard
 
 BATCH = 1000

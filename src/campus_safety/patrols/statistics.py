@@ -15,7 +15,13 @@ from campus_safety import clock
 from campus_safety.orgs.models import School
 from campus_safety.patrols import peak_posts, services
 from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn
-from campus_safety.patrols.staffing import EMPTY, STAFFED, Timetable, coverage_state, is_school_day
+from campus_safety.patrols.post_rules import (
+    EMPTY,
+    STAFFED,
+    Timetable,
+    coverage_state,
+    is_school_day,
+)
 
 UPCOMING, LIVE, CLOSED = "upcoming", "live", "closed"
 COVERAGE_DAYS = 7

@@ -43,7 +43,7 @@ from campus_safety.patrols.models import (
     TourRoute,
     TourScan,
 )
-from campus_safety.patrols.staffing import distance_m
+from campus_safety.patrols.post_rules import distance_m
 
 CITY_PREFIX = "3714"
 URBAN_DISTRICT = "371402"  # 德城区: on the police grid-patrol routes

@@ -35,7 +35,7 @@ from campus_safety.patrols.models import (
     TourRound,
     TourScan,
 )
-from campus_safety.patrols.staffing import distance_m
+from campus_safety.patrols.post_rules import distance_m
 from campus_safety.simulator.patrol_walkers import (
     SEED,
     chance,

@@ -34,7 +34,7 @@ from campus_safety.patrols.models import (
     TourRound,
     TourScan,
 )
-from campus_safety.patrols.staffing import Position
+from campus_safety.patrols.post_rules import Position
 
 log = logging.getLogger(__name__)
 
