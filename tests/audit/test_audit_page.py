@@ -191,3 +191,12 @@ def test_nobody_but_auditors_reads_the_log(client, city):
     sign_in(client, UserFactory(role="security_admin", region=city))
     assert client.get("/audit/").status_code == 403
     assert AuditEntry.objects.visible_to(UserFactory(role="school_admin")).count() == 0
+
+
+def test_a_hazard_step_is_named_in_words_not_as_its_code(client, auditor, school_admin):
+    from tests.hazards.support import internal
+
+    hazard = internal(school_admin, school_admin.school)
+    rows = [r for r in _rows(client.get("/audit/").content.decode()) if "新建隐患处置记录" in r]
+    assert any(f"隐患处置记录 {hazard.pk} 已交办 " in row for row in rows), rows
+    assert not any(" reported " in row or " assigned " in row for row in rows)

@@ -302,7 +302,7 @@ class HazardEvent(models.Model):
         verbose_name_plural = _("hazard events")
 
     def __str__(self) -> str:
-        return f"{self.hazard_id} {self.step} {localtime(self.at):%Y-%m-%d %H:%M}"
+        return f"{self.hazard_id} {self.get_step_display()} {localtime(self.at):%Y-%m-%d %H:%M}"
 
 
 def photo_path(instance: HazardPhoto, filename: str) -> str:

@@ -31,7 +31,7 @@
     return {
       color: PALETTE,
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-      legend: { show: spec.series.length > 1, top: 0, textStyle: { fontSize: 12 } },
+      legend: { show: spec.series.length > 1, type: "scroll", top: 0, textStyle: { fontSize: 12 } },
       grid: { left: 8, right: 16, top: spec.series.length > 1 ? 30 : 10, bottom: 4,
               containLabel: true },
       xAxis: horizontal ? value : category,
