@@ -113,15 +113,10 @@ def check(
 
 def write(rows: list[dict[str, Any]], user: Any) -> tuple[int, int]:
     existing = {s.code: s for s in School.objects.filter(code__in=[r["code"] for r in rows])}
-    created, updated = [], []
-    for row in rows:
-        school = existing.get(row["code"]) or School(code=row["code"])
-        for key, value in row.items():
-            setattr(school, key, value)
-        (updated if school.pk else created).append(school)
-    School.objects.bulk_create(created, batch_size=500)
     fields = [c.key for c in COLUMNS if c.key != "code"]
-    School.objects.bulk_update(updated, fields, batch_size=500)
+    created, updated = xl.bulk_upsert(
+        School, rows, existing=existing, key=lambda r: r["code"], fields=fields
+    )
     return len(created), len(updated)
 
 

@@ -134,17 +134,18 @@ def write_guards(rows, user) -> tuple[int, int]:
         g.id_number_hash: g
         for g in Guard.objects.visible_to(user).filter(id_number_hash__in=hashes)
     }
-    created, updated = [], []
-    for row in rows:
-        guard = existing.get(keyed_hash(row.get("id_number", ""))) or Guard()
-        for key, value in row.items():
-            setattr(guard, key, value)
+
+    def hashed(guard: Guard, row: dict[str, Any]) -> None:
         guard.phone_hash = keyed_hash(guard.phone)
         guard.id_number_hash = keyed_hash(guard.id_number)
-        (updated if guard.pk else created).append(guard)
-    Guard.objects.bulk_create(created, batch_size=500)
-    Guard.objects.bulk_update(
-        updated, [c.key for c in GUARD_COLUMNS] + ["phone_hash", "id_number_hash"], batch_size=500
+
+    created, updated = xl.bulk_upsert(
+        Guard,
+        rows,
+        existing=existing,
+        key=lambda r: keyed_hash(r.get("id_number", "")),
+        fields=[c.key for c in GUARD_COLUMNS] + ["phone_hash", "id_number_hash"],
+        fill=hashed,
     )
     return len(created), len(updated)
 
@@ -223,16 +224,13 @@ def write_equipment(rows, user) -> tuple[int, int]:
     existing = {
         (e.school_id, e.kind): e for e in Equipment.objects.filter(school_id__in=school_ids)
     }
-    created, updated = [], []
-    for row in rows:
-        item = existing.get((row["school"].pk, row["kind"]))
-        if item is None:
-            created.append(Equipment(**row))
-        else:
-            item.quantity = row["quantity"]
-            updated.append(item)
-    Equipment.objects.bulk_create(created, batch_size=500)
-    Equipment.objects.bulk_update(updated, ["quantity"], batch_size=500)
+    created, updated = xl.bulk_upsert(
+        Equipment,
+        rows,
+        existing=existing,
+        key=lambda r: (r["school"].pk, r["kind"]),
+        fields=["quantity"],
+    )
     return len(created), len(updated)
 
 
