@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from campus_safety import spreadsheets as xl
@@ -14,23 +14,16 @@ from campus_safety.audit.actor import client_ip
 from campus_safety.imports import services
 from campus_safety.imports.forms import UploadForm
 from campus_safety.imports.models import ImportJob
+from campus_safety.web.spreadsheet_views import registry_or_404
 
 RECENT_JOBS = 5
-
-
-def _registry(kind: str) -> xl.Registry:
-    """Any registry an app declares in its imports.py (schools, guards, devices …)."""
-    try:
-        return xl.get_registry(kind)
-    except xl.ImportFileError:
-        raise Http404 from None
 
 
 @login_required
 def upload(request: HttpRequest, kind: str) -> HttpResponse:
     """The form; a POST is checked at once (400 with the reason when the file cannot be
     a sound workbook) and queued, and the browser goes to the job's page (303)."""
-    registry = _registry(kind)
+    registry = registry_or_404(kind)
     if not can(request.user, IMPORT, kind):
         raise PermissionDenied
     form = UploadForm(request.POST or None, request.FILES or None)
@@ -71,7 +64,7 @@ def upload(request: HttpRequest, kind: str) -> HttpResponse:
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The job: state, rows read so far, then the report. htmx asks for the partial."""
     job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
-    registry = _registry(job.kind)
+    registry = registry_or_404(job.kind)
     partial = request.headers.get("HX-Request") == "true"
     template = "imports/_job.html" if partial else "imports/job.html"
     return render(request, template, {"job": job, "registry": registry, "kind": job.kind})

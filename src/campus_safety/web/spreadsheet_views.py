@@ -13,7 +13,7 @@ from campus_safety.accounts.roles import EXPORT, REVEAL, can
 from campus_safety.audit.services import record
 
 
-def _registry(kind: str) -> xl.Registry:
+def registry_or_404(kind: str) -> xl.Registry:
     """Any registry an app declares in its imports.py (schools, guards, devices …)."""
     try:
         return xl.get_registry(kind)
@@ -23,7 +23,7 @@ def _registry(kind: str) -> xl.Registry:
 
 @login_required
 def template_download(request: HttpRequest, kind: str) -> HttpResponse:
-    registry = _registry(kind)
+    registry = registry_or_404(kind)
     return xlsx_response(
         xl.template_bytes(registry.title, registry.columns), f"{kind}-template.xlsx"
     )
