@@ -157,6 +157,10 @@ async def run(options: Options) -> None:
         host=options.host,
         port=options.port,
         log_level="info",
+        # uvicorn logs through settings.LOGGING (console_log.py): one format and time
+        # zone, and ACCESS_LOG decides which requests get an access line
+        log_config=None,
+        access_log=settings.ACCESS_LOG != "off",
         proxy_headers=True,
         lifespan="off",
         timeout_graceful_shutdown=DRAIN_SECONDS,

@@ -329,13 +329,43 @@ HAZARD_PHOTO_MAX_BYTES = int(os.environ.get("HAZARD_PHOTO_MAX_BYTES", str(8 * 10
 HAZARD_PHOTO_MAX_PIXELS = int(os.environ.get("HAZARD_PHOTO_MAX_PIXELS", "40000000"))
 HAZARD_PHOTOS_PER_UPLOAD = int(os.environ.get("HAZARD_PHOTOS_PER_UPLOAD", "6"))
 
+# The console log (console_log.py): every line in TIME_ZONE with its offset, a refused
+# request (4xx) on one line without its traceback, and uvicorn's access lines through
+# the same handler. ACCESS_LOG: "pages" (default) logs every request but device
+# messages (POST /api/v1/ingest) and health probes; "all" logs those too; "off" none.
+ACCESS_LOG = os.environ.get("ACCESS_LOG", "pages").strip().lower()
+if ACCESS_LOG not in {"pages", "all", "off"}:
+    raise ValueError(f"ACCESS_LOG must be pages, all or off, not {ACCESS_LOG!r}")
+ACCESS_LOG_QUIET_PATHS = ("/api/v1/ingest", "/healthz") if ACCESS_LOG == "pages" else ()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {
+            "()": "campus_safety.console_log.LocalTimeFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            "time_zone": TIME_ZONE,
+        }
+    },
+    "filters": {
+        "one_line_refusals": {"()": "campus_safety.console_log.OneLineRefusals"},
+        "quiet_paths": {
+            "()": "campus_safety.console_log.QuietPaths",
+            "paths": ACCESS_LOG_QUIET_PATHS,
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["one_line_refusals"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        "uvicorn.access": {"filters": ["quiet_paths"]},
+    },
 }
 
 # --- Device liveness and ingestion ---
