@@ -419,6 +419,9 @@ MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID", f"campus-safety-{os.uname().no
 # switch off for brokers without it.
 MQTT_SHARED_SUBSCRIPTION = _env_bool("MQTT_SHARED_SUBSCRIPTION", True)
 MQTT_SHARE_GROUP = os.environ.get("MQTT_SHARE_GROUP", "campus-safety")
+# Where devices publish: <root>/<device_id>/<kind> (ARCHITECTURE.md §5: campus/v1). A
+# broker shared by several platforms (or test runs) gives each a root of its own.
+MQTT_TOPIC_ROOT = os.environ.get("MQTT_TOPIC_ROOT", "campus/v1")
 MQTT_KEEPALIVE_SECONDS = int(os.environ.get("MQTT_KEEPALIVE_SECONDS", "30"))
 MQTT_RECONNECT_MAX_SECONDS = int(os.environ.get("MQTT_RECONNECT_MAX_SECONDS", "30"))
 # The gateway package hosts the `campus-safety mqtt` command (no models).

@@ -51,6 +51,8 @@ def platform_env(database_url, tmp_path):
         "MQTT_URL": MQTT_URL,
         "MQTT_CLIENT_ID": f"cs-serve-{tag}",
         "MQTT_SHARE_GROUP": f"serve{tag}",
+        # other test runs publish on the same broker with the same device IDs
+        "MQTT_TOPIC_ROOT": f"test-{tag}/campus/v1",
         "LOG_LEVEL": "INFO",
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }

@@ -115,7 +115,7 @@ class Platform:
 class MqttDevices:
     """Devices publishing alarms at QoS 1; a PUBACK from the broker is their acknowledgement."""
 
-    def __init__(self, device_ids: list[str]) -> None:
+    def __init__(self, device_ids: list[str], topic_root: str = "campus/v1") -> None:
         import paho.mqtt.client as paho
 
         host, _, port = MQTT_URL.removeprefix("mqtt://").partition(":")
@@ -125,6 +125,7 @@ class MqttDevices:
         self.client.connect(host, int(port or 1883))
         self.client.loop_start()
         self.device_ids = device_ids
+        self.topic_root = topic_root
         self.sent: list[tuple[object, tuple[str, str]]] = []
 
     @property
@@ -141,7 +142,7 @@ class MqttDevices:
             "event_id": event_id, "ts": time.strftime("%Y-%m-%dT%H:%M:%S+08:00"),
             "priority": 1, "description": "一键报警",
         })  # fmt: skip
-        info = self.client.publish(f"campus/v1/{device_id}/alarm", body, qos=1)
+        info = self.client.publish(f"{self.topic_root}/{device_id}/alarm", body, qos=1)
         self.sent.append((info, (device_id, event_id)))
 
     def close(self) -> None:

@@ -71,7 +71,7 @@ async def drive(env: dict[str, str], devices: dict, secret: str, platform: Platf
     assert statuses.get(200) == len(sip_devices), statuses
     http = HttpFleet(web, timeout=5)
     http_devices = [HttpDevice(d, secret) for d in devices["http"]]
-    mqtt = MqttDevices(devices["mqtt"])
+    mqtt = MqttDevices(devices["mqtt"], env["MQTT_TOPIC_ROOT"])
     acked: dict[str, set[tuple[str, str]]] = {"gb28181": set(), "http": set(), "mqtt": set()}
     sent_http: dict[tuple[str, str], dict] = {}
     sip_sent: Counter[str] = Counter()  # distinct alarms (SNs) per GB/T 28181 device

@@ -24,8 +24,9 @@ import paho.mqtt.client as paho
 import pytest
 
 from campus_safety.gateway import committer
+from campus_safety.gateway.contract import signature
 from campus_safety.gateway.mqtt import MqttConfig, MqttSubscriber
-from campus_safety.simulator.http_devices import HttpDevice, HttpFleet, sign
+from campus_safety.simulator.http_devices import HttpDevice, HttpFleet
 from campus_safety.simulator.ports import free_port
 from tests.gateway.serve_process import Platform, manage, set_up_devices
 
@@ -131,7 +132,7 @@ async def send_in_two_halves(
         f"POST /api/v1/ingest HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         f"X-Device-Id: {device.device_id}\r\nX-Timestamp: {timestamp}\r\n"
-        f"X-Signature: {sign(device.secret, timestamp, body)}\r\n\r\n"
+        f"X-Signature: {signature(device.secret, timestamp, body)}\r\n\r\n"
     )
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     half = len(body) // 2

@@ -80,6 +80,7 @@ class MqttConfig:
             use_tls=use_tls,
             client_id=settings.MQTT_CLIENT_ID,
             share_group=settings.MQTT_SHARE_GROUP if settings.MQTT_SHARED_SUBSCRIPTION else "",
+            topic_root=settings.MQTT_TOPIC_ROOT,
             keepalive=settings.MQTT_KEEPALIVE_SECONDS,
             reconnect_max=settings.MQTT_RECONNECT_MAX_SECONDS,
         )

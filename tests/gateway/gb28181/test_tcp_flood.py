@@ -117,7 +117,7 @@ async def alarms_answered(env: dict[str, str], devices: dict, secret: str, web_p
     assert status == 200 and answer["results"][0]["outcome"] == "accepted", (status, answer)
 
     committed = (await asyncio.to_thread(healthz, web_port))["ingest"]["messages"]
-    mqtt = MqttDevices(devices["mqtt"])
+    mqtt = MqttDevices(devices["mqtt"], env["MQTT_TOPIC_ROOT"])
     try:
         mqtt.publish(devices["mqtt"][0], "flood-mqtt-1")
         deadline = time.monotonic() + AT_ONCE
