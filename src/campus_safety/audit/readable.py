@@ -63,10 +63,9 @@ def _object_text(entry: AuditEntry) -> str:
     return entry.object_repr
 
 
-def _person(entry: AuditEntry) -> tuple[str, str]:
+def _person(entry: AuditEntry, names: dict[int, str]) -> tuple[str, str]:
     if entry.username:
-        user = entry.user if entry.user_id else None
-        name = getattr(user, "display_name", "") if user is not None else ""
+        name = names.get(entry.user_id, "")
         return (name if name and name != entry.username else ""), entry.username
     if entry.channel in PERSON_CHANNELS:
         return _("Not signed in"), ""
@@ -97,28 +96,60 @@ def object_urls(entries: Sequence[AuditEntry], reader: Any) -> dict[tuple[str, s
     return urls
 
 
+class _Words:
+    """The words of this call's codes, each translated once (an export reads up to
+    100,000 entries, mostly a few dozen codes over and over)."""
+
+    def __init__(self) -> None:
+        self.roles = {code: str(label) for code, label in User.Role.choices}
+        self.outcomes = {code: str(label) for code, label in AuditEntry.Outcome.choices}
+        self.actions: dict[str, str] = {}
+        self.channels: dict[str, str] = {}
+        self.types: dict[str, str] = {}
+
+    def action(self, code: str) -> str:
+        if code not in self.actions:
+            self.actions[code] = labels.action_label(code)
+        return self.actions[code]
+
+    def channel(self, code: str) -> str:
+        if code not in self.channels:
+            self.channels[code] = labels.channel_label(code)
+        return self.channels[code]
+
+    def object_text(self, entry: AuditEntry) -> str:
+        if not entry.object_type:
+            return _object_text(entry)
+        if entry.object_type not in self.types:
+            self.types[entry.object_type] = object_type_label(entry.object_type)
+        return " ".join(filter(None, (self.types[entry.object_type], entry.object_repr)))
+
+
 def readable(
     entries: Iterable[AuditEntry], reader: Any, *, links: bool = True
 ) -> list[ReadableEntry]:
-    """The entries (with ``user`` selected) in words, in the active language; with the
-    links ``reader`` may follow (a page), or none (an export)."""
+    """The entries in words, in the active language; with the links ``reader`` may
+    follow (a page), or none (an export). People's names are today's display names,
+    read in one query (the entry keeps the account name it was written with)."""
     entries = list(entries)
     urls = object_urls(entries, reader) if links else {}
-    roles = dict(User.Role.choices)
+    words = _Words()
+    ids = {entry.user_id for entry in entries if entry.user_id is not None}
+    names = dict(User.objects.filter(pk__in=ids).values_list("pk", "display_name")) if ids else {}
     rows = []
     for entry in entries:
-        person, username = _person(entry)
+        person, username = _person(entry, names)
         rows.append(
             ReadableEntry(
                 entry=entry,
                 person=person,
                 username=username,
-                role=str(roles.get(entry.role, entry.role)),
-                action=labels.action_label(entry.action),
-                object_text=_object_text(entry),
+                role=words.roles.get(entry.role, entry.role),
+                action=words.action(entry.action),
+                object_text=words.object_text(entry),
                 object_url=urls.get((entry.object_type, entry.object_id), ""),
-                outcome=str(entry.get_outcome_display()),
-                channel=labels.channel_label(entry.channel),
+                outcome=words.outcomes.get(entry.outcome, entry.outcome),
+                channel=words.channel(entry.channel),
             )
         )
     return rows
