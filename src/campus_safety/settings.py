@@ -230,6 +230,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "campus_safety.api_pagination.PageSizePagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "campus_safety.api_errors.exception_handler",  # a 404 in words
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Campus Safety Linkage Platform API",
