@@ -25,10 +25,18 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(BIN)/.installed node_modules/.installed
 
+# The demo's MQTT devices (one-key alarms, intrusion detectors) speak to a broker: the
+# demo uses the one answering at DEMO_MQTT_URL (Mosquitto's default) unless MQTT_URL is
+# set; with none it runs without those devices and says so.
+DEMO_MQTT_URL ?= mqtt://127.0.0.1:1883
+
 demo: install
 	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety migrate --noinput -v 0
 	CAMPUS_SAFETY_DEMO=1 $(BIN)/campus-safety seed-demo --if-empty --seed $(SEED)
-	CAMPUS_SAFETY_DEMO=1 GB28181_ENABLED=1 $(BIN)/campus-safety serve --host $(HOST) --port $(PORT) --simulate
+	@if [ -z "$${MQTT_URL+set}" ] && $(BIN)/python -m campus_safety.simulator.broker_probe $(DEMO_MQTT_URL); \
+	then export MQTT_URL=$(DEMO_MQTT_URL); fi; \
+	echo "CAMPUS_SAFETY_DEMO=1 GB28181_ENABLED=1 MQTT_URL=$${MQTT_URL-} $(BIN)/campus-safety serve --host $(HOST) --port $(PORT) --simulate"; \
+	exec env CAMPUS_SAFETY_DEMO=1 GB28181_ENABLED=1 $(BIN)/campus-safety serve --host $(HOST) --port $(PORT) --simulate
 
 test: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --maxprocesses $(PYTEST_MAX_WORKERS) --dist loadgroup $(PYTEST_ARGS)

@@ -46,13 +46,10 @@ def serve(argv: list[str]) -> None:
     refuse_to_start_on_failed_checks()
     port = args.port or settings.PORT
     shown_host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104
-    print(f"\n  校园安全联动平台 Campus Safety Linkage Platform: http://{shown_host}:{port}/\n")
+    url = f"http://{shown_host}:{port}/"
+    print(f"\n  校园安全联动平台 Campus Safety Linkage Platform: {url}\n")
     if settings.DEMO_MODE:
-        from campus_safety.simulator.demo_users import login_lines
-
-        print("  Demo logins (演示账号):")
-        for line in login_lines():
-            print(f"    {line}")
+        show_demo_logins(url)
     if settings.GB28181_ENABLED and not args.no_gateway:
         print(
             f"  GB/T 28181 SIP: {settings.GB28181_HOST}:{settings.GB28181_PORT} (UDP/TCP), "
@@ -64,6 +61,8 @@ def serve(argv: list[str]) -> None:
         from campus_safety.simulator.demo_day import start_demo_day
 
         print(f"  {start_demo_day()}")
+        if not settings.MQTT_URL:
+            say_demo_runs_without_mqtt()
     print()
     options = runtime.Options(
         host=args.host,
@@ -77,6 +76,30 @@ def serve(argv: list[str]) -> None:
         asyncio.Runner(loop_factory=runtime.loop_factory()) as runner,
     ):
         runner.run(runtime.run(options))
+
+
+def show_demo_logins(url: str) -> None:
+    """The demo's logins, printed and kept in the data dir: the log scrolls them away
+    within seconds, the file stays (the login page shows them too)."""
+    from campus_safety.simulator.demo_users import write_login_file
+
+    lines, path = write_login_file(url)
+    print(f"  Demo logins (演示账号), also in {path} and on the login page:")
+    for line in lines:
+        print(f"    {line}")
+
+
+def say_demo_runs_without_mqtt() -> None:
+    """No broker for the demo (``make demo`` looks for one on 127.0.0.1:1883): its MQTT
+    devices are shown offline with the reason instead of 未知 all demo long; said once."""
+    from campus_safety.simulator.fleet import set_aside_mqtt_devices
+
+    devices, _ = set_aside_mqtt_devices()
+    if devices:
+        print(
+            f"  MQTT: no broker, so the demo's {devices} MQTT devices are not simulated and "
+            "shown offline (start Mosquitto on 127.0.0.1:1883 and restart to include them)"
+        )
 
 
 def refuse_to_start_on_failed_checks() -> None:

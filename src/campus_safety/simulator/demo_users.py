@@ -1,9 +1,10 @@
 """演示账号 — one demo login per role, each with the scope a real user of that role has.
 
 ``DEMO_USERS`` is the list shown to whoever starts the demo (``campus-safety serve``
-prints ``login_lines()``); ``create_demo_users`` gives each account its scope in the
-seeded city. All share one published password, so these accounts are for the demo
-only and ``seed-demo --force`` deletes them with the city.
+prints ``login_lines()`` and keeps them in ``<data dir>/demo-logins.txt``; the login
+page shows the accounts in demo mode); ``create_demo_users`` gives each account its
+scope in the seeded city. All share one published password, so these accounts are for
+the demo only and ``seed-demo --force`` deletes them with the city.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -169,8 +171,8 @@ def login_lines() -> list[str]:
     lines = [f"password for all / 密码: {PASSWORD}"]
     if settings.DEMO_MODE:
         lines.append(
-            f"TOTP secret for all / 动态口令密钥: {TOTP_SECRET} "
-            "(or `campus-safety demo-otp` prints the current code)"
+            f"TOTP secret for all / 动态口令密钥: {TOTP_SECRET} (an authenticator app, or "
+            "`CAMPUS_SAFETY_DEMO=1 campus-safety demo-otp` prints the current code)"
         )
     for demo in DEMO_USERS:
         user = found.get(demo.username)
@@ -178,3 +180,18 @@ def login_lines() -> list[str]:
         scope = f"{demo.description} — {detail}" if detail else demo.description
         lines.append(f"{demo.username:<{width}}  {demo.label}  [{scope}]")
     return lines
+
+
+LOGIN_FILE = "demo-logins.txt"
+
+
+def write_login_file(url: str) -> tuple[list[str], Path]:
+    """``login_lines()``, also written to ``<data dir>/demo-logins.txt`` under the
+    platform's address; returns the lines and the file."""
+    lines = login_lines()
+    path = Path(settings.DATA_DIR) / LOGIN_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "\n".join([f"校园安全联动平台 Campus Safety Linkage Platform: {url}", *lines]) + "\n"
+    )
+    return lines, path

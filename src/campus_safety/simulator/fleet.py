@@ -22,8 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db import transaction
 
-from campus_safety.devices.models import Device
+from campus_safety import clock
+from campus_safety.devices.models import Device, StatusChange
 from campus_safety.simulator import patrol_walkers
 from campus_safety.simulator.http_devices import HttpDevice, HttpFleet
 from campus_safety.simulator.mqtt_devices import MqttFleet
@@ -330,6 +332,34 @@ class Simulation:
             self.mqtt.close()
         if self.snapshots is not None:
             self.snapshots.close()
+
+
+NO_BROKER = "not simulated: the demo runs without an MQTT broker (MQTT_URL)"
+
+
+def set_aside_mqtt_devices() -> tuple[int, int]:
+    """A demo without a broker cannot make its MQTT devices speak: rather than leave
+    them 未知 (never heard from) all demo long, show them offline with the reason, in
+    the device's history like any status change. Not announced: nothing happened to
+    them. A demo with a broker brings them online at their first heartbeat. Returns
+    (the MQTT devices, how many were set aside now) — run before the platform's jobs,
+    whose liveness sweeper then loads this state."""
+    mqtt = Device.objects.filter(protocol=Device.Protocol.MQTT, is_approved=True)
+    unheard = (Device.Status.UNKNOWN, Device.Status.ONLINE)
+    now = clock.now()
+    with transaction.atomic():
+        rows = list(mqtt.filter(status__in=unheard).values_list("pk", "status"))
+        for status in unheard:
+            mqtt.filter(status=status).update(status=Device.Status.OFFLINE, status_since=now)
+        StatusChange.objects.bulk_create(
+            (
+                StatusChange(device_id=pk, at=now, from_status=status,
+                             to_status=Device.Status.OFFLINE, reason=NO_BROKER)
+                for pk, status in rows
+            ),
+            batch_size=1000,
+        )  # fmt: skip
+    return mqtt.count(), len(rows)
 
 
 # The demo's alarm presses: a trickle (one every two minutes or so across the city) that
