@@ -119,11 +119,17 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
 }
 
 
+# 三权分立 (等保2.0, GB/T 22239-2019 8.1.4.2): the audit log is the auditor's alone. A
+# superuser (the platform's system administrator) may do everything else, but with
+# these only what its role grants — whoever runs the system must not read its log.
+SEPARATED_DUTIES = frozenset({"audit"})
+
+
 def can(user: Any, action: str, resource: str) -> bool:
     """True when the user's role allows ``action`` on ``resource`` (scope aside)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
-    if user.is_superuser:
+    if user.is_superuser and resource not in SEPARATED_DUTIES:
         return True
     return action in PERMISSIONS.get(getattr(user, "role", ""), {}).get(resource, set())
 

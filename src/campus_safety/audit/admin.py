@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from campus_safety.accounts.roles import READ, can
 from campus_safety.audit.models import AuditEntry
 
 
@@ -24,6 +25,12 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return AuditEntry.objects.visible_to(request.user)
+
+    def has_module_permission(self, request) -> bool:
+        return can(request.user, READ, "audit")  # not a superuser's (三权分立)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return can(request.user, READ, "audit")
 
     def has_add_permission(self, request) -> bool:
         return False

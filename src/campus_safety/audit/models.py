@@ -5,6 +5,8 @@ from django.db import models
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from campus_safety.accounts.roles import READ, can
+
 
 class AppendOnlyError(Exception):
     """Raised on any attempt to change or delete an audit entry."""
@@ -18,14 +20,9 @@ class AuditQuerySet(models.QuerySet):
         raise AppendOnlyError("audit entries are removed only by the retention job")
 
     def visible_to(self, user) -> "AuditQuerySet":
-        """Auditors and superusers read the whole log; nobody else reads any of it."""
-        if (
-            getattr(user, "is_authenticated", False)
-            and user.is_active
-            and (user.is_superuser or getattr(user, "role", "") == "auditor")
-        ):
-            return self.all()
-        return self.none()
+        """Auditors read the whole log; nobody else reads any of it, a superuser
+        included (三权分立, accounts/roles.py SEPARATED_DUTIES)."""
+        return self.all() if can(user, READ, "audit") else self.none()
 
 
 class AuditEntry(models.Model):
