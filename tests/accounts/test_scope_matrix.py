@@ -45,6 +45,7 @@ EXEMPT = {
 # Routes with an object in the URL → which kind of object it is.
 OBJECT_ROUTES = {
     "schools:school_detail": "school",
+    "reports:school_home": "school",
     "school-detail": "school",
     "guard-detail": "guard",
     "equipment-detail": "equipment",
@@ -69,6 +70,7 @@ OBJECT_ROUTES = {
     "test-window-detail": "test_window",
     "police-unit-detail": "public",
     "devices:device_detail": "device",
+    "devices:device_edit": "device",
     "devices:device_query": "device",
     "devices:device_snapshot": "device",
     "devices:approve": "pending_device",
@@ -99,6 +101,11 @@ OBJECT_ROUTES = {
     "checklist-answer": "checklist",
     "patrols:school_rounds": "school",
     "patrols:checkpoint_qr": "checkpoint",
+    "patrols:checkpoint_edit": "checkpoint",
+    "patrols:route_edit": "tour_route",
+    "patrols:plan_edit": "tour_plan",
+    "patrols:post_edit": "gate_post",
+    "patrols:timetable_edit": "school",
     "patrols:scan": "checkpoint",
     "patrols:check_in": "gate_post",
     "patrols:check_out": "gate_post",
@@ -358,6 +365,20 @@ def test_bulk_acknowledge_never_reaches_another_scopes_cases(client, world, role
     assert not any(mark in body_text(response) for mark in world["b"]["marks"])
     theirs.refresh_from_db()
     assert theirs.state == "received"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_school_search_never_finds_another_scopes_school(client, world, role):
+    """``schools:search`` (the forms' school picker) is walked above with no text; here
+    it is asked for the other side's school by name, code and district: nothing."""
+    sign_in(client, world["a"]["users"][role])
+    theirs = world["b"]["school"]
+    for text in ("BRAVOMARK", theirs.code[:6], theirs.region.name, ""):
+        response = client.get(reverse("schools:search"), {"q": text})
+        assert response.status_code in {200, 403}, text
+        if response.status_code == 200:
+            assert theirs.pk not in [r["id"] for r in response.json()["results"]], text
+            assert not any(mark in body_text(response) for mark in world["b"]["marks"])
 
 
 def test_the_matrix_notices_a_leak(client, world):

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from campus_safety.alarms.models import AlarmCase, PoliceUnit, TestWindow
 from campus_safety.devices.models import Device
 from campus_safety.orgs.models import School
+from campus_safety.web.widgets import DateTimeInput, SchoolPicker
 
 State = AlarmCase.State
 
@@ -123,10 +124,7 @@ class TestWindowForm(forms.ModelForm):
         model = TestWindow
         fields = ["school", "device", "starts_at", "ends_at", "reason"]
         labels = {"school": _("School"), "device": _("Device")}
-        widgets = {
-            "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-            "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-        }
+        widgets = {"school": SchoolPicker, "starts_at": DateTimeInput, "ends_at": DateTimeInput}
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -10,9 +10,12 @@ from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices.models import Device, KeyArea
 from campus_safety.orgs.models import School
+from campus_safety.web.widgets import DateTimeInput, SchoolPicker
 
 
 class SchoolChoiceField(forms.ModelChoiceField):
+    widget = SchoolPicker
+
     def label_from_instance(self, obj: School) -> str:
         return f"{obj.name} ({obj.code})"
 
@@ -44,12 +47,8 @@ class MaintenanceForm(forms.Form):
         required=False,
         help_text=_("Empty: every device of the school."),
     )
-    starts_at = forms.DateTimeField(
-        label=_("Starts"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    ends_at = forms.DateTimeField(
-        label=_("Ends"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=DateTimeInput)
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=DateTimeInput)
     reason = forms.CharField(label=_("Reason"), max_length=255)
 
     def __init__(self, *args: Any, schools: QuerySet[School], **kwargs) -> None:

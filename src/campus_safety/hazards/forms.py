@@ -16,6 +16,7 @@ from campus_safety.hazards import checklists
 from campus_safety.hazards.models import Hazard
 from campus_safety.hazards.services import SOURCES_BY_SIDE, user_side
 from campus_safety.orgs.models import Organisation
+from campus_safety.web.widgets import DateInput, SchoolMultiPicker, SchoolPicker
 
 
 class MultiplePhotoInput(forms.ClearableFileInput):
@@ -54,7 +55,7 @@ class ReportForm(forms.Form):
     kind = forms.ChoiceField(
         label=_("Where"), choices=Hazard.Kind.choices, widget=forms.RadioSelect
     )
-    school = forms.ModelChoiceField(label=_("School"), queryset=None)
+    school = forms.ModelChoiceField(label=_("School"), queryset=None, widget=SchoolPicker)
     title = forms.CharField(label=_("Title"), max_length=120)
     category = forms.ChoiceField(label=_("Category"), choices=Hazard.Category.choices)
     severity = forms.ChoiceField(
@@ -121,7 +122,7 @@ class AssignForm(forms.Form):
     deadline = forms.DateField(
         label=_("Deadline"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput,
         help_text=_("Empty: by severity"),
     )
     note = forms.CharField(
@@ -155,7 +156,7 @@ class StepForm(forms.Form):
     deadline = forms.DateField(
         label=_("New deadline"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput,
     )
 
 
@@ -164,10 +165,10 @@ class CampaignForm(forms.Form):
     template = forms.ChoiceField(label=_("Checklist template"), choices=())
     source = forms.ChoiceField(label=_("Inspection by"), choices=())
     schools = forms.ModelMultipleChoiceField(
-        label=_("Schools"), queryset=None, widget=forms.SelectMultiple(attrs={"size": 10})
+        label=_("Schools"), queryset=None, widget=SchoolMultiPicker(attrs={"size": 10})
     )
-    starts_on = forms.DateField(label=_("Starts"), widget=forms.DateInput(attrs={"type": "date"}))
-    due_on = forms.DateField(label=_("Answers due"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("Starts"), widget=DateInput)
+    due_on = forms.DateField(label=_("Answers due"), widget=DateInput)
     description = forms.CharField(
         label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False,
         max_length=2000,

@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from campus_safety.geojson import feature_collection, point_feature
+from campus_safety.geojson import COORDINATE_DIGITS, feature_collection, point_feature
 from campus_safety.orgs.models import Region, School
 
 
@@ -36,6 +36,21 @@ def school_features(schools: QuerySet) -> dict[str, Any]:
         )
         for pk, name, kind, students, region, gap, lon, lat in rows
     )
+
+
+def school_points(schools: QuerySet) -> dict[str, Any]:
+    """Schools as ``[lon, lat, name]`` rows: the context layer under every map's points."""
+    rows = (
+        schools.filter(longitude__isnull=False, latitude__isnull=False)
+        .order_by()
+        .values_list("longitude", "latitude", "name")
+    )
+    return {
+        "schools": [
+            [round(lon, COORDINATE_DIGITS), round(lat, COORDINATE_DIGITS), name]
+            for lon, lat, name in rows
+        ]
+    }
 
 
 def district_outlines(regions: QuerySet) -> list[dict[str, Any]]:

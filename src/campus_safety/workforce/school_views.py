@@ -1,12 +1,17 @@
-"""School pages: the filtered list, one school's profile, and the city map."""
+"""School pages: the filtered list, one school's profile, the city map, and the two small
+JSON answers other pages use: the school search of the form pickers and the schools
+drawn as context on every map."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from campus_safety.accounts.access import role_required
 from campus_safety.orgs import map_data
@@ -134,6 +139,7 @@ def school_detail(request: HttpRequest, pk: int, rule: StaffingRule) -> HttpResp
             "gap": active["gap"],
             "tiles": map_data.tile_layer(),
             "outline": school.region.outline,
+            "district": school.region.name,
         }
     return render(
         request,
@@ -176,4 +182,78 @@ def school_map_data(request: HttpRequest, rule: StaffingRule) -> JsonResponse:
         map_data.school_features(filterset.qs),
         json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
         content_type="application/geo+json",
+    )
+
+
+SEARCH_LIMIT = 20
+SEARCH_MAX_LENGTH = 64
+SEARCH_MAX_TERMS = 4
+
+
+def search_schools(schools: QuerySet[School], text: str) -> QuerySet[School]:
+    """``schools`` matching every word of ``text`` in the name, the school code (prefix),
+    the district or the police station; names that start with the first word first."""
+    terms = text.split()[:SEARCH_MAX_TERMS]
+    for term in terms:
+        schools = schools.filter(
+            Q(name__icontains=term)
+            | Q(code__startswith=term)
+            | Q(region__name__icontains=term)
+            | Q(police_station__name__icontains=term)
+        )
+    first = terms[0] if terms else ""
+    return schools.annotate(
+        starts=Case(
+            When(Q(name__istartswith=first) | Q(code__startswith=first), then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    ).order_by("starts", "name", "code")
+
+
+@login_required
+@role_required("schools")
+@require_GET
+def school_search(request: HttpRequest) -> HttpResponse:
+    """``/schools/search.json?q=``: at most 20 of the user's schools for a form's picker,
+    each with its district and police station so two schools of one name can be told apart."""
+    text = request.GET.get("q", "").strip()
+    if len(text) > SEARCH_MAX_LENGTH:
+        return HttpResponseBadRequest(
+            gettext("Search text too long (at most %(n)s characters).") % {"n": SEARCH_MAX_LENGTH}
+        )
+    rows = list(
+        search_schools(School.objects.visible_to(request.user), text).values_list(
+            "pk", "name", "code", "region__name", "police_station__name"
+        )[: SEARCH_LIMIT + 1]
+    )
+    return JsonResponse(
+        {
+            "results": [
+                {
+                    "id": pk,
+                    "name": name,
+                    "code": code,
+                    "district": district,
+                    "station": station or "",
+                }
+                for pk, name, code, district, station in rows[:SEARCH_LIMIT]
+            ],
+            "more": len(rows) > SEARCH_LIMIT,
+        },
+        json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
+    )
+
+
+@login_required
+@role_required("schools")
+@require_GET
+def school_map_context(request: HttpRequest) -> JsonResponse:
+    """``/schools/context.json``: the user's schools as ``[lon, lat, name]`` — the grey
+    dots every map draws under its own points (2,029 in the reference city: one query,
+    no GeoJSON envelope per point)."""
+    return JsonResponse(
+        map_data.school_points(School.objects.visible_to(request.user)),
+        json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
+        headers={"Cache-Control": "private, max-age=300"},
     )
