@@ -6,6 +6,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.devices import identifiers
+from campus_safety.devices.status_reasons import in_words
 from campus_safety.orgs.models import School
 from campus_safety.personal_data import EncryptedCharField
 from campus_safety.scoping import ScopedQuerySet, ScopePaths
@@ -161,6 +162,10 @@ class StatusChange(models.Model):
         at = localtime(self.at)
         return f"{self.device_id} {self.from_status}→{self.to_status} at {at:%Y-%m-%d %H:%M:%S}"
 
+    def reason_in_words(self) -> str:
+        """The stored (English) reason in the reader's language, for pages."""
+        return in_words(self.reason)
+
 
 class MaintenanceWindow(models.Model):
     """A planned outage: offline transitions inside it are recorded but not announced."""
@@ -217,6 +222,8 @@ class DeviceEvent(models.Model):
 
     class Meta:
         ordering = ["-received_at"]
+        verbose_name = _("device event")
+        verbose_name_plural = _("device events")
         constraints = [
             models.UniqueConstraint(fields=["device", "event_id"], name="device_event_once")
         ]

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from campus_safety import bus, clock
 from campus_safety.audit import services as audit
-from campus_safety.devices import identifiers, liveness
+from campus_safety.devices import identifiers, liveness, status_reasons, type_names
 from campus_safety.devices.directory import announce_change
 from campus_safety.devices.models import (
     Device,
@@ -219,7 +219,7 @@ def type_mismatch(device_id: str, kind: str) -> str:
         return ""
     return _("type code %(code)s (%(name)s) does not fit a %(kind)s; expected %(allowed)s") % {
         "code": code,
-        "name": identifiers.type_name(device_id),
+        "name": type_names.type_name(device_id),
         "kind": Device.Kind(kind).label,
         "allowed": "/".join(sorted(allowed)),
     }
@@ -363,13 +363,13 @@ def upsert_channels(parent_id: str, channels: Iterable[ChannelReport]) -> int:
 
 
 def _catalog_change(pk: int, from_status: str, to_status: str, at: dt.datetime) -> StatusChange:
-    word = "ON" if to_status == Device.Status.ONLINE else "OFF"
+    is_on = to_status == Device.Status.ONLINE
     return StatusChange(
         device_id=pk,
         at=at,
         from_status=from_status,
         to_status=to_status,
-        reason=f"catalog: the device reports the channel {word}",
+        reason=(status_reasons.CHANNEL_ON if is_on else status_reasons.CHANNEL_OFF).text(),
     )
 
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from campus_safety import bus, clock
+from campus_safety.devices import status_reasons as why
 from campus_safety.devices.directory import ENTRY_FIELDS, STATE_AT, STATE_FIELDS, Directory
 from campus_safety.devices.last_seen import Registration
 from campus_safety.devices.models import Device, MaintenanceWindow, StatusChange
@@ -29,7 +30,7 @@ ONLINE = Device.Status.ONLINE.value
 OFFLINE = Device.Status.OFFLINE.value
 FAULT = Device.Status.FAULT.value
 UNKNOWN = Device.Status.UNKNOWN.value
-REPORTED_FAULT = "reported fault"  # reason prefix: cleared by the device, not a keepalive
+REPORTED_FAULT = why.FAULT_REPORTED.text()  # reason prefix: cleared by the device only
 CHUNK = 1000
 
 
@@ -221,21 +222,21 @@ class StatusTracker:
             if is_alive:
                 if status == ONLINE or (status == FAULT and state.is_reported_fault):
                     continue
-                to, reason = ONLINE, "heard from the device"
+                to, reason = ONLINE, why.HEARD.text()
             elif status == ONLINE or (status == UNKNOWN and last is not None):
                 if t < started + (grace if grace is not None else timeout):
                     continue  # restart grace: give it a chance to check in
                 if until is not None and t >= until and last is not None and t < last + timeout:
-                    to, reason = OFFLINE, "registration expired or withdrawn"
+                    to, reason = OFFLINE, why.REGISTRATION_ENDED.text()
                 else:
-                    to, reason = OFFLINE, f"no keepalive for {timeout} s"
+                    to, reason = OFFLINE, why.NO_KEEPALIVE.text(seconds=timeout)
             elif (
                 status == OFFLINE
                 and state.since is not None
                 and t - state.since.timestamp() >= fault_after
             ):
                 hours = settings.LIVENESS_FAULT_AFTER_HOURS
-                to, reason = FAULT, f"offline for more than {hours:g} h"
+                to, reason = FAULT, why.OFFLINE_TOO_LONG.text(hours=f"{hours:g}")
             else:
                 continue
             due.append(Transition(device_id, entry[0], entry[1], status, to, reason, now))
@@ -311,7 +312,7 @@ class StatusTracker:
         for tr in started_flapping:
             changes = settings.LIVENESS_FLAP_CHANGES
             window = settings.LIVENESS_FLAP_WINDOW_SECONDS
-            reason = f"flapping: {changes} changes within {window:g} s"
+            reason = why.FLAPPING.text(changes=changes, seconds=f"{window:g}")
             Device.objects.filter(pk=tr.device_pk).update(is_flapping=True)
             rows.append(
                 StatusChange(
@@ -377,7 +378,7 @@ class StatusTracker:
                 Device.objects.filter(parent_id__in=down, status=ONLINE),
                 ONLINE,
                 OFFLINE,
-                "parent device offline",
+                why.PARENT_OFFLINE.text(),
                 now,
             )
         for went_down, pks in back.items():
@@ -385,7 +386,7 @@ class StatusTracker:
             channels = Device.objects.filter(
                 parent_id__in=pks, status=OFFLINE, status_since=went_down
             )
-            rows += _move_channels(channels, OFFLINE, ONLINE, "parent device back online", now)
+            rows += _move_channels(channels, OFFLINE, ONLINE, why.PARENT_BACK.text(), now)
         return rows
 
     def _end_quiet_flapping(self, t: float, now: dt.datetime) -> None:
@@ -404,7 +405,7 @@ class StatusTracker:
                 if entry is None:
                     continue
                 Device.objects.filter(pk=entry.pk).update(is_flapping=False)
-                reason = f"stable for {stable:g} s: no longer flapping"
+                reason = why.STABLE_AGAIN.text(seconds=f"{stable:g}")
                 StatusChange.objects.bulk_create(
                     [
                         StatusChange(
@@ -460,7 +461,7 @@ class StatusTracker:
                     entry.school_id,
                     state.status,
                     state.status,
-                    "still down after the maintenance window",
+                    why.DOWN_AFTER_MAINTENANCE.text(),
                     now,
                 )
                 # nothing to write: announced as soon as no transaction is open
@@ -481,7 +482,7 @@ class StatusTracker:
         if current is None:
             return None
         if is_fault and current != FAULT:
-            text = f"{REPORTED_FAULT}: {reason}" if reason else REPORTED_FAULT
+            text = why.FAULT_REPORTED_WHY.text(detail=reason) if reason else REPORTED_FAULT
             tr = Transition(device_id, entry.pk, entry.school_id, current, FAULT, text, now)
         elif not is_fault and current == FAULT:
             tr = Transition(
@@ -490,7 +491,7 @@ class StatusTracker:
                 entry.school_id,
                 current,
                 ONLINE,
-                f"device reports it is well again{': ' + reason if reason else ''}",
+                why.WELL_AGAIN_WHY.text(detail=reason) if reason else why.WELL_AGAIN.text(),
                 now,
             )
         else:
@@ -560,9 +561,9 @@ def _move_channels(
 
 def _reason(tr: Transition) -> str:
     if tr.silenced_by == "maintenance":
-        return f"{tr.reason} (maintenance window: not announced)"
+        return why.SILENCED_BY_MAINTENANCE.text(reason=tr.reason)
     if tr.silenced_by == "flapping":
-        return f"{tr.reason} (flapping: not announced)"
+        return why.SILENCED_BY_FLAPPING.text(reason=tr.reason)
     return tr.reason
 
 

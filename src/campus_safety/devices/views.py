@@ -35,7 +35,7 @@ from campus_safety import clock
 from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import IMPORT, WRITE, can
 from campus_safety.audit.services import record
-from campus_safety.devices import gateway_link, identifiers, map_layer, services
+from campus_safety.devices import gateway_link, map_layer, services, type_names
 from campus_safety.devices.filters import DeviceFilter
 from campus_safety.devices.forms import ApproveForm, MaintenanceForm
 from campus_safety.devices.models import Device, MaintenanceWindow, StatusChange
@@ -190,7 +190,7 @@ def device_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context = {
         "device": device,
-        "type_name": identifiers.type_name(device.device_id),
+        "type_name": type_names.type_name(device.device_id),
         "type_code": device.type_code,
         "live_seen": services.live_last_seen([device]).get(device.device_id),
         "history_page": history_page,
@@ -396,7 +396,7 @@ def pending_list(request: HttpRequest) -> HttpResponse:
         if may_write:
             form = ApproveForm(schools=_approval_schools(request, device), device=device)
         rows.append(
-            {"device": device, "form": form, "type_name": identifiers.type_name(device.device_id)}
+            {"device": device, "form": form, "type_name": type_names.type_name(device.device_id)}
         )
     return render(
         request,

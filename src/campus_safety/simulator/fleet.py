@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import transaction
 
 from campus_safety import clock
+from campus_safety.devices import status_reasons
 from campus_safety.devices.models import Device, StatusChange
 from campus_safety.simulator import patrol_walkers
 from campus_safety.simulator.http_devices import HttpDevice, HttpFleet
@@ -334,7 +335,7 @@ class Simulation:
             self.snapshots.close()
 
 
-NO_BROKER = "not simulated: the demo runs without an MQTT broker (MQTT_URL)"
+NO_BROKER = status_reasons.NO_BROKER.text()
 
 
 def set_aside_mqtt_devices() -> tuple[int, int]:
