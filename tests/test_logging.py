@@ -113,6 +113,7 @@ def test_the_access_log_leaves_out_device_messages_but_not_pages(serve_env, tmp_
     assert not any("/api/v1/ingest" in line for line in access), log
     assert not any("/healthz" in line for line in access), log  # the start-up's probe
     assert all(line[:4].isdigit() and "+0800 INFO" in line for line in access), log
+    assert " INFO uvicorn: Uvicorn running on " in log and "uvicorn.error" not in log
 
 
 def test_access_log_all_shows_device_messages_too(serve_env, tmp_path):

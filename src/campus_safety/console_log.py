@@ -65,3 +65,13 @@ class QuietPaths(logging.Filter):
             return True
         path = str(args[2]).split("?", 1)[0].rstrip("/")
         return not any(path == p or path.startswith(p + "/") for p in self.paths)
+
+
+class PlainUvicornName(logging.Filter):
+    """uvicorn says "Started server process" and "Shutting down" on its ``uvicorn.error``
+    logger: shown as ``uvicorn``, so no operator reads an error into them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.error":
+            record.name = "uvicorn"
+        return True

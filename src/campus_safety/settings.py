@@ -354,6 +354,7 @@ LOGGING = {
             "()": "campus_safety.console_log.QuietPaths",
             "paths": ACCESS_LOG_QUIET_PATHS,
         },
+        "plain_uvicorn_name": {"()": "campus_safety.console_log.PlainUvicornName"},
     },
     "handlers": {
         "console": {
@@ -366,6 +367,7 @@ LOGGING = {
     "loggers": {
         "axes": {"level": "WARNING"},
         "uvicorn.access": {"filters": ["quiet_paths"]},
+        "uvicorn.error": {"filters": ["plain_uvicorn_name"]},
     },
 }
 
