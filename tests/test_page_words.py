@@ -66,6 +66,11 @@ ALLOWED = {
     "DVR": "a device kind",
     "IPC": "a device kind (IP camera)",
     "KTV": "a kind of venue, written so in Chinese",
+    "Web": "GB/T 28181's Chinese device type names (Web 应用服务器)",
+    "GIS": "GB/T 28181's Chinese device type names (GIS 服务器)",
+    "HMAC": "a signature algorithm's name (HMAC-SHA256)",
+    "SHA": "a signature algorithm's name (HMAC-SHA256)",
+    "JavaScript": "what a browser calls it (启用 JavaScript)",
     "English": "the language switch names each language in itself",
     "km": "unit",
     "m": "unit",
@@ -475,3 +480,21 @@ def test_api_refusals_are_in_chinese(client, town, header):
 def test_the_checker_reads_the_values_of_an_api_body_not_its_keys():
     body = {"detail": "No AlarmCase matches the given query.", "units": ["请选择"]}
     assert set(_json_words(body, set())) == {"No", "AlarmCase", "matches", "the", "given", "query"}
+
+
+# --- one English word, two meanings --------------------------------------------------------
+
+
+def test_a_status_reads_as_a_status_not_as_its_column():
+    """ "Reported" is a hazard's status (已上报), a step on its timeline (上报) and the
+    column of when it was reported (上报时间); "Open" on the hazard map is a state."""
+    from django.utils import translation
+    from django.utils.translation import gettext, pgettext
+
+    from campus_safety.hazards.models import Hazard, HazardEvent
+
+    with translation.override("zh-hans"):
+        assert Hazard.Status.REPORTED.label == "已上报"
+        assert HazardEvent.Step.REPORTED.label == "上报"
+        assert gettext("Reported") == "上报时间"
+        assert pgettext("hazard state", "Open") == "未办结"

@@ -10,6 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from campus_safety.geojson import feature_collection, point_feature
 from campus_safety.hazards.models import Hazard
@@ -76,7 +77,7 @@ def layer_config() -> dict[str, Any]:
         "kinds": {str(k): str(v) for k, v in Hazard.SpotKind.choices},
         "labels": {
             "overdue": _("Overdue"),
-            "open": _("Open"),
+            "open": pgettext("hazard state", "Open"),
             "rectified": _("Rectified"),
             "school": _("School"),
             "distance": _("Distance to gate"),

@@ -15,6 +15,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campus_safety.devices.models import KeyArea
 from campus_safety.orgs.coordinates import latitude_field, longitude_field
@@ -70,7 +71,7 @@ class Hazard(models.Model):
         CITIZEN_REPORT = "citizen_report", _("Citizen report")
 
     class Status(models.TextChoices):
-        REPORTED = "reported", _("Reported")
+        REPORTED = "reported", pgettext_lazy("hazard status", "Reported")
         ASSIGNED = "assigned", _("Assigned")
         RECTIFYING = "rectifying", _("Rectifying")
         SUBMITTED = "submitted", _("Submitted for verification")
@@ -263,7 +264,7 @@ class HazardEvent(models.Model):
     """One step on a hazard's timeline: who did what, when, with which note."""
 
     class Step(models.TextChoices):
-        REPORTED = "reported", _("Reported")
+        REPORTED = "reported", pgettext_lazy("hazard step", "Reported")
         ASSIGNED = "assigned", _("Assigned")
         REASSIGNED = "reassigned", _("Reassigned")
         STARTED = "started", _("Rectification started")

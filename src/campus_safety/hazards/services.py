@@ -341,7 +341,9 @@ def report_hazard(
             checklist_answer=checklist_answer,
         )
         hazard.full_clean(exclude=["reference", "reported_by", "checklist_answer"])
-        hazard.save()
+        # Inserted without the model's audit signal, whose entry would name the
+        # placeholder reference: "hazard.report" below is this write's audit entry.
+        (hazard,) = Hazard.objects.bulk_create([hazard])
         hazard.reference = reference_for(kind, hazard.pk)
         Hazard.objects.filter(pk=hazard.pk).update(reference=hazard.reference)
         event = _event(hazard, Step.REPORTED, by, description, at=now)

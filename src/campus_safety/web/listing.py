@@ -126,13 +126,15 @@ def render_list(
 
 
 def tidy_filter_form(form: forms.Form) -> forms.Form:
-    """Every select starts with "All" rather than "---------" or "Unknown"."""
+    """Every select starts with "All" rather than "---------" or "Unknown" — but a
+    multiple choice, where choosing none is "all", gets no empty choice: its page offers
+    "All" itself, and a second one would read "All" twice."""
     for field in form.fields.values():
         if isinstance(field, forms.NullBooleanField):
             field.widget = forms.Select(
                 choices=[("", _("All")), ("true", _("Yes")), ("false", _("No"))]
             )
-        elif hasattr(field, "empty_label"):  # model choices and django-filter's choices
+        elif hasattr(field, "empty_label") and not isinstance(field, forms.MultipleChoiceField):
             field.empty_label = _("All")
             field.widget.choices = field.choices  # the widget holds a copy made earlier
     return form
