@@ -4,6 +4,7 @@ item 13: 87 one-key alarms and 60 intrusion detectors stayed 未知 all demo lon
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import threading
@@ -82,6 +83,20 @@ def test_setting_aside_twice_writes_no_second_change(city_devices):
     set_aside_mqtt_devices()
     assert set_aside_mqtt_devices() == (2, 0)
     assert StatusChange.objects.count() == 2
+
+
+def test_a_device_heard_within_its_deadline_is_left_to_the_liveness_sweeper(city_devices, clock):
+    """A demo with a broker stopped a minute ago: the sweeper knows these devices were
+    alive and takes them offline when their deadline passes (no keepalive); setting them
+    aside now would only have the sweeper bring them back online at once."""
+    heard = Device.objects.filter(protocol="mqtt").first()
+    since = clock.now() - dt.timedelta(seconds=60)
+    Device.objects.filter(pk=heard.pk).update(status="online", last_seen_at=since)
+    assert set_aside_mqtt_devices() == (2, 1)
+    assert Device.objects.get(pk=heard.pk).status == "online"
+    clock.advance(seconds=120)  # its 180 s deadline has passed: now it is set aside
+    assert set_aside_mqtt_devices() == (2, 1)
+    assert Device.objects.get(pk=heard.pk).status == "offline"
 
 
 def test_with_a_broker_the_mqtt_devices_are_simulated(city_devices):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import random
 import time
@@ -342,24 +343,32 @@ def set_aside_mqtt_devices() -> tuple[int, int]:
     """A demo without a broker cannot make its MQTT devices speak: rather than leave
     them 未知 (never heard from) all demo long, show them offline with the reason, in
     the device's history like any status change. Not announced: nothing happened to
-    them. A demo with a broker brings them online at their first heartbeat. Returns
-    (the MQTT devices, how many were set aside now) — run before the platform's jobs,
-    whose liveness sweeper then loads this state."""
+    them. A device heard from within its deadline (a demo with a broker stopped a moment
+    ago) is left to the liveness sweeper, which takes it offline when the deadline
+    passes — set aside now, the sweeper would bring it back online at once. A demo with
+    a broker brings them online at their first heartbeat. Returns (the MQTT devices, how
+    many were set aside now); run before the platform's jobs, whose sweeper then loads
+    this state."""
     mqtt = Device.objects.filter(protocol=Device.Protocol.MQTT, is_approved=True)
-    unheard = (Device.Status.UNKNOWN, Device.Status.ONLINE)
     now = clock.now()
     with transaction.atomic():
-        rows = list(mqtt.filter(status__in=unheard).values_list("pk", "status"))
-        for status in unheard:
-            mqtt.filter(status=status).update(status=Device.Status.OFFLINE, status_since=now)
-        StatusChange.objects.bulk_create(
-            (
+        rows = [
+            (pk, status)
+            for pk, status, seen, interval, count in mqtt.filter(
+                status__in=(Device.Status.UNKNOWN, Device.Status.ONLINE)
+            ).values_list("pk", "status", "last_seen_at", "keepalive_interval", "keepalive_count")
+            if seen is None or seen + dt.timedelta(seconds=interval * count) <= now
+        ]
+        for start in range(0, len(rows), 1000):
+            chunk = rows[start : start + 1000]
+            Device.objects.filter(pk__in=[pk for pk, _ in chunk]).update(
+                status=Device.Status.OFFLINE, status_since=now
+            )
+            StatusChange.objects.bulk_create(
                 StatusChange(device_id=pk, at=now, from_status=status,
                              to_status=Device.Status.OFFLINE, reason=NO_BROKER)
-                for pk, status in rows
-            ),
-            batch_size=1000,
-        )  # fmt: skip
+                for pk, status in chunk
+            )  # fmt: skip
     return mqtt.count(), len(rows)
 
 
