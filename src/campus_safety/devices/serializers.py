@@ -179,13 +179,18 @@ class DeviceSerializer(serializers.ModelSerializer):
                 attrs[name] = ""  # null clears: the password falls back to the platform's
             elif self.instance is not None and not attrs.get(name):
                 attrs.pop(name, None)  # blank keeps the stored credential
-        if current("protocol") == Device.Protocol.HTTP and not (
-            attrs.get("secret") or (self.instance is not None and self.instance.secret)
-        ):
+        secret = attrs["secret"] if "secret" in attrs else getattr(self.instance, "secret", "")
+        if current("protocol") == Device.Protocol.HTTP and not secret:
             raise serializers.ValidationError(
                 {"secret": _("An HTTP device needs its signing secret.")}
             )
         return attrs
+
+    def create(self, data: dict[str, Any]) -> Device:
+        return services.create_device(data)
+
+    def update(self, device: Device, data: dict[str, Any]) -> Device:
+        return services.update_device(device, data)
 
 
 class StatusChangeSerializer(serializers.ModelSerializer):

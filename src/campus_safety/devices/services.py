@@ -415,6 +415,26 @@ def save_registrations(registrations: list[Registering], *, protocol: str) -> No
             )
 
 
+# --- one device added or changed by hand ----------------------------------------------------
+
+
+def create_device(data: dict[str, Any]) -> Device:
+    """A device registered by hand (the device page or the API, whose serializer checked
+    ``data``): approved at once, its credentials stored encrypted."""
+    with transaction.atomic():
+        return Device.objects.create(**data)
+
+
+def update_device(device: Device, data: dict[str, Any]) -> Device:
+    """Change a device's registration; a field absent from ``data`` (a credential left
+    blank) keeps its stored value."""
+    for field, value in data.items():
+        setattr(device, field, value)
+    with transaction.atomic():
+        device.save()
+    return device
+
+
 # --- devices waiting for approval -----------------------------------------------------------
 
 

@@ -6,7 +6,9 @@ from campus_safety.web import spreadsheet_views as import_views
 app_name = "devices"
 urlpatterns = [
     path("", views.device_list, name="device_list"),
+    path("new/", views.device_new, name="device_new"),
     path("<int:pk>/", views.device_detail, name="device_detail"),
+    path("<int:pk>/edit/", views.device_edit, name="device_edit"),
     path("<int:pk>/query/", views.device_query, name="device_query"),
     path("<int:pk>/snapshot.jpg", views.device_snapshot, name="device_snapshot"),
     path("online-rate/", views.online_rate, name="online_rate"),

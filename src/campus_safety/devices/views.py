@@ -37,7 +37,7 @@ from campus_safety.accounts.roles import IMPORT, WRITE, can
 from campus_safety.audit.services import record
 from campus_safety.devices import gateway_link, map_layer, services, type_names
 from campus_safety.devices.filters import DeviceFilter
-from campus_safety.devices.forms import ApproveForm, MaintenanceForm
+from campus_safety.devices.forms import ApproveForm, DeviceForm, MaintenanceForm
 from campus_safety.devices.models import Device, MaintenanceWindow, StatusChange
 from campus_safety.orgs import map_data
 from campus_safety.orgs.models import School
@@ -367,6 +367,52 @@ def fault_list(request: HttpRequest) -> HttpResponse:
         "devices/faults.html",
         {"page": page, "page_links": page_links, "neighbours": neighbours, "now": clock.now()},
     )
+
+
+# --- adding and changing a device by hand -----------------------------------------------------
+
+
+def _device_form(request: HttpRequest, device: Device | None) -> HttpResponse:
+    """The form of one device: checked by the API's rules (DeviceSerializer), saved by
+    the API's writer (services.create_device / update_device); refused input is
+    answered 400 with the reasons beside the fields."""
+    schools = School.objects.visible_to(request.user).order_by("name")
+    initial = {}
+    chosen = _filtered_school(request)
+    if device is None and chosen is not None:
+        initial["school"] = chosen.pk
+    form = DeviceForm(
+        request.POST or None, request=request, instance=device, schools=schools, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.validated_data
+        if device is None:
+            saved = services.create_device(data)
+        else:
+            saved = services.update_device(device, data)
+        messages.success(request, _("%(device)s saved.") % {"device": saved})
+        return redirect("devices:device_detail", pk=saved.pk)
+    return render(
+        request,
+        "devices/device_form.html",
+        {"form": form, "device": device},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@role_required(RESOURCE, action=WRITE)
+def device_new(request: HttpRequest) -> HttpResponse:
+    """Add one device by hand (many at once: the spreadsheet import)."""
+    return _device_form(request, None)
+
+
+@login_required
+@role_required(RESOURCE, action=WRITE)
+def device_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change one device's registration: what it is, where, its keepalive and
+    credentials (never shown; blank keeps them)."""
+    return _device_form(request, _get_device(request, pk))
 
 
 # --- devices awaiting approval ----------------------------------------------------------------

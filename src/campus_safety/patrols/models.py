@@ -611,6 +611,8 @@ class PatrolLog(models.Model):
     # [[longitude, latitude, "iso time"], …]
     track = models.JSONField(_("GPS track"), default=list)
     distance_m = models.FloatField(_("distance (m)"), default=0)
+    # The phone page's one-off id: a resent or double-tapped patrol is stored once.
+    event_id = models.CharField(_("event ID"), max_length=64, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = ScopePaths(
@@ -624,6 +626,13 @@ class PatrolLog(models.Model):
         ordering = ["-started_at"]
         verbose_name = _("patrol log")
         verbose_name_plural = _("patrol logs")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["officer", "event_id"],
+                condition=~models.Q(event_id=""),
+                name="patrol_log_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.officer} {localtime(self.started_at):%Y-%m-%d %H:%M}"
@@ -660,6 +669,8 @@ class FieldStop(models.Model):
     subject = models.CharField(_("person stopped"), max_length=255)
     outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
     note = models.TextField(_("note"), blank=True)
+    # The phone page's one-off id: a resent or double-tapped stop is stored once.
+    event_id = models.CharField(_("event ID"), max_length=64, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = ScopePaths(
@@ -673,6 +684,13 @@ class FieldStop(models.Model):
         ordering = ["-at"]
         verbose_name = _("field stop")
         verbose_name_plural = _("field stops")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["officer", "event_id"],
+                condition=~models.Q(event_id=""),
+                name="field_stop_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.place} {localtime(self.at):%Y-%m-%d %H:%M}"

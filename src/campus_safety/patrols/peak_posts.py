@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from campus_safety import bus, clock
 from campus_safety.audit import services as audit
+from campus_safety.orgs.models import School
 from campus_safety.patrols.bulk import insert_rows
 from campus_safety.patrols.models import (
     PeakPost,
@@ -38,6 +40,31 @@ def timetables(school_ids: Iterable[int]) -> dict[int, Timetable]:
         row.school_id: Timetable.of(row)
         for row in SchoolTimetable.objects.filter(school_id__in=list(school_ids))
     }
+
+
+def save_post(post: PeakPost | None, data: dict[str, Any]) -> PeakPost:
+    """Create or change a 护学岗 post (place, geofence, head-count) from checked ``data``
+    (the API's and the set-up page's, patrols/serializers.py). Roster entries already
+    made keep their people; the next generated days use the new head-count."""
+    post = post or PeakPost()
+    for field, value in data.items():
+        setattr(post, field, value)
+    with transaction.atomic():
+        post.save()
+    return post
+
+
+def save_timetable(school: School, data: dict[str, Any]) -> SchoolTimetable:
+    """Set a school's 作息时间, from which its posts' arrival and dismissal windows
+    follow (post_rules.Timetable); windows already rostered keep their times."""
+    with transaction.atomic():
+        row = SchoolTimetable.objects.select_for_update().filter(school=school).first()
+        row = row or SchoolTimetable(school=school)
+        for field, value in data.items():
+            setattr(row, field, value)
+        row.full_clean()
+        row.save()
+    return row
 
 
 ASSIGNMENT_COLUMNS = (

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from campus_safety.orgs.models import Organisation, School
+from campus_safety.patrols import peak_posts, services
 from campus_safety.patrols import rounds as rules
-from campus_safety.patrols import services
 from campus_safety.patrols.models import (
     Checkpoint,
     FieldStop,
@@ -81,6 +81,12 @@ class CheckpointSerializer(SameSchoolMixin, serializers.ModelSerializer):
             self.check_school(school, device)
         return data
 
+    def create(self, data: dict[str, Any]) -> Checkpoint:
+        return services.save_checkpoint(None, data)
+
+    def update(self, checkpoint: Checkpoint, data: dict[str, Any]) -> Checkpoint:
+        return services.save_checkpoint(checkpoint, data)
+
 
 class RouteStopSerializer(serializers.ModelSerializer):
     class Meta:
@@ -142,6 +148,12 @@ class TourPlanSerializer(SameSchoolMixin, serializers.ModelSerializer):
         school = data.get("school") or self.instance.school
         self.check_school(school, data.get("route"), *data.get("guards", []))
         return data
+
+    def create(self, data: dict[str, Any]) -> TourPlan:
+        return services.save_plan(None, data)
+
+    def update(self, plan: TourPlan, data: dict[str, Any]) -> TourPlan:
+        return services.save_plan(plan, data)
 
 
 class TourRoundSerializer(serializers.ModelSerializer):
@@ -209,6 +221,12 @@ class PeakPostSerializer(serializers.ModelSerializer):
             return clean_required(value)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+    def create(self, data: dict[str, Any]) -> PeakPost:
+        return peak_posts.save_post(None, data)
+
+    def update(self, post: PeakPost, data: dict[str, Any]) -> PeakPost:
+        return peak_posts.save_post(post, data)
 
 
 class PostAssignmentSerializer(serializers.ModelSerializer):

@@ -88,6 +88,33 @@ def save_route(route: TourRoute | None, data: dict[str, Any]) -> TourRoute:
     return route
 
 
+def save_checkpoint(checkpoint: Checkpoint | None, data: dict[str, Any]) -> Checkpoint:
+    """Create or change a checkpoint (巡更点) from checked ``data`` (the API's and the
+    set-up page's, patrols/serializers.py)."""
+    checkpoint = checkpoint or Checkpoint()
+    for field, value in data.items():
+        setattr(checkpoint, field, value)
+    with transaction.atomic():
+        checkpoint.save()
+    return checkpoint
+
+
+def save_plan(plan: TourPlan | None, data: dict[str, Any]) -> TourPlan:
+    """Create or change a tour plan (巡更计划); ``guards``, when given, replace the plan's
+    guards in the same transaction. Rounds already created stay as they are; the next
+    sweep adds the rounds of new start times."""
+    data = dict(data)
+    guards = data.pop("guards", None)
+    plan = plan or TourPlan()
+    for field, value in data.items():
+        setattr(plan, field, value)
+    with transaction.atomic():
+        plan.save()
+        if guards is not None:
+            plan.guards.set(guards)
+    return plan
+
+
 # --- scans ---
 
 

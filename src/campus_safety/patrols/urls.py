@@ -1,6 +1,6 @@
 from django.urls import path
 
-from campus_safety.patrols import grid_views, post_views, views
+from campus_safety.patrols import grid_views, post_views, setup_views, views
 
 app_name = "patrols"
 urlpatterns = [
@@ -21,5 +21,21 @@ urlpatterns = [
     path("alarms/<int:pk>/acknowledge/", views.alarm_acknowledge, name="alarm_acknowledge"),
     path("alarms/<int:pk>/resolve/", views.alarm_resolve, name="alarm_resolve"),
     path("grid/", grid_views.grid, name="grid"),
+    path("grid/record/", grid_views.patrol_record, name="patrol_record"),
     path("field-stops/", grid_views.field_stops, name="field_stops"),
+    path("field-stops/new/", grid_views.field_stop_new, name="field_stop_new"),
+    # A school's set-up: tour checkpoints, routes, plans; 护学岗 posts and windows.
+    path("setup/checkpoints/", setup_views.checkpoints, name="checkpoints"),
+    path("setup/checkpoints/new/", setup_views.checkpoint_new, name="checkpoint_new"),
+    path("setup/checkpoints/<int:pk>/edit/", setup_views.checkpoint_edit, name="checkpoint_edit"),
+    path("setup/routes/", setup_views.routes, name="routes"),
+    path("setup/routes/new/", setup_views.route_new, name="route_new"),
+    path("setup/routes/<int:pk>/edit/", setup_views.route_edit, name="route_edit"),
+    path("setup/plans/", setup_views.plans, name="plans"),
+    path("setup/plans/new/", setup_views.plan_new, name="plan_new"),
+    path("setup/plans/<int:pk>/edit/", setup_views.plan_edit, name="plan_edit"),
+    path("setup/posts/", setup_views.posts, name="posts"),
+    path("setup/posts/new/", setup_views.post_new, name="post_new"),
+    path("setup/posts/<int:pk>/edit/", setup_views.post_edit, name="post_edit"),
+    path("setup/schools/<int:pk>/windows/", setup_views.timetable_edit, name="timetable_edit"),
 ]
