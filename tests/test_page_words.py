@@ -274,6 +274,7 @@ def town(clock, settings):
     received = send_alarm(button, clock)
     clock.advance(seconds=workflow.ack_seconds() + 1)
     escalation.run_alarm_timers(clock.now())  # 升级: unacknowledged too long
+    clock.advance(seconds=workflow.merge_seconds() + 1)  # a case of its own, not merged
     moved_on = send_alarm(DeviceFactory(school=school, name="二楼紧急按钮"), clock)
     workflow.acknowledge_case(moved_on, by=users["dispatcher"])
 
@@ -498,3 +499,14 @@ def test_a_status_reads_as_a_status_not_as_its_column():
         assert HazardEvent.Step.REPORTED.label == "上报"
         assert gettext("Reported") == "上报时间"
         assert pgettext("hazard state", "Open") == "未办结"
+
+
+def test_the_alarm_banner_names_its_case_in_chinese(client, town):
+    """The banner on every page (filled by script from this JSON) says the priority and
+    the escalation in words, not "P1" and "L1"."""
+    sign_in(client, town["users"]["dispatcher"])
+    named = client.get(reverse("alarms:unacknowledged")).json()["case"]
+    assert named["id"] == town["case"].pk and named["escalation_level"] == 1
+    shown = [named[k] for k in ("priority_label", "priority_text", "escalation_text", "key_area")]
+    assert not latin_words(shown, set()), shown
+    assert named["escalation_text"] == "已升级至第 1 级"

@@ -317,8 +317,8 @@ def test_the_case_page_shows_escalations_units_and_cameras(
     assert strip.status_code == 200 and "escalated to level 1" in strip.content.decode()
     actions = client.get(reverse("alarms:case_part", args=[case.pk]) + "?part=actions")
     assert 'id="ack-form"' in actions.content.decode()
-    wall = wall_cases(client)
-    assert "L1" in wall
+    wall = wall_cases(client)  # the level it went to, in words (not "L1")
+    assert "Police sub-bureau" in wall and 'title="escalated to level 1"' in wall
 
 
 def test_actions_are_post_only(client, clock, device, dispatcher):

@@ -168,11 +168,17 @@ def unacknowledged(request: HttpRequest) -> JsonResponse:
             "id": first.pk,
             "priority": first.priority,
             "priority_label": first.get_priority_display(),
+            "priority_text": _("priority %(level)s") % {"level": first.priority},
             "school": first.school.name if first.school_id else "",
             "device": first.device.name,
             "key_area": key_area_label(first.key_area or first.device.key_area),
             "opened_at": first.opened_at.isoformat(),
             "escalation_level": first.escalation_level,
+            "escalation_text": (
+                _("escalated to level %(level)s") % {"level": first.escalation_level}
+                if first.escalation_level
+                else ""
+            ),
             "url": reverse("alarms:case_detail", args=[first.pk]),
             "ack_url": (
                 reverse("alarms:acknowledge", args=[first.pk])
