@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from campus_safety import clock
 from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import WRITE, can
+from campus_safety.orgs import map_data
 from campus_safety.orgs.models import School
 from campus_safety.patrols import peak_posts, services, statistics
 from campus_safety.patrols.models import (
@@ -114,6 +115,8 @@ def posts_today(request: HttpRequest) -> HttpResponse:
             "windows": len(rows),
             "peaks": PEAKS,
             "map_config": {
+                "tiles": map_data.tile_layer(),
+                "districts": map_data.district_outlines(map_data.county_regions_of(schools)),
                 "live_url": reverse("patrols:posts_live") + f"?day={day.isoformat()}",
                 "posts": _live_json(rows),
                 "refresh_s": 20,

@@ -43,7 +43,10 @@
   function addTo(map, options) {
     var config = options || {};
     var colours = config.colours || DEFAULT_COLOURS;
-    var renderer = L.canvas({ padding: 0.5 });
+    // Its own pane just above the page's own points (overlay pane, 400), so the layer
+    // is on top whichever answer arrives first, and its switch shows what is under it.
+    if (!map.getPane("cs-devices")) { map.createPane("cs-devices").style.zIndex = "410"; }
+    var renderer = L.canvas({ padding: 0.5, pane: "cs-devices" });
     var group = L.layerGroup();
     var url = config.dataUrl || (script && script.dataset.layerUrl) || "/devices/map.geojson";
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } })
@@ -56,7 +59,7 @@
           var p = feature.properties;
           var latlng = [feature.geometry.coordinates[1], feature.geometry.coordinates[0]];
           L.circleMarker(latlng, {
-            renderer: renderer, radius: p.kind === "one_key_alarm" ? 5 : 3.5,
+            renderer: renderer, pane: "cs-devices", radius: p.kind === "one_key_alarm" ? 5 : 3.5,
             weight: p.flapping ? 2 : 1, color: p.flapping ? "#f59e0b" : "#ffffff",
             fillColor: colours[p.status] || DEFAULT_COLOURS.unknown, fillOpacity: 0.9
           }).bindPopup(function () { return popup(feature, config); }).addTo(group);
@@ -68,23 +71,7 @@
   }
 
   function deviceMap(container, config) {
-    var map = L.map(container, { preferCanvas: true, zoomSnap: 0.5 });
-    if (config.tiles && config.tiles.url) {
-      L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution || "", maxZoom: 18 }).addTo(map);
-    }
-    var features = (config.districts || []).filter(function (d) { return d.outline; }).map(function (d) {
-      return { type: "Feature", geometry: d.outline, properties: { name: d.name } };
-    });
-    if (features.length) {
-      var outlines = L.geoJSON({ type: "FeatureCollection", features: features }, {
-        interactive: false,
-        style: { color: "#64748b", weight: 1.2, fillColor: "#ffffff", fillOpacity: 0.75 }
-      });
-      map.fitBounds(outlines.getBounds().pad(0.02));
-      outlines.addTo(map);
-    } else {
-      map.setView([35.0, 110.0], 4);
-    }
+    var map = window.campusSafetyMap.base(container, config).map;
     var counter = document.getElementById("device-map-count");
     addTo(map, config).then(function (group) {
       container.dataset.loaded = "true";
@@ -118,6 +105,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var container = document.getElementById("device-map");
-    if (container) { deviceMap(container, readJSON("device-map-config")); }
+    if (container && window.campusSafetyMap) { deviceMap(container, readJSON("device-map-config")); }
   });
 })();

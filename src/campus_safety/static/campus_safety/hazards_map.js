@@ -1,6 +1,7 @@
 /* The trouble-spot map (/hazards/map/): spots around schools coloured by where they
-   stand (overdue, open, rectified) and the schools they sit by. Data comes from the
-   page's config (json_script) and the GeoJSON endpoint; no inline script (CSP). */
+   stand (overdue, open, rectified) and the schools they sit by, over the districts and
+   every school of the user (map_context.js). Data comes from the page's config
+   (json_script) and the GeoJSON endpoint; no inline script (CSP). */
 (function () {
   "use strict";
 
@@ -39,23 +40,8 @@
   }
 
   function spotMap(container, config) {
-    var map = L.map(container, { preferCanvas: true, zoomSnap: 0.5 });
-    if (config.tiles && config.tiles.url) {
-      L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution || "", maxZoom: 18 }).addTo(map);
-    }
-    var outlines = (config.districts || []).filter(function (d) { return d.outline; }).map(function (d) {
-      return { type: "Feature", geometry: d.outline, properties: { name: d.name } };
-    });
-    if (outlines.length) {
-      var layer = L.geoJSON({ type: "FeatureCollection", features: outlines }, {
-        interactive: false,
-        style: { color: "#64748b", weight: 1.2, fillColor: "#ffffff", fillOpacity: 0.75 }
-      });
-      map.fitBounds(layer.getBounds().pad(0.02));
-      layer.addTo(map);
-    } else {
-      map.setView([35.0, 110.0], 4);
-    }
+    var base = window.campusSafetyMap.base(container, config);
+    var map = base.map;
     var counter = document.getElementById("hazard-map-count");
     var renderer = L.canvas({ padding: 0.5 });
     var colours = config.colours || {};
@@ -79,7 +65,7 @@
             fillOpacity: isSchool ? 0.6 : 0.95
           }).bindPopup(function () { return popup(feature, config); }).addTo(map);
         });
-        if (!outlines.length && bounds.length) { map.fitBounds(L.latLngBounds(bounds).pad(0.1)); }
+        if (!base.outlines && bounds.length) { map.fitBounds(L.latLngBounds(bounds).pad(0.1)); }
         container.dataset.loaded = "true";
         container.dataset.markers = String(spots);
         if (counter) { counter.textContent = spots.toLocaleString(); }
@@ -93,6 +79,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var container = document.getElementById("hazard-map");
-    if (container && window.L) { spotMap(container, readJSON("hazard-map-config")); }
+    if (container && window.L && window.campusSafetyMap) {
+      spotMap(container, readJSON("hazard-map-config"));
+    }
   });
 })();

@@ -1,6 +1,6 @@
 /* Leaflet maps: the city school map (/map/) and the small map on a school's page.
-   With no tile URL configured nothing is fetched from outside: the county outlines
-   are drawn on a plain background. Markers use the canvas renderer (2,000+ points). */
+   The base (tiles or, with no tile URL, the county outlines with their names on a plain
+   background) comes from map_context.js. Markers use the canvas renderer (2,000+ points). */
 (function () {
   "use strict";
   var GAP_COLOURS = ["#16a34a", "#f59e0b", "#dc2626"];
@@ -12,31 +12,6 @@
     return el ? JSON.parse(el.textContent) : null;
   }
 
-  function addTiles(map, tiles) {
-    if (tiles && tiles.url) {
-      L.tileLayer(tiles.url, { attribution: tiles.attribution || "", maxZoom: 18 }).addTo(map);
-      return true;
-    }
-    return false;
-  }
-
-  function outlineLayer(districts, withLabels) {
-    var features = districts.filter(function (d) { return d.outline; }).map(function (d) {
-      return { type: "Feature", geometry: d.outline, properties: { code: d.code, name: d.name } };
-    });
-    if (!features.length) { return null; }
-    return L.geoJSON({ type: "FeatureCollection", features: features }, {
-      interactive: false,
-      style: { color: "#64748b", weight: 1.2, fillColor: "#ffffff", fillOpacity: 0.75 },
-      onEachFeature: function (feature, layer) {
-        if (withLabels) {
-          layer.bindTooltip(feature.properties.name, { permanent: true, direction: "center",
-                                                       className: "district-label" });
-        }
-      }
-    });
-  }
-
   function el(tag, text, className) {
     var node = document.createElement(tag);
     if (text !== undefined) { node.textContent = text; }
@@ -45,17 +20,11 @@
   }
 
   function cityMap(container, config) {
-    var map = L.map(container, { preferCanvas: true, zoomSnap: 0.5 });
+    // The schools are this map's own points: no grey context dots under them.
+    var base = window.campusSafetyMap.base(container, config, { schools: false });
+    var map = base.map;
+    var outlines = base.outlines;
     var renderer = L.canvas({ padding: 0.5 });
-    var hasTiles = addTiles(map, config.tiles);
-    var outlines = outlineLayer(config.districts, true);
-    // A view first: Leaflet cannot draw a layer on a map that has none yet.
-    if (outlines) {
-      map.fitBounds(outlines.getBounds().pad(0.02));
-      outlines.addTo(map);
-    } else {
-      map.setView([35.0, 110.0], hasTiles ? 5 : 4);
-    }
     var markers = L.layerGroup().addTo(map);
     var features = [];
     var form = document.getElementById("map-filters");
@@ -143,27 +112,21 @@
   }
 
   function schoolMap(container, place) {
-    var map = L.map(container, { preferCanvas: true, scrollWheelZoom: false,
-                                 attributionControl: !!(place.tiles && place.tiles.url) });
-    var hasTiles = addTiles(map, place.tiles);
+    var districts = place.outline ? [{ code: "", name: place.district || "", outline: place.outline }] : [];
+    var base = window.campusSafetyMap.base(container, { tiles: place.tiles, districts: districts }, {
+      scrollWheelZoom: false, attributionControl: !!(place.tiles && place.tiles.url)
+    });
     var latlng = [place.lat, place.lon];
-    var outline = place.outline ? outlineLayer([{ code: "", name: "", outline: place.outline }],
-                                               false) : null;
-    if (hasTiles || !outline) {
-      map.setView(latlng, 14);
-    } else {
-      map.fitBounds(outline.getBounds().pad(0.05));
-    }
-    if (outline) { outline.addTo(map); }
+    if (base.hasTiles || !base.outlines) { base.map.setView(latlng, 14); }
     L.circleMarker(latlng, { radius: 8, weight: 2, color: "#ffffff",
                              fillColor: gapColour(place.gap), fillOpacity: 0.95 })
-      .bindTooltip(place.name, { direction: "top", offset: [0, -8], permanent: !hasTiles })
-      .addTo(map);
+      .bindTooltip(place.name, { direction: "top", offset: [0, -8], permanent: !base.hasTiles })
+      .addTo(base.map);
     container.dataset.loaded = "true";
   }
 
   document.addEventListener("DOMContentLoaded", function () {
-    if (!window.L) { return; }
+    if (!window.L || !window.campusSafetyMap) { return; }
     var city = document.getElementById("school-map");
     if (city) { cityMap(city, readJSON("map-config")); }
     var mini = document.getElementById("school-location-map");

@@ -1,6 +1,7 @@
 /* 护学岗 posts on a map with live staffing: circles coloured by the window's state,
-   refreshed from /patrols/posts/live.json while the page is open. No inline script:
-   the configuration comes from a json_script block. */
+   refreshed from /patrols/posts/live.json while the page is open, over the districts and
+   schools (map_context.js). No inline script: the configuration comes from a
+   json_script block. */
 (function () {
   "use strict";
   var COLOURS = { staffed: "#16a34a", understaffed: "#f59e0b", empty: "#dc2626", idle: "#94a3b8" };
@@ -28,8 +29,8 @@
   function start() {
     var container = document.getElementById("posts-map");
     var config = readJSON("posts-map-config");
-    if (!container || !config || typeof L === "undefined") { return; }
-    var map = L.map(container, { preferCanvas: true, zoomSnap: 0.5 });
+    if (!container || !config || typeof L === "undefined" || !window.campusSafetyMap) { return; }
+    var map = window.campusSafetyMap.base(container, config).map;
     var layer = L.layerGroup().addTo(map);
     var fitted = false;
 
@@ -38,7 +39,9 @@
       var points = [];
       byPost(posts).forEach(function (p) {
         var marker = L.circleMarker([p.lat, p.lon], {
-          radius: 7, color: "#1f2937", weight: 1, fillColor: colour(p), fillOpacity: 0.9
+          // posts outside their window are small, so the live ones and the map show through
+          radius: p.phase === "live" ? 7 : 4, color: "#1f2937", weight: p.phase === "live" ? 1 : 0.5,
+          fillColor: colour(p), fillOpacity: 0.9
         });
         marker.bindPopup(
           "<strong></strong><br><span></span>"
@@ -55,7 +58,6 @@
       if (!fitted) {
         if (points.length === 1) { map.setView(points[0], 16); }
         else if (points.length) { map.fitBounds(L.latLngBounds(points).pad(0.1)); }
-        else { map.setView([37.45, 116.3], 10); }
         fitted = true;
       }
       container.dataset.markers = String(points.length);

@@ -134,6 +134,11 @@
         item.appendChild(el("span", "sp-meta", meta));
         list.appendChild(item);
       });
+      if (data.more) {  // said under the last match too (the list covers the note)
+        var more = el("li", "sp-more", texts.more || "");
+        more.setAttribute("aria-hidden", "true");
+        list.appendChild(more);
+      }
       note.textContent = !results.length ? texts.noMatch || "" : data.more ? texts.more || "" : "";
       list.hidden = !results.length;
       input.setAttribute("aria-expanded", results.length ? "true" : "false");
