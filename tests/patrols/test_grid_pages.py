@@ -3,13 +3,16 @@ field stop (盘查). Both go through grid.py (the writer the API uses) with the 
 rules (its serializers), are stored once per form (a one-off event id), and refuse bad
 input with a 400 that says why and stores nothing."""
 
+import datetime as dt
 import json
 import re
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from campus_safety.audit.models import AuditEntry
 from campus_safety.orgs.models import Organisation
+from campus_safety.patrols.grid import record_patrol_log
 from campus_safety.patrols.models import FieldStop, GridRoute, PatrolLog
 from tests.factories import OrganisationFactory, SchoolFactory, UserFactory, sign_in
 from tests.patrols.support import officer
@@ -181,3 +184,16 @@ def test_the_police_lists_link_to_the_recording_pages(client, beat):
     grid = client.get("/patrols/grid/").content.decode()
     assert f'href="{RECORD}"' in grid and f'href="{STOP}"' in grid
     assert f'href="{STOP}"' in client.get("/patrols/field-stops/").content.decode()
+
+
+def test_once_is_the_databases_rule_and_api_records_without_an_id_are_not_merged(beat):
+    """The one-off id is a unique constraint per officer (two requests racing past the
+    look-up still make one row); records without one — the API's — stay separate."""
+    data = {"started_at": dt.datetime.fromisoformat(TRACK[0][2]), "track": TRACK}
+    fields = {"organisation": beat["station"], "officer": beat["police"], **data}
+    PatrolLog.objects.create(event_id="race", **fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PatrolLog.objects.create(event_id="race", **fields)
+    record_patrol_log(beat["police"], dict(data))
+    record_patrol_log(beat["police"], dict(data))
+    assert PatrolLog.objects.filter(event_id="").count() == 2
