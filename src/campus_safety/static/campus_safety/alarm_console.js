@@ -332,7 +332,6 @@
     var seen = null;
     var map = null;
     var markers = null;
-    var markerIds = {};
 
     function rows() { return $all("#alarm-cases tr.case-row"); }
     function current() {
@@ -384,35 +383,34 @@
       box.appendChild(link);
       return box;
     }
+    /* The map: districts named and every school as a grey dot (map_context.js), the
+       open cases as pins; it fits the open cases whenever they change (one more, one
+       fewer), and the districts when none is open. A refresh with the same cases keeps
+       the view the dispatcher chose. */
+    var caseKey = null;
+    var districtBounds = null;
     function initMap() {
       var node = $("#alarm-map");
-      if (!node || !window.L) { return; }
+      if (!node || !window.L || !window.campusSafetyMap) { return; }
       var config = readJSON("alarm-map-config") || {};
-      map = L.map(node, { zoomSnap: 0.5 });
-      if (config.tiles && config.tiles.url) {
-        L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution || "", maxZoom: 18 }).addTo(map);
-      }
-      var outlines = (config.districts || []).filter(function (d) { return d.outline; }).map(function (d) {
-        return { type: "Feature", geometry: d.outline, properties: { name: d.name } };
-      });
-      if (outlines.length) {
-        var layer = L.geoJSON({ type: "FeatureCollection", features: outlines }, {
-          interactive: false,
-          style: { color: "#64748b", weight: 1.2, fillColor: "#ffffff", fillOpacity: 0.75 }
-        }).addTo(map);
-        map.fitBounds(layer.getBounds().pad(0.02));
-      } else {
-        map.setView([35.0, 110.0], 4);
-      }
+      var base = window.campusSafetyMap.base(node, config);
+      map = base.map;
+      districtBounds = base.outlines ? base.outlines.getBounds().pad(0.02) : null;
       markers = L.layerGroup().addTo(map);
       drawPoints();
+    }
+    function fitCases(bounds) {
+      map.invalidateSize();  // the wall's layout may have changed width (cards on a phone)
+      if (bounds.length) {
+        map.fitBounds(bounds, { padding: [40, 40], maxZoom: 14 });
+      } else if (districtBounds) {
+        map.fitBounds(districtBounds);
+      }
     }
     function drawPoints() {
       var node = $("#alarm-map");
       if (!map || !node) { return; }
       var points = readJSON("alarm-points") || [];
-      var ids = {};
-      var isNew = false;
       markers.clearLayers();
       var bounds = [];
       points.forEach(function (point) {
@@ -427,13 +425,14 @@
         marker.on("click", function () { select(String(point.id), true); });
         marker.addTo(markers);
         bounds.push([point.lat, point.lon]);
-        ids[point.id] = true;
-        if (!markerIds[point.id]) { isNew = true; }
       });
-      markerIds = ids;
+      var key = points.map(function (point) { return point.id; }).sort().join(",");
+      if (key !== caseKey) {
+        caseKey = key;
+        fitCases(bounds);
+      }
       node.dataset.loaded = "true";
       node.dataset.markers = String(points.length);
-      if (bounds.length && isNew) { map.fitBounds(bounds, { padding: [40, 40], maxZoom: 14 }); }
     }
 
     /* Bulk acknowledge (a supervisor's wall): the ticked cases survive the live refresh
