@@ -1,7 +1,9 @@
 """Workbooks that are small on disk and huge, or broken, inside (issue #13, defects 5
-and 7): each is refused quickly, in bounded memory, with a reason a person can act on."""
+and 7): each is refused after bounded work — no more rows read than the limit, nothing
+read at all when the file's parts are implausible — in bounded memory, with a reason a
+person can act on. Work is counted, not timed (timings belong in bench/import_limits.py,
+which measured 290 s → 0.001 s for the 30,000,000-row file)."""
 
-import time
 import tracemalloc
 
 import pytest
@@ -15,9 +17,8 @@ pytestmark = pytest.mark.django_db
 
 HEADER = ["学校标识码", "学校名称", "学校类型", "区县代码", "在校学生数"]
 GOOD = ["1371402001", "一小", "小学", "371402", 800]
-# Generous bounds for a loaded 2-CPU machine; before the fix these took 23 s and more.
-QUICK_SECONDS = 5
 BOUNDED_MEMORY = 64 * 2**20
+ROW_LIMIT = 50_000  # IMPORT_MAX_ROWS' default
 
 
 @pytest.fixture
@@ -27,22 +28,25 @@ def editor():
     return UserFactory(role="education_staff", organisation=bureau)
 
 
-def timed_import(data: bytes, user) -> tuple[BaseException | xl.ImportResult, float]:
-    """(the result or the exception, seconds)."""
-    started = time.perf_counter()
+def counted_import(data: bytes, user) -> tuple[BaseException | xl.ImportResult, int]:
+    """(the result or the exception, how many rows were read before it)."""
+    read = [0]
+
+    def progress(rows: int, expected: int | None) -> None:
+        read[0] = rows
+
     try:
-        outcome = xl.import_workbook(xl.get_registry("schools"), data, user)
+        outcome = xl.import_workbook(xl.get_registry("schools"), data, user, progress=progress)
     except Exception as exc:
         outcome = exc
-    return outcome, time.perf_counter() - started
+    return outcome, read[0]
 
 
 def peak_memory(data: bytes, user) -> int:
-    """The most bytes Python held at once while importing ``data`` (tracemalloc: slow,
-    so apart from the timing)."""
+    """The most bytes Python held at once while importing ``data``."""
     tracemalloc.start()
     try:
-        timed_import(data, user)
+        counted_import(data, user)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -51,10 +55,10 @@ def peak_memory(data: bytes, user) -> int:
 def test_five_million_empty_rows_are_refused_at_the_row_limit(editor):
     data = crafted.empty_rows_workbook(HEADER, 5_000_000, rows=[GOOD])
     assert len(data) < 64 * 1024  # the 45 KB file of the issue
-    outcome, seconds = timed_import(data, editor)
+    outcome, rows_read = counted_import(data, editor)
     assert isinstance(outcome, xl.ImportFileError)
     assert "More than 50000 rows (empty rows count too)" in str(outcome)
-    assert seconds < QUICK_SECONDS
+    assert rows_read <= ROW_LIMIT + 1  # not 5,000,000
     assert peak_memory(data, editor) < BOUNDED_MEMORY
     assert not School.objects.exists()
 
@@ -75,42 +79,43 @@ def test_one_row_numbered_three_million_is_refused_not_read_through_the_gap(edit
     chunks = [*crafted.sheet(HEADER, [GOOD], close=False)]
     far = crafted.row_xml(3_000_000, ["1371402002", "二小", "小学", "371402", 900])
     data = crafted.workbook([*chunks, far, b"</sheetData></worksheet>"])
-    outcome, seconds = timed_import(data, editor)
+    outcome, rows_read = counted_import(data, editor)
     assert isinstance(outcome, xl.ImportFileError) and "More than 50000 rows" in str(outcome)
-    assert seconds < QUICK_SECONDS
+    assert rows_read <= ROW_LIMIT + 1  # the gap counts; it is not walked to row 3,000,000
 
 
 def test_a_dimension_claiming_the_whole_grid_is_not_believed(editor):
     sheet = crafted.sheet(HEADER, [GOOD], empty_rows=40_000, dimension="A1:XFD1048576")
-    outcome, seconds = timed_import(crafted.workbook(sheet), editor)
+    outcome, _ = counted_import(crafted.workbook(sheet), editor)
     assert isinstance(outcome, xl.ImportResult), outcome
     assert (outcome.rows, outcome.created) == (1, 1)
-    assert seconds < QUICK_SECONDS  # 53 s before: every empty row 16,384 cells wide
+    # 53 s before, every empty row read 16,384 cells wide: now as wide as the header
+    assert peak_memory(crafted.workbook(sheet), editor) < BOUNDED_MEMORY
 
 
 def test_a_part_that_unpacks_past_the_limit_is_refused_before_it_is_read(editor, settings):
     settings.IMPORT_MAX_PART_BYTES = 8 * 2**20
     data = crafted.empty_rows_workbook(HEADER, 2_000_000)  # 12 MB of XML in 12 KB
-    outcome, seconds = timed_import(data, editor)
+    outcome, rows_read = counted_import(data, editor)
     assert isinstance(outcome, xl.ImportFileError)
-    assert "implausible size" in str(outcome) and seconds < QUICK_SECONDS
+    assert "implausible size" in str(outcome) and rows_read == 0  # refused unread
 
 
 def test_the_30_million_row_workbook_of_the_issue_is_refused_fast(editor):
     data = crafted.empty_rows_workbook(HEADER, 30_000_000)
     assert len(data) < 300 * 1024  # 264 KB, 180 MB unpacked
-    outcome, seconds = timed_import(data, editor)
+    outcome, rows_read = counted_import(data, editor)
     assert isinstance(outcome, xl.ImportFileError), outcome
-    assert seconds < QUICK_SECONDS  # 290 s and 2.7 GB before
+    assert rows_read <= ROW_LIMIT + 1  # 290 s and 2.7 GB before
     assert peak_memory(data, editor) < BOUNDED_MEMORY
 
 
 def test_a_zip_that_understates_a_parts_size_is_refused_at_the_stated_size(editor):
     data = crafted.understated_workbook(HEADER, 5_000_000)
-    outcome, seconds = timed_import(data, editor)
+    outcome, rows_read = counted_import(data, editor)
     assert isinstance(outcome, xl.ImportFileError), outcome
     assert "damaged" in str(outcome)
-    assert seconds < QUICK_SECONDS
+    assert rows_read == 0  # refused before a row is read
     assert peak_memory(data, editor) < BOUNDED_MEMORY
 
 
@@ -180,9 +185,7 @@ def test_the_cli_says_a_cut_off_sheet_is_damaged_in_one_line(editor, tmp_path, c
 def test_the_cli_keeps_to_the_same_row_limit(editor, tmp_path, capsys):
     path = tmp_path / "schools.xlsx"
     path.write_bytes(crafted.empty_rows_workbook(HEADER, 5_000_000, rows=[GOOD]))
-    started = time.perf_counter()
     status = run_cli("import", "schools", str(path), "--user", editor.username, "-v", "0")
-    assert time.perf_counter() - started < QUICK_SECONDS
     err = capsys.readouterr().err
     assert status == 1 and "More than 50000 rows" in err and "Traceback" not in err
 
@@ -194,9 +197,9 @@ def test_millions_of_shared_strings_are_refused_before_openpyxl_lists_them(edito
     """7,800,000 strings in 315 KB took openpyxl 194 s and 711 MB to read."""
     strings = crafted.repeated(b"<sst " + MAIN + b">", b"<si><t>a</t></si>", 2_000_000, b"</sst>")
     data = crafted.workbook(crafted.sheet(HEADER, [GOOD]), shared_strings=strings)
-    outcome, seconds = timed_import(data, editor)
+    outcome, rows_read = counted_import(data, editor)
     assert isinstance(outcome, xl.ImportFileError) and "implausible size" in str(outcome)
-    assert seconds < QUICK_SECONDS
+    assert rows_read == 0  # refused before openpyxl reads the part
 
 
 def test_a_million_cell_styles_are_refused_before_openpyxl_builds_them(editor):
@@ -206,9 +209,9 @@ def test_a_million_cell_styles_are_refused_before_openpyxl_builds_them(editor):
         b"<styleSheet " + MAIN + b"><cellXfs>", xf, 1_000_000, b"</cellXfs></styleSheet>"
     )
     data = crafted.workbook(crafted.sheet(HEADER, [GOOD]), styles=styles)
-    outcome, seconds = timed_import(data, editor)
+    outcome, rows_read = counted_import(data, editor)
     assert isinstance(outcome, xl.ImportFileError) and "implausible size" in str(outcome)
-    assert seconds < QUICK_SECONDS
+    assert rows_read == 0  # refused before openpyxl reads the part
 
 
 def test_shared_strings_and_styles_of_a_real_size_still_import(editor):

@@ -22,7 +22,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import OperationalError, close_old_connections, connection
 from django.utils import timezone
 
 from campus_safety import clock
@@ -120,6 +120,12 @@ def save_registrations(registrations: list[Registering]) -> None:
     devices.save_registrations(registrations, protocol=PROTOCOL)
 
 
+# A write refused because another writer holds the lock (SQLite: "database table is
+# locked" answers at once instead of waiting) is tried again, ~0.75 s in all, before the
+# REGISTER is answered 500 and the device registers again on its own.
+SAVE_ATTEMPTS = 5
+
+
 class RegistrationSaver:
     """GB/T 28181 registrations made durable before their 200 OK (``on_registered``).
 
@@ -158,14 +164,22 @@ class RegistrationSaver:
             while self._pending:
                 batch, self._pending = self._pending, []
                 error: Exception | None = None
-                try:
-                    await loop.run_in_executor(
-                        self._thread, _in_thread, save_registrations, [r for r, _ in batch]
-                    )
-                    self.batches += 1
-                except Exception as exc:
-                    log.warning("GB28181: %d registrations not saved: %s", len(batch), exc)
-                    error = exc
+                for attempt in range(SAVE_ATTEMPTS):
+                    try:
+                        await loop.run_in_executor(
+                            self._thread, _in_thread, save_registrations, [r for r, _ in batch]
+                        )
+                        self.batches += 1
+                        error = None
+                        break
+                    except OperationalError as exc:  # locked by another writer: again soon
+                        error = exc
+                        await asyncio.sleep(0.05 * (attempt + 1))
+                    except Exception as exc:
+                        error = exc
+                        break
+                if error is not None:
+                    log.warning("GB28181: %d registrations not saved: %s", len(batch), error)
                 for _registration, future in batch:
                     if future.done():  # its REGISTER gave up (the server closing)
                         continue
