@@ -19,6 +19,7 @@ from django.db import connection
 from django.db.backends.signals import connection_created
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from campus_safety.accounts.landing import landing_url
 from campus_safety.alarms.models import AlarmCase, Dispatch
 from campus_safety.devices import liveness
 from campus_safety.live import fanout
@@ -297,7 +298,7 @@ def sign_in_as(page, server, user, totp) -> None:
     code = TOTP(totp.bin_key, totp.step, totp.t0, totp.digits, totp.drift).token()
     page.fill("input[name=code]", f"{code:06d}")
     page.click("#otp-form button[type=submit]")
-    page.wait_for_url(f"{server.url}/")
+    page.wait_for_url(f"{server.url}{landing_url(user)}")  # the role's first page
 
 
 @pytest.fixture

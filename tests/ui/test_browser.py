@@ -9,6 +9,7 @@ import pytest
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from campus_safety.accounts.landing import landing_url
 from campus_safety.orgs.models import School
 from tests.factories import (
     PASSWORD,
@@ -97,7 +98,7 @@ def sign_in(page, live_server, town) -> None:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     page.fill("input[name=code]", f"{totp.token():06d}")
     page.click("#otp-form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}{landing_url(town['device'].user)}")  # the wall
 
 
 def table_names(page) -> list[str]:
@@ -175,6 +176,7 @@ def test_the_map_draws_every_school_and_filters_by_district(
 
 def test_the_overview_draws_its_charts(django_db_setup, live_server, town, page):
     sign_in(page, live_server, town)
+    page.goto(f"{live_server.url}/overview/")  # a dispatcher lands on the alarm wall
     page.wait_for_selector("[data-chart='chart-guards'] canvas")
     assert page.locator("[data-chart] canvas").count() == 3
     assert page.inner_text("[data-figure=schools]") == "42"

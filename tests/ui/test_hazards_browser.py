@@ -9,6 +9,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from PIL import Image
 
+from campus_safety.accounts.landing import landing_url
 from campus_safety.hazards.models import Hazard
 from campus_safety.hazards.uploads import has_location
 from campus_safety.orgs.models import Organisation
@@ -77,7 +78,7 @@ def sign_in(page, live_server, username, device) -> None:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     page.fill("input[name=code]", f"{totp.token():06d}")
     page.click("#otp-form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}{landing_url(device.user)}")
 
 
 def photo_file(name: str, *, gps: bool = False) -> dict:

@@ -60,7 +60,7 @@ def test_an_officer_is_refused_outside_the_fence_and_checks_in_inside_it(
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     page.fill("input[name=code]", f"{totp.token():06d}")
     page.click("#otp-form button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    page.wait_for_url(f"{live_server.url}/alarms/")  # an officer lands on the wall
 
     page.goto(f"{live_server.url}/patrols/duty/")
     card = page.locator(".duty-card").first  # the arrival peak; the dismissal card follows

@@ -13,6 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 READ, WRITE, IMPORT, EXPORT, REVEAL = "read", "write", "import", "export", "reveal"
 ACTIONS = (READ, WRITE, IMPORT, EXPORT, REVEAL)
+ACTION_LABELS = {
+    READ: _("read"),
+    WRITE: _("write"),
+    IMPORT: _("import"),
+    EXPORT: _("export"),
+    REVEAL: _("reveal"),
+}
 RESOURCES = {
     "schools": _("Schools"),
     "guards": _("Guards"),
@@ -134,15 +141,30 @@ def can(user: Any, action: str, resource: str) -> bool:
     return action in PERMISSIONS.get(getattr(user, "role", ""), {}).get(resource, set())
 
 
-def table() -> list[dict[str, Any]]:
-    """The table as rows for the administrators' page."""
+def table() -> dict[str, Any]:
+    """The table for the role-table page: a column per role, a row per resource, each
+    cell the actions that role may take on it, in words (a row of 17 resources fits a
+    desktop; on a phone each row becomes a card)."""
     from campus_safety.accounts.models import User
 
-    return [
+    roles = list(User.Role.choices)
+    rows = [
         {
-            "role": role,
+            "resource": resource,
             "label": label,
-            "grants": {res: sorted(PERMISSIONS.get(role, {}).get(res, set())) for res in RESOURCES},
+            "cells": [
+                {
+                    "role": role,
+                    "role_label": role_label,
+                    "actions": [
+                        ACTION_LABELS[a]
+                        for a in ACTIONS
+                        if a in PERMISSIONS.get(role, {}).get(resource, set())
+                    ],
+                }
+                for role, role_label in roles
+            ],
         }
-        for role, label in User.Role.choices
+        for resource, label in RESOURCES.items()
     ]
+    return {"roles": roles, "rows": rows}

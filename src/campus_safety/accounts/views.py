@@ -14,6 +14,7 @@ from django_otp import login as otp_login
 
 from campus_safety.accounts import roles, two_factor
 from campus_safety.accounts.forms import CodeForm, SignInForm, TokenForm
+from campus_safety.accounts.landing import landing_url
 from campus_safety.accounts.signals import announce
 from campus_safety.accounts.tokens import create_token, revoke_token
 
@@ -21,18 +22,23 @@ MAX_CODE_FAILURES = 5
 
 
 def _next_url(request: HttpRequest) -> str:
+    """Where the user asked to go, if it is on this site; else the role's first page."""
     url = request.POST.get("next") or request.GET.get("next") or ""
     if url and url_has_allowed_host_and_scheme(
         url, {request.get_host()}, require_https=request.is_secure()
     ):
         return url
-    return reverse("reports:overview")
+    return landing_url(request.user)
 
 
 class SignInView(auth_views.LoginView):
     template_name = "accounts/login.html"
     form_class = SignInForm
     redirect_authenticated_user = False
+
+    def get_default_redirect_url(self) -> str:
+        """Without a ``next``, each role lands on its work (accounts/landing.py)."""
+        return landing_url(self.request.user)
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -137,11 +143,7 @@ def role_table(request: HttpRequest) -> HttpResponse:
         roles.can(request.user, roles.READ, "users") or roles.can(request.user, roles.READ, "audit")
     ):
         raise PermissionDenied
-    return render(
-        request,
-        "accounts/roles.html",
-        {"rows": roles.table(), "resources": roles.RESOURCES, "actions": roles.ACTIONS},
-    )
+    return render(request, "accounts/roles.html", roles.table())
 
 
 def locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:

@@ -11,11 +11,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.dateparse import parse_datetime
 
 from campus_safety import spreadsheets as xl
 from campus_safety.accounts.access import role_required
+from campus_safety.accounts.landing import landing_url, lands_on_overview
 from campus_safety.accounts.roles import READ, can
 from campus_safety.audit.services import record
 from campus_safety.orgs.map_data import county_regions_of
@@ -58,7 +59,18 @@ def scope_level(user: Any, district: Region | None) -> str:
 
 
 @login_required
-@role_required("schools")
+def home(request: HttpRequest) -> HttpResponse:
+    """``/``: the overview for the roles that start their day on it, else a redirect to
+    the role's own first page (accounts/landing.py: the wall, the scan page …)."""
+    if lands_on_overview(request.user):
+        return overview(request)
+    return redirect(landing_url(request.user))
+
+
+# Staffing statistics are guard figures: a role that may not read guards (a volunteer)
+# does not get them summed up either.
+@login_required
+@role_required("schools", "guards")
 @with_staffing_rule
 def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     visible = School.objects.visible_to(request.user)
@@ -104,7 +116,7 @@ def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
 
 
 @login_required
-@role_required("schools")
+@role_required("schools", "guards")
 @with_staffing_rule
 def summary_report(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     """统计报表 — every block of the summary as a short table, printable and exportable."""
@@ -131,7 +143,7 @@ def summary_report(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
 
 
 @login_required
-@role_required("schools")
+@role_required("schools", "guards")
 @with_staffing_rule
 def summary_xlsx(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     """The summary report as an Excel workbook, one sheet per block (audited)."""
@@ -151,7 +163,7 @@ def summary_xlsx(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
 
 
 @login_required
-@role_required("schools")
+@role_required("schools", "guards")
 @with_staffing_rule
 def summary_json(request: HttpRequest, rule: StaffingRule) -> JsonResponse:
     """The figures of ``campus-safety report summary --json``, for the user's scope."""
