@@ -205,3 +205,11 @@ def test_the_forms_that_pick_a_school_use_the_picker():
         (MaintenanceForm, "school"),
     ]:
         assert isinstance(cls.base_fields[name].widget, widgets.SchoolPicker), cls
+
+
+def test_the_list_filters_by_school_use_the_picker():
+    from campus_safety.devices.filters import DeviceFilter
+    from campus_safety.hazards.filters import HazardFilter
+
+    for filterset in (HazardFilter, DeviceFilter):
+        assert filterset.base_filters["school"].extra["widget"] is widgets.SchoolPicker

@@ -5,6 +5,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.orgs.models import Organisation, Region, School
+from campus_safety.web.widgets import SchoolPicker
 
 SCHOOL_ORDERINGS = {
     "code": "code",
@@ -35,8 +36,10 @@ def visible_schools(request) -> QuerySet[School]:
 
 
 def school_filter() -> django_filters.ModelChoiceFilter:
-    """``?school=<id>``, among the schools the user may see."""
-    return django_filters.ModelChoiceFilter(label=_("School"), queryset=visible_schools)
+    """``?school=<id>``, among the schools the user may see (a search box for many)."""
+    return django_filters.ModelChoiceFilter(
+        label=_("School"), queryset=visible_schools, widget=SchoolPicker
+    )
 
 
 class SchoolFilter(django_filters.FilterSet):
