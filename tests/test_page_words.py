@@ -487,18 +487,23 @@ def test_the_checker_reads_the_values_of_an_api_body_not_its_keys():
 
 
 def test_a_status_reads_as_a_status_not_as_its_column():
-    """ "Reported" is a hazard's status (已上报), a step on its timeline (上报) and the
-    column of when it was reported (上报时间); "Open" on the hazard map is a state."""
+    """A word with two meanings gets two translations: "Reported" is a hazard's status
+    (已上报), a step on its timeline (上报) and the column of when it was reported
+    (上报时间); "Open" is a state on the hazard map and of a patrol alarm, and a button
+    (打开) elsewhere."""
     from django.utils import translation
     from django.utils.translation import gettext, pgettext
 
     from campus_safety.hazards.models import Hazard, HazardEvent
+    from campus_safety.patrols.models import PatrolAlarm
 
     with translation.override("zh-hans"):
         assert Hazard.Status.REPORTED.label == "已上报"
         assert HazardEvent.Step.REPORTED.label == "上报"
         assert gettext("Reported") == "上报时间"
         assert pgettext("hazard state", "Open") == "未办结"
+        assert PatrolAlarm.State.OPEN.label == "未处理"
+        assert gettext("Open") == "打开"
 
 
 def test_the_alarm_banner_names_its_case_in_chinese(client, town):

@@ -16,6 +16,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from campus_safety.devices.models import Device, KeyArea
 from campus_safety.orgs.coordinates import latitude_field, longitude_field
@@ -209,6 +210,8 @@ class RouteStop(models.Model):
 
     class Meta:
         ordering = ["route", "position"]
+        verbose_name = _("route stop")
+        verbose_name_plural = _("route stops")
         constraints = [
             models.UniqueConstraint(fields=["route", "position"], name="route_stop_position"),
             models.UniqueConstraint(fields=["route", "checkpoint"], name="route_stop_once"),
@@ -365,7 +368,7 @@ class PatrolAlarm(models.Model):
     to the school's police station. Closed only by a person."""
 
     class State(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("patrol alarm state", "Open")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         RESOLVED = "resolved", _("Resolved")
 
@@ -472,6 +475,8 @@ class PostMember(models.Model):
 
     class Meta:
         ordering = ["post", "person_type", "user"]
+        verbose_name = _("post member")
+        verbose_name_plural = _("post members")
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="post_member_once")]
 
     def __str__(self) -> str:
