@@ -283,7 +283,7 @@ def town(clock, settings):
 
     _school, checkpoints, plan = tour(school, codes=("01", "02"))
     patrols.ensure_rounds(patrols.local_day(clock.now()))
-    PatrolAlarm.objects.create(
+    patrol_alarm = PatrolAlarm.objects.create(
         school=school,
         round=TourRound.objects.filter(plan=plan).first(),
         checkpoint=checkpoints[0],
@@ -299,6 +299,7 @@ def town(clock, settings):
         "moved_on": moved_on,
         "hazard": hazard,
         "spot": spot,
+        "patrol_alarm": patrol_alarm,
         "known": _fixture_codes(),
     }
 
@@ -450,7 +451,7 @@ def _json_words(body, known: set[str]) -> set[str]:
 
 @pytest.mark.parametrize("header", [{}, {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}])
 def test_api_refusals_are_in_chinese(client, town, header):
-    users, case, moved_on = town["users"], town["case"], town["moved_on"]
+    users, moved_on = town["users"], town["moved_on"]
     base = "/api/v1/alarm-cases"
 
     def post(url, data=None):
@@ -461,17 +462,22 @@ def test_api_refusals_are_in_chinese(client, town, header):
     sign_in(client, users["dispatcher"])
     refusals["404 no such case"] = client.get(f"{base}/999999/", **header)
     refusals["409 moved on"] = post(f"{base}/{moved_on.pk}/acknowledge/")
-    refusals["400 no such unit"] = post(f"{base}/{case.pk}/dispatch/", {"units": [999999]})
+    refusals["400 no such unit"] = post(f"{base}/{moved_on.pk}/dispatch/", {"units": [999999]})
     refusals["400 no disposition"] = post(f"{base}/{moved_on.pk}/resolve/", {"disposition": ""})
     refusals["400 bad filter"] = client.get(f"{base}/?state=无此状态", **header)
     refusals["400 bad hazard"] = post("/api/v1/hazards/", {"kind": "internal"})
+    refusals["409 hazard step"] = post(f"/api/v1/hazards/{town['spot'].pk}/submit/")
+    client.logout()
+    sign_in(client, users["school_admin"])
+    alarm = town["patrol_alarm"]
+    refusals["409 patrol alarm"] = post(f"/api/v1/patrol-alarms/{alarm.pk}/resolve/")
     client.logout()
     sign_in(client, users["volunteer"])
     refusals["403 role"] = client.get(f"{base}/", **header)
 
     english = {}
     for what, response in refusals.items():
-        assert 400 <= response.status_code < 500, (what, response.status_code)
+        assert response.status_code == int(what[:3]), (what, response.status_code)
         words = _json_words(response.json(), town["known"])
         if words:
             english[what] = (words, response.json())
