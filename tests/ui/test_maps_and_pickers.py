@@ -191,6 +191,34 @@ def test_the_picker_finds_a_school_by_part_of_its_name_and_the_report_is_filed_f
         context.close()
 
 
+def test_a_campaign_adds_every_school_of_a_district_at_once(
+    django_db_setup, city, town, asgi_server, browser, signed_in
+):
+    """A campaign for a whole district: one search, "add every match", one school more."""
+    from campus_safety.hazards.models import Campaign
+
+    context, page = open_tab(browser, signed_in, DESKTOP)
+    page.goto(f"{asgi_server.url}/hazards/campaigns/")
+    page.fill("#id_name", "德城区校园安全检查")
+    page.click("#id_schools-search")
+    page.keyboard.type("德城区", delay=30)
+    page.click("#id_schools-option-all")
+    decheng = School.objects.filter(region__name="德城区").count()
+    page.wait_for_selector(f".sp-summary:has-text('{decheng}')")
+    page.keyboard.type("陵城区第3", delay=30)
+    page.wait_for_selector("#id_schools-option-0")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f".sp-summary:has-text('{decheng + 1}')")
+    assert page.locator(".sp-chip").count() == decheng + 1
+    page.click("form:has(#id_schools) button[type=submit]")
+    page.wait_for_url("**/hazards/campaigns/*/")
+    campaign = Campaign.objects.get(name="德城区校园安全检查")
+    assert campaign.checklists.count() == decheng + 1
+    assert page.errors == []
+    context.close()
+
+
 def test_date_inputs_show_their_dates_in_chinese(
     django_db_setup, city, town, asgi_server, browser, signed_in
 ):

@@ -74,6 +74,16 @@ def schools_read(queries) -> int:
     return sum('FROM "orgs_school"' in q["sql"] for q in queries.captured_queries)
 
 
+def test_every_match_for_a_campaign_and_still_only_the_scope(client, decheng, station):
+    """A campaign adds every school of a district at once (all=1), no more than the scope."""
+    SchoolFactory.create_batch(SEARCH_LIMIT + 5, region=decheng, police_station=station)
+    SchoolFactory.create_batch(3, region=decheng)  # another station's
+    sign_in(client, UserFactory(role="police_officer", organisation=station))
+    found = search(client, "德城", all="1")
+    assert len(found["results"]) == SEARCH_LIMIT + 5
+    assert found["more"] is False
+
+
 def test_one_query_for_the_schools_whatever_their_number(
     client, dispatcher, decheng, station, django_assert_max_num_queries
 ):

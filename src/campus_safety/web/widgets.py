@@ -108,10 +108,20 @@ class SchoolPicker(forms.Select):
                 "data-remove": _("Remove"),
                 "data-failed": _("The search did not answer; try again."),
             }
+            if self.allow_multiple_selected:  # "{n}": the script puts the number in
+                attrs.update(
+                    {
+                        "data-add-all": _("Add every matching school"),
+                        "data-added": _("Added %(n)s schools.") % {"n": "{n}"},
+                        "data-chosen": _("%(n)s schools chosen") % {"n": "{n}"},
+                        "data-remove-all": _("Remove all"),
+                    }
+                )
         return super().get_context(name, value, attrs)
 
 
 class SchoolMultiPicker(SchoolPicker, forms.SelectMultiple):
-    """Several schools (a campaign's): chosen ones listed, more added by searching."""
+    """Several schools (a campaign's): chosen ones listed, more added by searching, or
+    every match at once (a district's, a police station's)."""
 
     allow_multiple_selected = True

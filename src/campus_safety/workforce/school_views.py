@@ -186,6 +186,7 @@ def school_map_data(request: HttpRequest, rule: StaffingRule) -> JsonResponse:
 
 
 SEARCH_LIMIT = 20
+EVERY_MATCH_LIMIT = 5000  # "add every match" of a campaign's picker: a city's schools
 SEARCH_MAX_LENGTH = 64
 SEARCH_MAX_TERMS = 4
 
@@ -216,8 +217,10 @@ def search_schools(schools: QuerySet[School], text: str) -> QuerySet[School]:
 @require_GET
 def school_search(request: HttpRequest) -> HttpResponse:
     """``/schools/search.json?q=``: at most 20 of the user's schools for a form's picker,
-    each with its district and police station so two schools of one name can be told apart."""
+    each with its district and police station so two schools of one name can be told apart;
+    ``&all=1`` (a campaign's "add every match"): every match, up to 5,000."""
     text = request.GET.get("q", "").strip()
+    limit = EVERY_MATCH_LIMIT if request.GET.get("all") == "1" else SEARCH_LIMIT
     if len(text) > SEARCH_MAX_LENGTH:
         return HttpResponseBadRequest(
             gettext("Search text too long (at most %(n)s characters).") % {"n": SEARCH_MAX_LENGTH}
@@ -225,7 +228,7 @@ def school_search(request: HttpRequest) -> HttpResponse:
     rows = list(
         search_schools(School.objects.visible_to(request.user), text).values_list(
             "pk", "name", "code", "region__name", "police_station__name"
-        )[: SEARCH_LIMIT + 1]
+        )[: limit + 1]
     )
     return JsonResponse(
         {
@@ -237,9 +240,9 @@ def school_search(request: HttpRequest) -> HttpResponse:
                     "district": district,
                     "station": station or "",
                 }
-                for pk, name, code, district, station in rows[:SEARCH_LIMIT]
+                for pk, name, code, district, station in rows[:limit]
             ],
-            "more": len(rows) > SEARCH_LIMIT,
+            "more": len(rows) > limit,
         },
         json_dumps_params={"ensure_ascii": False, "separators": (",", ":")},
     )

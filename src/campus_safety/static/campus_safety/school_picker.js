@@ -4,7 +4,8 @@
    district and station; ↑/↓ move, Enter chooses, Esc closes (the WAI-ARIA combobox
    pattern). The select stays in the form, hidden, and carries the choice: the server
    checks it against the user's scope as it always did. A campaign's picker (multiple)
-   lists the chosen schools as chips with a remove button. Loaded on every page (base.html),
+   lists the chosen schools as chips with a remove button, counts them, and can add
+   every match at once (a district's, a police station's: ``&all=1``). Loaded on every page (base.html),
    so any form whose school field uses the widget gets it; works in parts htmx swaps in. */
 (function () {
   "use strict";
@@ -31,6 +32,8 @@
     var base = select.id || "school-picker-" + made;
     var box = el("div", "school-picker" + (multiple ? " multiple" : ""));
     var chips = multiple ? el("ul", "sp-chips") : null;
+    var summary = multiple ? el("div", "sp-summary") : null;
+    var count = multiple ? el("span", "sp-count") : null;
     var field = el("div", "sp-field");
     var input = el("input", "sp-input");
     var list = el("ul", "sp-list");
@@ -64,7 +67,20 @@
         label.htmlFor = input.id;
       });
     }
-    if (chips) { box.appendChild(chips); }
+    if (multiple) {
+      var clear = el("button", "sp-clear", texts.removeAll || "Remove all");
+      clear.type = "button";
+      clear.addEventListener("click", function () {
+        chosen().forEach(function (option) { option.selected = false; option.remove(); });
+        showChosen();
+        fire(select);
+        input.focus();
+      });
+      summary.appendChild(count);
+      summary.appendChild(clear);
+      box.appendChild(summary);
+      box.appendChild(chips);
+    }
     field.appendChild(input);
     field.appendChild(list);
     box.appendChild(field);
@@ -84,7 +100,10 @@
         return;
       }
       chips.textContent = "";
-      chosen().forEach(function (option) {
+      var all = chosen();
+      summary.hidden = !all.length;
+      count.textContent = (texts.chosen || "{n}").replace("{n}", all.length.toLocaleString());
+      all.forEach(function (option) {
         var name = option.dataset.name || option.text;
         var chip = el("li", "sp-chip");
         chip.appendChild(el("span", null, name));
@@ -134,6 +153,14 @@
         item.appendChild(el("span", "sp-meta", meta));
         list.appendChild(item);
       });
+      if (multiple && results.length > 1) {  // a campaign: every match at once
+        var every = el("li", "sp-option sp-all", texts.addAll || "");
+        every.id = base + "-option-all";
+        every.setAttribute("role", "option");
+        every.setAttribute("aria-selected", "false");
+        every.dataset.all = "true";
+        list.appendChild(every);
+      }
       if (data.more) {  // said under the last match too (the list covers the note)
         var more = el("li", "sp-more", texts.more || "");
         more.setAttribute("aria-hidden", "true");
@@ -144,23 +171,25 @@
       input.setAttribute("aria-expanded", results.length ? "true" : "false");
     }
 
-    function search() {
-      var ticket = ++asked;
-      var url = texts.searchUrl + "?q=" + encodeURIComponent(input.value.trim());
-      fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    function ask(every) {
+      var url = texts.searchUrl + "?q=" + encodeURIComponent(input.value.trim()) + (every ? "&all=1" : "");
+      return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (response) {
           if (!response.ok) { throw new Error("HTTP " + response.status); }
           return response.json();
-        })
+        });
+    }
+
+    function search() {
+      var ticket = ++asked;
+      ask(false)
         .then(function (data) { if (ticket === asked) { render(data); } })
         .catch(function () {
           if (ticket === asked) { close(); note.textContent = texts.failed || ""; }
         });
     }
 
-    function choose(index) {
-      var school = results[index];
-      if (!school) { return; }
+    function optionFor(school) {
       var value = String(school.id);
       var option = Array.prototype.filter.call(select.options, function (o) { return o.value === value; })[0];
       if (!option) {
@@ -168,6 +197,36 @@
         select.appendChild(option);
       }
       option.dataset.name = school.name;
+      return option;
+    }
+
+    function addEveryMatch() {
+      var ticket = ++asked;
+      close();
+      ask(true).then(function (data) {
+        if (ticket !== asked) { return; }
+        var added = 0;
+        data.results.forEach(function (school) {
+          var option = optionFor(school);
+          if (!option.selected) { option.selected = true; added += 1; }
+        });
+        input.value = "";
+        showChosen();
+        fire(select);
+        note.textContent = (texts.added || "{n}").replace("{n}", added.toLocaleString());
+      }).catch(function () { note.textContent = texts.failed || ""; });
+    }
+
+    function pick(index) {
+      var item = list.querySelectorAll("[role=option]")[index];
+      if (item && item.dataset.all) { addEveryMatch(); } else { choose(index); }
+    }
+
+    function choose(index) {
+      var school = results[index];
+      if (!school) { return; }
+      var option = optionFor(school);
+      var value = option.value;
       if (!multiple) {
         Array.prototype.forEach.call(select.options, function (o) {
           if (o !== option && o.value) { o.remove(); }
@@ -195,7 +254,7 @@
         highlight(active + (event.key === "ArrowDown" ? 1 : -1));
       } else if (event.key === "Enter") {
         if (open || input.value.trim()) { event.preventDefault(); }  // never submit half-chosen
-        if (open && active >= 0) { choose(active); } else if (open && results.length === 1) { choose(0); }
+        if (open && active >= 0) { pick(active); } else if (open && results.length === 1) { choose(0); }
       } else if (event.key === "Escape") {
         if (open) { event.preventDefault(); close(); }
         if (!multiple) { showChosen(); }
@@ -217,7 +276,7 @@
     list.addEventListener("mousedown", function (event) { event.preventDefault(); });
     list.addEventListener("click", function (event) {
       var item = event.target.closest("[role=option]");
-      if (item) { choose(Number(item.dataset.index)); }
+      if (item && item.dataset.all) { addEveryMatch(); } else if (item) { choose(Number(item.dataset.index)); }
     });
     showChosen();
   }
