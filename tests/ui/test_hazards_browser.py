@@ -121,6 +121,11 @@ def test_a_school_reports_a_hazard_with_a_photo_and_the_police_verify_the_fix(
     found = hazard.photos.get()
     with found.image.open("rb") as handle:
         assert not has_location(handle.read())  # stripped by default
+    # the photo loads after the page (the live server answers one request at a time)
+    page.wait_for_function(
+        "() => { const img = document.querySelector('.photo-strip img');"
+        " return img && img.complete && img.naturalWidth > 0; }"
+    )
     assert page.locator(".photo-strip img").first.evaluate("img => img.naturalWidth") == 320
 
     # The school fixes it and submits the evidence.
