@@ -23,9 +23,13 @@ def console():
     """What the configured console handler (settings.LOGGING) writes, as text."""
     handler = next(h for h in logging.getLogger().handlers if h.get_name() == "console")
     written = io.StringIO()
-    previous = handler.setStream(written)
+    # swapped without setStream, which flushes the old stream first: under pytest that is
+    # an earlier test's captured stderr, already closed
+    with handler.lock:
+        previous, handler.stream = handler.stream, written
     yield written
-    handler.setStream(previous)
+    with handler.lock:
+        handler.stream = previous
 
 
 def test_a_403_is_one_line_without_a_traceback(client, dispatcher, console):
