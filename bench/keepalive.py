@@ -88,6 +88,24 @@ class Broker:
                 self.process.kill()
 
 
+def platform_env(data_dir: Path, sip_port: int, web_port: int, mqtt_url: str) -> dict[str, str]:
+    """The platform's environment for a keepalive bench (SQLite in ``data_dir``, no rate
+    limit, the production directory refresh); this process's Django shares the data dir."""
+    tag = f"{os.getpid()}"
+    env = {
+        **os.environ, "CAMPUS_SAFETY_DATA_DIR": str(data_dir), "SECRET_KEY": "bench-" + tag,
+        "GB28181_ENABLED": "1", "GB28181_HOST": "127.0.0.1", "GB28181_PORT": str(sip_port),
+        "GB28181_PASSWORD": PASSWORD, "GB28181_RATE_LIMIT": "0", "MQTT_URL": mqtt_url,
+        "MQTT_CLIENT_ID": f"cs-bench-platform-{tag}", "MQTT_SHARE_GROUP": f"bench{tag}",
+        "LIVENESS_DIRECTORY_REFRESH_SECONDS": str(DIRECTORY_REFRESH), "LOG_LEVEL": "WARNING",
+        "PORT": str(web_port),
+    }  # fmt: skip
+    env.pop("DATABASE_URL", None)
+    os.environ.update({k: env[k] for k in ("CAMPUS_SAFETY_DATA_DIR", "SECRET_KEY")})
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus_safety.settings")
+    return env
+
+
 def run(args: list[str], env: dict[str, str]) -> str:
     result = subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True,
                             check=False)  # fmt: skip
@@ -336,18 +354,7 @@ def main() -> None:
     broker = None if args.mqtt_url else Broker(data_dir)
     args.mqtt_url = args.mqtt_url or broker.url
     args.sip_port, web_port = free_port(), free_port()
-    tag = f"{os.getpid()}"
-    env = {
-        **os.environ, "CAMPUS_SAFETY_DATA_DIR": str(data_dir), "SECRET_KEY": "bench-" + tag,
-        "GB28181_ENABLED": "1", "GB28181_HOST": "127.0.0.1", "GB28181_PORT": str(args.sip_port),
-        "GB28181_PASSWORD": PASSWORD, "GB28181_RATE_LIMIT": "0", "MQTT_URL": args.mqtt_url,
-        "MQTT_CLIENT_ID": f"cs-bench-platform-{tag}", "MQTT_SHARE_GROUP": f"bench{tag}",
-        "LIVENESS_DIRECTORY_REFRESH_SECONDS": str(DIRECTORY_REFRESH), "LOG_LEVEL": "WARNING",
-        "PORT": str(web_port),
-    }  # fmt: skip
-    env.pop("DATABASE_URL", None)
-    os.environ.update({k: env[k] for k in ("CAMPUS_SAFETY_DATA_DIR", "SECRET_KEY")})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus_safety.settings")
+    env = platform_env(data_dir, args.sip_port, web_port, args.mqtt_url)
     print(
         f"keepalive benchmark: {args.devices:,} devices, "
         f"{', '.join(f'{rate:,.0f}' for rate in args.rates)}/s while sustained, "

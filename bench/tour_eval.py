@@ -22,36 +22,14 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
+
+from bench_django import setup_django
 
 TARGET_S = 10.0
 SCHOOLS = 2029
 CHECKPOINTS = 10
 DAY = dt.date(2026, 3, 2)
-
-
-def setup_django(database_url: str | None) -> Path:
-    data_dir = Path(tempfile.mkdtemp(prefix="cs-tour-bench-"))
-    os.environ["CAMPUS_SAFETY_DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus_safety.settings")
-    if database_url:
-        name = f"cs_tour_bench_{os.getpid()}"
-        base = database_url.rstrip("/")
-        os.environ["DATABASE_URL"] = f"{base}/{name}"
-        import psycopg
-
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return data_dir
 
 
 def build_city(rng: random.Random) -> tuple[int, int]:
@@ -158,7 +136,7 @@ def main() -> int:
     parser.add_argument("--database-url", help="PostgreSQL server URL (a database is created)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    data_dir = setup_django(args.database_url)
+    data_dir = setup_django(args.database_url, "tour")
     try:
         from zoneinfo import ZoneInfo
 

@@ -75,6 +75,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def site_language():
+    """Each test starts in the site's language. The test client's requests leave the
+    thread's language set (LocaleMiddleware activates one, nothing deactivates it), so a
+    test after one that asked in English wrote English labels into the records it made
+    outside a request — on whichever worker the order put them together."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """PBKDF2's deliberate slowness protects real passwords, not test fixtures."""
     settings.PASSWORD_HASHERS = [

@@ -68,8 +68,12 @@ def test_the_loop_checkpoints_until_told_to_stop(monkeypatch):
     async def scenario():
         stop = asyncio.Event()
         task = asyncio.create_task(run_checkpoint_loop(stop, interval=0.01))
-        while len(calls) < 3:
-            await asyncio.sleep(0.01)
+
+        async def three_calls() -> None:
+            while len(calls) < 3:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(three_calls(), timeout=30)  # a failure, never a hang
         stop.set()
         await asyncio.wait_for(task, timeout=5)
 

@@ -10,7 +10,20 @@ from campus_safety.live.models import LiveEvent
 def test_the_runtime_finds_every_apps_periodic_jobs_once():
     names = [task.name for task in periodic.installed_tasks()]
     assert sorted(names) == sorted(
-        ["liveness", "alarm-timers", "patrol-sweep", "hazard-deadlines", "import-jobs"]
+        [
+            "liveness",
+            "alarm-timers",
+            "patrol-sweep",
+            "hazard-deadlines",
+            "gate-overstays",
+            "import-jobs",
+            "scheduled-reports",
+            "screen-snapshots",
+            "inspections-daily",
+            "inspections-vqd",
+            "intel-daily-scan",
+            "linkage-sweep",
+        ]
     )
 
 

@@ -7,10 +7,15 @@ from rest_framework.routers import DefaultRouter
 
 from campus_safety.alarms import api as alarms_api
 from campus_safety.devices import api as devices_api
+from campus_safety.gate import api as gate_api
 from campus_safety.hazards import api as hazards_api
+from campus_safety.inspections import api as inspections_api
+from campus_safety.intel import api as intel_api
+from campus_safety.linkage import api as linkage_api
 from campus_safety.orgs import api as orgs_api
 from campus_safety.patrols import api as patrols_api
 from campus_safety.reports import api as reports_api
+from campus_safety.video import api as video_api
 from campus_safety.workforce import api as workforce_api
 
 
@@ -33,6 +38,11 @@ for module in (
     devices_api,
     hazards_api,
     patrols_api,
+    video_api,
+    gate_api,
+    intel_api,
+    inspections_api,
+    linkage_api,
 ):
     module.register(router)
 

@@ -38,6 +38,10 @@ EVENTS = {
     "alarm.case_updated": "an alarm case gained an event or a person moved it a step on",
     "alarm.case_closed": "a person closed an alarm case (resolved / false alarm / test)",
     "alarm.escalated": "an alarm case went up a level (unacknowledged, or arrival overdue)",
+    # Crackdown and early warning (issue #18).
+    "intel.alert": "the daily scan found a space-time cluster past the threshold: an alert",
+    "intel.alert_updated": "a person acknowledged, assessed or closed an early-warning alert",
+    "intel.group": "group detection found a new group of linked persons (police only)",
     "hazard.reminder": "a hazard's deadline is near: its responsible party is reminded",
     "hazard.escalated": "an overdue hazard went to the responsible party's supervisor (督办)",
     "patrol.scan": "a guard-tour checkpoint scan was committed",
@@ -45,6 +49,22 @@ EVENTS = {
     "patrol.alarm_escalated": "a patrol alarm nobody acknowledged went to the police station",
     "patrol.alarm_updated": "a person acknowledged or resolved a patrol alarm",
     "post.checked_in": "someone checked in or out at a 护学岗 gate post",
+    # The gate (issue #17); a watch-list hit reaches consoles as its police-only alarm case.
+    "gate.visit_checked_in": "a visitor was registered at a school gate (on campus or held)",
+    "gate.visit_checked_out": "a visitor left through the gate",
+    "gate.overstay": "a visitor is still inside past the expected duration or closing time",
+    "gate.vehicle_passed": "a vehicle entered or left through the gate (guard or ANPR camera)",
+    "gate.pickup": "a child was released at the gate, or a pick-up was refused or held",
+    "gate.pickup_refused": "a refused pick-up: the class teacher and guardians were notified",
+    "gate.watchlist_hit": "a watch-listed person or plate came to a gate (police only)",
+    "notice.published": "a notice or safety warning was sent: one event, to its schools",
+    "notice.reminder": "schools that have not confirmed, units that have not forwarded: reminded",
+    "notice.receipt": "a school read or confirmed its copy of a notice (live stream)",
+    "notice.relay": "a unit read or forwarded a notice passed to it (to the chain's senders)",
+    # Online inspection (issue #19).
+    "inspection.completed": "the daily online inspection scored every school for a day",
+    "inspection.camera_fault": "video quality diagnosis found a new picture fault on a camera",
+    "inspection.notice_issued": "a rectification notice went to a school (daily, patrol or VQD)",
 }
 CHANNEL = "campus-safety:events"
 Handler = Callable[[str, dict[str, Any]], None]

@@ -25,15 +25,20 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=None)
     parser.add_argument(
-        "--no-gateway",
-        action="store_true",
-        help="web only: run liveness, SIP and MQTT as separate processes",
+        "--role",
+        action="append",
+        default=[],
+        metavar="ROLE[,ROLE]",
+        help="what this process runs: web, http-ingest, sip, mqtt, jobs (repeat or "
+        "separate with commas; default: all of them, one process)",
     )
     parser.add_argument(
-        "--no-tasks",
+        "--no-gateway",
         action="store_true",
-        help="no periodic jobs (liveness, alarm timers, sweeps, imports): run them as "
-        "separate processes",
+        help="without the sip and mqtt roles (kept for older unit files)",
+    )
+    parser.add_argument(
+        "--no-tasks", action="store_true", help="without the jobs role (kept for older unit files)"
     )
     parser.add_argument(
         "--simulate",
@@ -41,6 +46,14 @@ def serve(argv: list[str]) -> None:
         help="also emulate the demo city's devices against this platform (demo only)",
     )
     args = parser.parse_args(argv)
+    try:
+        roles = set(runtime.parse_roles(args.role or os.environ.get("SERVE_ROLES", "").split()))
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.no_gateway:
+        roles -= {"sip", "mqtt"}
+    if args.no_tasks:
+        roles.discard("jobs")
 
     django.setup()
     refuse_to_start_on_failed_checks()
@@ -50,12 +63,13 @@ def serve(argv: list[str]) -> None:
     print(f"\n  校园安全联动平台 Campus Safety Linkage Platform: {url}\n")
     if settings.DEMO_MODE:
         show_demo_logins(url)
-    if settings.GB28181_ENABLED and not args.no_gateway:
+    print(f"  roles: {', '.join(r for r in runtime.ROLES if r in roles) or '(none)'}")
+    if settings.GB28181_ENABLED and "sip" in roles:
         print(
             f"  GB/T 28181 SIP: {settings.GB28181_HOST}:{settings.GB28181_PORT} (UDP/TCP), "
             f"platform ID {settings.GB28181_PLATFORM_ID}, domain {settings.GB28181_DOMAIN}"
         )
-    if settings.MQTT_URL and not args.no_gateway:
+    if settings.MQTT_URL and "mqtt" in roles:
         print(f"  MQTT subscriber: {settings.MQTT_URL.split('@')[-1]}")
     if args.simulate:  # today's history before the sweep and the other jobs first run
         from campus_safety.simulator.demo_day import start_demo_day
@@ -67,8 +81,7 @@ def serve(argv: list[str]) -> None:
     options = runtime.Options(
         host=args.host,
         port=port,
-        gateway=not args.no_gateway,
-        tasks=not args.no_tasks,
+        roles=frozenset(roles),
         simulate=args.simulate,
     )
     with (

@@ -1,9 +1,16 @@
-"""One process, everything in it (the embedded mode of ARCHITECTURE.md §4): the ASGI web
-server, every installed app's periodic jobs (``<app>/tasks.py``: liveness, alarm timers,
-the patrol sweep, hazard deadlines, import jobs) and — when enabled — the GB/T 28181 SIP
-server and the MQTT subscriber, sharing one event loop. Production runs the same pieces
-as separate processes (``serve --no-gateway --no-tasks`` for web, ``mqtt``, and each
-app's command: ``liveness``, ``alarm-timers --loop`` …) against Redis and PostgreSQL.
+"""What ``campus-safety serve`` runs: by default everything in one process (the embedded
+mode of ARCHITECTURE.md §4) — the ASGI web server, every installed app's periodic jobs
+(``<app>/tasks.py``), the GB/T 28181 SIP server and the MQTT subscriber, sharing one
+event loop. Scaled out (issue #22), each process runs some **roles** (``--role``):
+
+* ``web`` — pages, API, live streams (stateless; streams fan out through Redis);
+* ``http-ingest`` — the devices' HTTP ingest path (``POST /api/v1/ingest``);
+* ``sip`` — the GB/T 28181 server (liveness shared through Redis);
+* ``mqtt`` — the MQTT subscriber (a shared subscription: any number);
+* ``jobs`` — the periodic jobs, each run once cluster-wide (``cluster/leadership.py``).
+
+``SERVICES`` lists what each role starts; every process answers ``/healthz`` on its
+HTTP port whatever its roles (the probes of docs/deployment.md).
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ import logging
 import socket
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -35,14 +42,35 @@ DRAIN_SECONDS = 2.0
 PARTS_SECONDS = 2.0
 
 
+ROLES = ("web", "http-ingest", "sip", "mqtt", "jobs")
+ALL_IN_ONE = frozenset(ROLES)
+
+
+def parse_roles(values: Iterable[str]) -> frozenset[str]:
+    """``["web,sip", "jobs"]`` → {"web", "sip", "jobs"}; all roles when none is given.
+    An unknown role is a ValueError naming the known ones."""
+    roles = {part.strip() for value in values for part in value.split(",") if part.strip()}
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown role(s) {', '.join(sorted(unknown))}; roles: {', '.join(ROLES)}")
+    return frozenset(roles) or ALL_IN_ONE
+
+
 @dataclass(frozen=True)
 class Options:
     host: str
     port: int
     workers: int = 1
-    gateway: bool = True  # the device gateways (SIP, MQTT) in this process
-    tasks: bool = True  # the apps' periodic jobs (tasks.py) in this process
+    roles: frozenset[str] = field(default=ALL_IN_ONE)
     simulate: bool = False  # the demo city's devices too (campus_safety.simulator)
+
+    @property
+    def gateway(self) -> bool:  # the device gateways (SIP, MQTT) in this process
+        return bool({"sip", "mqtt"} & self.roles)
+
+    @property
+    def tasks(self) -> bool:  # the apps' periodic jobs (tasks.py) in this process
+        return "jobs" in self.roles
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -99,8 +127,10 @@ class Parts:
         """The moment a stop begins: every live stream ends (its console reconnects to
         the next process and replays), the periodic jobs finish the run in hand."""
         from campus_safety.live import fanout
+        from campus_safety.video import streams
 
         fanout.end_streams()
+        streams.hub.end_viewers()  # video responses end too (uvicorn waits for them)
         self.stopping.set()
 
     async def stop(self, seconds: float) -> None:
@@ -128,6 +158,10 @@ class Parts:
             await asyncio.wait_for(asyncio.to_thread(committer.stop, left()), left())
         if self.background:
             await asyncio.wait(self.background, timeout=left())
+        if settings.REDIS_URL:
+            from campus_safety.cluster import members
+
+            await asyncio.to_thread(members.stop)
 
 
 class WebServer(uvicorn.Server):
@@ -148,12 +182,91 @@ class WebServer(uvicorn.Server):
         await self.parts.stop(PARTS_SECONDS)
 
 
-async def run(options: Options) -> None:
-    """Serve until interrupted, then stop every part cleanly."""
+@dataclass(frozen=True)
+class Service:
+    """One thing a role starts beside the HTTP server; ``start`` keeps in ``parts``
+    what ``Parts.stop`` must stop (a service shared by roles starts once, by name)."""
+
+    name: str
+    start: Callable[[Parts, Options], Awaitable[None]]
+
+
+async def _start_ingest_writer(parts: Parts, options: Options) -> None:
     from campus_safety.gateway import committer
 
+    committer.start()  # one writer thread stores what every adapter receives (group commit)
+
+
+async def _start_sip(parts: Parts, options: Options) -> None:
+    if settings.GB28181_ENABLED:
+        from campus_safety.gateway.gb28181 import platform
+
+        parts.sip = await platform.start()
+
+
+async def _start_mqtt(parts: Parts, options: Options) -> None:
+    if settings.MQTT_URL:
+        from campus_safety.gateway.mqtt import start_mqtt
+
+        parts.mqtt = await asyncio.to_thread(start_mqtt)
+
+
+async def _start_jobs(parts: Parts, options: Options) -> None:
+    for task in periodic.installed_tasks():  # each led by one process cluster-wide
+        job = periodic.supervise(task, parts.stopping)
+        parts.background.append(asyncio.create_task(job, name=task.name))
+
+
+INGEST_WRITER = Service("ingest-writer", _start_ingest_writer)
+SERVICES: dict[str, list[Service]] = {
+    "web": [],
+    "http-ingest": [INGEST_WRITER],
+    "sip": [INGEST_WRITER, Service("sip", _start_sip)],
+    "mqtt": [INGEST_WRITER, Service("mqtt", _start_mqtt)],
+    "jobs": [Service("jobs", _start_jobs)],
+}
+
+
+def services_for(roles: frozenset[str]) -> list[Service]:
+    """The services of ``roles``, in ``ROLES`` order, each once."""
+    found: dict[str, Service] = {}
+    for role in ROLES:
+        if role in roles:
+            for service in SERVICES.get(role, ()):
+                found.setdefault(service.name, service)
+    return list(found.values())
+
+
+HEALTH_PATHS = frozenset({"/healthz"})
+
+
+def application_for(roles: frozenset[str]) -> Any:
+    """The ASGI application of a process with ``roles``: the whole site for ``web``, the
+    ingest path for ``http-ingest``, and ``/healthz`` for every process (probes); any
+    other path is 404 in a process that does not serve it."""
+    from campus_safety.asgi import application
+    from campus_safety.gateway.http_asgi import PATH as INGEST_PATH
+
+    if roles >= {"web", "http-ingest"}:
+        return application
+    allowed = set(HEALTH_PATHS) | ({INGEST_PATH} if "http-ingest" in roles else set())
+
+    async def served(scope: dict, receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in allowed or ("web" in roles and path != INGEST_PATH):
+            await application(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 404,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b"not served by this process\n"})
+
+    return served
+
+
+async def run(options: Options) -> None:
+    """Serve until interrupted, then stop every part cleanly."""
     config = uvicorn.Config(
-        "campus_safety.asgi:application",
+        application_for(options.roles),
         host=options.host,
         port=options.port,
         log_level="info",
@@ -174,24 +287,18 @@ async def run(options: Options) -> None:
     # share (fd_limits.py)
     log.info("open-file limit: %d descriptors", fd_limits.raise_open_file_limit())
     warm_up(config)
-    # One writer thread stores what every adapter receives (group commit).
-    committer.start()
     if connection.vendor == "sqlite":
         from campus_safety.sqlite_checkpoints import run_checkpoint_loop
 
         background.append(asyncio.create_task(run_checkpoint_loop(stop), name="checkpoints"))
-    if options.tasks:  # every installed app's periodic jobs (<app>/tasks.py)
-        for task in periodic.installed_tasks():
-            background.append(asyncio.create_task(task.run(stop), name=task.name))
-    if options.gateway:
-        if settings.GB28181_ENABLED:
-            from campus_safety.gateway.gb28181 import platform
+    log.info("roles: %s", ", ".join(role for role in ROLES if role in options.roles))
+    for service in services_for(options.roles):
+        await service.start(parts, options)
+    if settings.REDIS_URL:  # this process, its roles and port, visible cluster-wide
+        from campus_safety.cluster import members
 
-            parts.sip = await platform.start()
-        if settings.MQTT_URL:
-            from campus_safety.gateway.mqtt import start_mqtt
-
-            parts.mqtt = await asyncio.to_thread(start_mqtt)
+        url = members.advertised_url(options.host, options.port)
+        members.start(sorted(options.roles), options.port, url)
     if options.simulate:
         from campus_safety.simulator.fleet import run_demo
 

@@ -36,6 +36,9 @@ class ScopePaths:
     school: str
     police_station: str
     police_only: bool = False  # police eyes only (field stops 盘查): other roles see none
+    # A row-level "police eyes only" flag (a watch-list hit's alarm case, issue #17):
+    # rows with it set are hidden from every non-police role, whatever the scope.
+    police_only_flag: str = ""
 
     @classmethod
     def through(cls, school_path: str) -> ScopePaths:
@@ -84,12 +87,20 @@ class Scope:
     school_id: int | None = None
     police_station_id: int | None = None
     region_prefix: str | None = None
+    police: bool = False  # may see police-only rows and events (scoping.is_police)
 
     def covers(
-        self, school_id: int | None, region_code: str, police_station_id: int | None
+        self,
+        school_id: int | None,
+        region_code: str,
+        police_station_id: int | None,
+        *,
+        police_only: bool = False,
     ) -> bool:
         """Does this scope cover a thing of ``school_id`` in ``region_code`` under
         ``police_station_id``? The same rules as ``scope_q``, on values."""
+        if police_only and not self.police:
+            return False
         if self.everything:
             return True
         if self.school_id is not None:
@@ -105,17 +116,18 @@ def user_scope(user: User | Any) -> Scope:
     """The user's scope (reads the user's organisation and region: call it off the loop)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return Scope()
+    police = is_police(user)
     if user.is_superuser:
-        return Scope(everything=True)
+        return Scope(everything=True, police=police)
     if user.school_id:
-        return Scope(school_id=user.school_id)
+        return Scope(school_id=user.school_id, police=police)
     org = user.organisation
     if org is not None:
         if org.kind == org.Kind.POLICE_STATION:
-            return Scope(police_station_id=org.pk)
-        return Scope(region_prefix=region_prefix(org.region.code))
+            return Scope(police_station_id=org.pk, police=police)
+        return Scope(region_prefix=region_prefix(org.region.code), police=police)
     if user.region_id:
-        return Scope(region_prefix=region_prefix(user.region.code))
+        return Scope(region_prefix=region_prefix(user.region.code), police=police)
     return Scope()
 
 
@@ -164,7 +176,11 @@ class ScopedQuerySet(models.QuerySet):
         if paths.police_only and not is_police(user):
             return self.none()
         q = scope_q(user, paths)
-        return self.all() if q is None else self.filter(q)
+        rows = self.all() if q is None else self.filter(q)
+        if paths.police_only_flag and not is_police(user):
+            flag = paths.police_only_flag  # a JSON key may be absent: absent = not flagged
+            rows = rows.filter(Q(**{flag: False}) | Q(**{f"{flag}__isnull": True}))
+        return rows
 
 
 def get_visible_or_404(

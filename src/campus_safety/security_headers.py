@@ -24,6 +24,7 @@ def content_security_policy() -> str:
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": img,
         "font-src": ["'self'", "data:"],
+        "media-src": ["'self'", "blob:"],  # live video: mpegts.js feeds <video> a blob: URL
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

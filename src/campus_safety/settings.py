@@ -74,6 +74,11 @@ INSTALLED_APPS = [
     "campus_safety.live",
     "campus_safety.imports",
     "campus_safety.simulator",
+    "campus_safety.video",
+    "campus_safety.gate",
+    "campus_safety.intel",
+    "campus_safety.inspections",
+    "campus_safety.linkage",
 ]
 
 MIDDLEWARE = [
@@ -81,6 +86,7 @@ MIDDLEWARE = [
     "campus_safety.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "campus_safety.accounts.idle_timeout.IdleTimeoutMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -141,7 +147,7 @@ elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "reports:overview"
+LOGIN_REDIRECT_URL = "reports:home"  # each role's first page (accounts/landing.py)
 LOGOUT_REDIRECT_URL = "login"
 
 AUTHENTICATION_BACKENDS = [
@@ -164,11 +170,13 @@ AXES_VERBOSE = False
 # Second factor: every role but these must enrol a TOTP device (superusers always).
 TWO_FACTOR_EXEMPT_ROLES = {"guard", "volunteer"}
 OTP_TOTP_ISSUER = "校园安全联动平台"
+# The admin never shows an enrolled device's secret or QR code (issue #14 item 1).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
-# Idle timeout: the session cookie lives this long after the last request.
+# Idle timeout: the session lives this long after the last request (renewed at most once
+# a minute by accounts/idle_timeout.py, not written on every request).
 IDLE_TIMEOUT_MINUTES = int(os.environ.get("IDLE_TIMEOUT_MINUTES", "30"))
 SESSION_COOKIE_AGE = IDLE_TIMEOUT_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -266,6 +274,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- The gate (gate/, issue #17); see docs/gate.md ---
+# Visitors still inside at this local time are listed and alerted to the gate.
+GATE_CLOSING_TIME = os.environ.get("GATE_CLOSING_TIME", "18:00")
+# Release windows (local HH:MM-HH:MM, comma-separated); the late list follows each one's end.
+GATE_RELEASE_WINDOWS = [
+    tuple(window.split("-", 1))
+    for window in os.environ.get("GATE_RELEASE_WINDOWS", "11:30-12:10,16:30-17:30").split(",")
+    if "-" in window
+]
+# An unknown plate read this often within this many minutes (no exit between) in a peak
+# window raises a loitering alarm for the school and its police (once per window).
+GATE_LOITER_READS = int(os.environ.get("GATE_LOITER_READS", "3"))
+GATE_LOITER_MINUTES = int(os.environ.get("GATE_LOITER_MINUTES", "10"))
+GATE_PHOTO_MAX_BYTES = int(os.environ.get("GATE_PHOTO_MAX_BYTES", str(3 * 1024 * 1024)))
+GATE_OVERSTAY_SWEEP_SECONDS = float(os.environ.get("GATE_OVERSTAY_SWEEP_SECONDS", "60"))
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "GateVehicleKindEnum": "campus_safety.gate.models.Vehicle.Kind",
+        "GateVisitStateEnum": "campus_safety.gate.models.Visit.State",
+        "GatePassageSourceEnum": "campus_safety.gate.models.VehiclePassage.Source",
+        "GateHitSourceEnum": "campus_safety.gate.models.WatchlistHit.Source",
+        "GatePickupReasonEnum": "campus_safety.gate.models.Pickup.Reason",
+        "WatchlistReasonEnum": "campus_safety.gate.models.WatchlistEntry.Reason",
+    }
+)
+
 # --- Domain settings (RULES.md: every unconfirmed value is a setting) ---
 # Guard staffing rule: "gbt29315_2022" (by non-boarding students, default) or
 # "spec_2015" (公治〔2015〕168号, by staff + students).
@@ -334,6 +368,55 @@ HAZARD_SWEEP_SECONDS = float(os.environ.get("HAZARD_SWEEP_SECONDS", "300"))
 HAZARD_PHOTO_MAX_BYTES = int(os.environ.get("HAZARD_PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
 HAZARD_PHOTO_MAX_PIXELS = int(os.environ.get("HAZARD_PHOTO_MAX_PIXELS", "40000000"))
 HAZARD_PHOTOS_PER_UPLOAD = int(os.environ.get("HAZARD_PHOTOS_PER_UPLOAD", "6"))
+
+# --- Online inspection (inspections/, issue #19); see docs/inspections.md ---
+# The daily inspection of the day just ended runs at this local hour (or `campus-safety inspect`).
+INSPECTIONS_DAILY_HOUR = int(os.environ.get("INSPECTIONS_DAILY_HOUR", "1"))
+# The VQD snapshot sweep of every camera, every this many minutes (0 = off).
+INSPECTIONS_VQD_SWEEP_MINUTES = float(os.environ.get("INSPECTIONS_VQD_SWEEP_MINUTES", "0"))
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "InspectionFindingKindEnum": "campus_safety.inspections.models.Finding.Kind",
+        "InspectionNoticeSourceEnum": "campus_safety.inspections.models.Notice.Source",
+        "VideoPatrolStatusEnum": "campus_safety.inspections.models.VideoPatrol.Status",
+        "IncidentStatusEnum": "campus_safety.intel.models.Incident.Status",
+    }
+)
+
+# --- Crackdown and early warning (intel/, issue #18); see docs/intel.md ---
+# Incidents are linked to the schools within this distance.
+INTEL_LINK_RADIUS_KM = float(os.environ.get("INTEL_LINK_RADIUS_KM", "1.0"))
+# The daily space-time scan: circles up to this radius, windows ending today of 1..N days,
+# a year of history, 999 Monte Carlo replications; an alert when the recurrence interval
+# reaches INTEL_ALERT_RECURRENCE_DAYS. Kinds with fewer cases are only scanned together.
+INTEL_SCAN_MAX_RADIUS_KM = float(os.environ.get("INTEL_SCAN_MAX_RADIUS_KM", "1.5"))
+INTEL_SCAN_MAX_DAYS = int(os.environ.get("INTEL_SCAN_MAX_DAYS", "7"))
+INTEL_SCAN_STUDY_DAYS = int(os.environ.get("INTEL_SCAN_STUDY_DAYS", "365"))
+INTEL_SCAN_REPLICATIONS = int(os.environ.get("INTEL_SCAN_REPLICATIONS", "999"))
+INTEL_SCAN_MIN_KIND_CASES = int(os.environ.get("INTEL_SCAN_MIN_KIND_CASES", "30"))
+INTEL_ALERT_RECURRENCE_DAYS = float(os.environ.get("INTEL_ALERT_RECURRENCE_DAYS", "100"))
+INTEL_SCAN_HOUR = int(os.environ.get("INTEL_SCAN_HOUR", "6"))  # local time, daily
+INTEL_SCAN_CHECK_SECONDS = float(os.environ.get("INTEL_SCAN_CHECK_SECONDS", "900"))
+# Groups: connected persons (co-involved suspects) over the period.
+INTEL_GROUP_DAYS = int(os.environ.get("INTEL_GROUP_DAYS", "180"))
+INTEL_GROUP_MIN_PERSONS = int(os.environ.get("INTEL_GROUP_MIN_PERSONS", "3"))
+INTEL_GROUP_MIN_INCIDENTS = int(os.environ.get("INTEL_GROUP_MIN_INCIDENTS", "2"))
+# The citizen tip form (no login): tips per address per hour (photos: HAZARD_PHOTO_* limits).
+INTEL_TIPS_PER_HOUR = int(os.environ.get("INTEL_TIPS_PER_HOUR", "5"))
+# OpenAPI enum names for the intel and linkage choices whose field names (kind, priority,
+# level) clash; Region.Level and AlarmCase.Priority keep the names they had before.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "IncidentKindEnum": "campus_safety.intel.models.IncidentKind",
+        "LeadPriorityEnum": "campus_safety.intel.models.Lead.Priority",
+        "LinkageDutyLogKindEnum": "campus_safety.linkage.models.DutyLog.Kind",
+        "LinkageEmergencyKindEnum": "campus_safety.linkage.models.EmergencyKind",
+        "LinkageNoticeKindEnum": "campus_safety.linkage.models.Notice.Kind",
+        "LinkageDisciplineLevelEnum": "campus_safety.linkage.models.DisciplineRecord.Level",
+        "LevelEnum": "campus_safety.orgs.models.Region.Level",
+        "PriorityEnum": "campus_safety.alarms.models.AlarmCase.Priority",
+    }
+)
 
 # The console log (console_log.py): every line in TIME_ZONE with its offset, a refused
 # request (4xx) on one line without its traceback, and uvicorn's access lines through
@@ -435,6 +518,18 @@ MQTT_RECONNECT_MAX_SECONDS = int(os.environ.get("MQTT_RECONNECT_MAX_SECONDS", "3
 # The gateway package hosts the `campus-safety mqtt` command (no models).
 INSTALLED_APPS += ["campus_safety.gateway"]
 
+# --- Cluster (cluster/, issue #22): process roles, periodic jobs once cluster-wide ---
+INSTALLED_APPS += ["campus_safety.cluster"]
+# "auto": periodic jobs lead and claim through PostgreSQL when the database is
+# PostgreSQL (several `serve --role jobs` processes); "off" runs them unconditionally.
+PERIODIC_CLUSTER = os.environ.get("PERIODIC_CLUSTER", "auto")
+# How long a process's entry in Redis outlives its last beat (cluster/members.py).
+CLUSTER_MEMBER_TTL_SECONDS = float(os.environ.get("CLUSTER_MEMBER_TTL_SECONDS", "10"))
+# This process's HTTP base URL as the other processes reach it (published in its member
+# row; a web process proxies /video/ calls to the SIP process holding the camera).
+# Default: http://<bound address, or the host's own address when bound to all>:<port>.
+CLUSTER_HTTP_URL = os.environ.get("CLUSTER_HTTP_URL", "")
+
 # --- GB/T 28181 gateway ---
 # SIP over UDP and TCP on one port. Platform ID (20 digits, type 200 = SIP server) and
 # SIP domain (the first 10 digits) are what devices are configured with; the password is
@@ -471,6 +566,32 @@ GB28181_TCP_MAX_CONNECTIONS_PER_HOST = int(
 )
 GB28181_TCP_REGISTER_TIMEOUT = float(os.environ.get("GB28181_TCP_REGISTER_TIMEOUT", "10"))
 GB28181_TCP_IDLE_TIMEOUT = float(os.environ.get("GB28181_TCP_IDLE_TIMEOUT", "600"))
+
+# --- Live video (video/, issue #16): streams, limits, tokens; see docs/video.md ---
+# Where devices send RTP: the address put in the INVITE's SDP, and the address bound.
+VIDEO_MEDIA_HOST = os.environ.get("VIDEO_MEDIA_HOST", "127.0.0.1")
+VIDEO_MEDIA_BIND = os.environ.get("VIDEO_MEDIA_BIND", "0.0.0.0")  # noqa: S104 - devices reach us
+# "udp", "tcp_passive" (the device connects to us) or "tcp_active" (we connect to it).
+VIDEO_RTP_TRANSPORT = os.environ.get("VIDEO_RTP_TRANSPORT", "udp")
+VIDEO_MAX_STREAMS = int(os.environ.get("VIDEO_MAX_STREAMS", "64"))  # device streams in all
+VIDEO_MAX_STREAMS_PER_DEVICE = int(os.environ.get("VIDEO_MAX_STREAMS_PER_DEVICE", "4"))
+VIDEO_MAX_VIEWERS_PER_STREAM = int(os.environ.get("VIDEO_MAX_VIEWERS_PER_STREAM", "32"))
+VIDEO_IDLE_STOP_SECONDS = float(os.environ.get("VIDEO_IDLE_STOP_SECONDS", "30"))
+VIDEO_NO_MEDIA_SECONDS = float(os.environ.get("VIDEO_NO_MEDIA_SECONDS", "4"))
+# a stream whose media came without a key frame this long asks the device for one
+VIDEO_KEY_FRAME_ASK_SECONDS = float(os.environ.get("VIDEO_KEY_FRAME_ASK_SECONDS", "0.5"))
+VIDEO_TOKEN_SECONDS = int(os.environ.get("VIDEO_TOKEN_SECONDS", "60"))
+VIDEO_TOUR_SECONDS = int(os.environ.get("VIDEO_TOUR_SECONDS", "20"))  # 轮巡 interval
+VIDEO_LINKED_CAMERAS = int(os.environ.get("VIDEO_LINKED_CAMERAS", "2"))  # nearest, by default
+# 录像下载 (docs/video.md): the longest clip, its largest MP4, the speed asked of the
+# device (a=downloadspeed), where the files wait and for how long
+VIDEO_DOWNLOAD_MAX_SECONDS = int(os.environ.get("VIDEO_DOWNLOAD_MAX_SECONDS", "600"))
+VIDEO_DOWNLOAD_MAX_MB = float(os.environ.get("VIDEO_DOWNLOAD_MAX_MB", "512"))
+VIDEO_DOWNLOAD_SPEED = int(os.environ.get("VIDEO_DOWNLOAD_SPEED", "4"))
+VIDEO_DOWNLOAD_DIR = os.environ.get("VIDEO_DOWNLOAD_DIR", "")  # default: the temp directory
+VIDEO_DOWNLOAD_KEEP_SECONDS = int(os.environ.get("VIDEO_DOWNLOAD_KEEP_SECONDS", "900"))
+# The browser's MPEG-TS player (npm mpegts.js), served like ECharts and Leaflet.
+STATICFILES_DIRS += [("vendor/mpegts", VENDOR_DIR / "mpegts.js" / "dist")]
 
 # --- Device simulator (`campus-safety simulate`, demo and benches) ---
 # Where the simulator serves camera snapshots: the demo city's cameras point here
@@ -525,3 +646,39 @@ POST_DISMISSAL_TAIL_MINUTES = int(os.environ.get("POST_DISMISSAL_TAIL_MINUTES", 
 POST_MAX_ACCURACY_M = int(os.environ.get("POST_MAX_ACCURACY_M", "100"))
 # Checking out is allowed until this many minutes after the window closes.
 POST_CHECKOUT_GRACE_MINUTES = int(os.environ.get("POST_CHECKOUT_GRACE_MINUTES", "15"))
+
+# --- Police-school linkage (linkage/, issue #20); numbers and sources in docs/linkage.md ---
+# 训诫教育 records are sealed this many days after they were recorded (the follow-up period).
+LINKAGE_DISCIPLINE_SEAL_DAYS = int(os.environ.get("LINKAGE_DISCIPLINE_SEAL_DAYS", "365"))
+# An approved unseal request opens the sealed record to its requester for this long.
+LINKAGE_UNSEAL_HOURS = float(os.environ.get("LINKAGE_UNSEAL_HOURS", "24"))
+# Evacuation drill period per school kind ("month", "quarter", "term"), e.g.
+# LINKAGE_DRILL_PERIODS="kindergarten=quarter,vocational=term"; unnamed kinds keep the default.
+LINKAGE_DRILL_PERIODS = {
+    kind: period
+    for kind, _, period in (
+        item.partition("=") for item in os.environ.get("LINKAGE_DRILL_PERIODS", "").split(",")
+    )
+    if kind and period
+}
+# Schools that have not confirmed a notice, and units that have not forwarded it, are
+# reminded this many hours before its deadline.
+LINKAGE_NOTICE_REMINDER_HOURS = float(os.environ.get("LINKAGE_NOTICE_REMINDER_HOURS", "24"))
+LINKAGE_SWEEP_SECONDS = float(os.environ.get("LINKAGE_SWEEP_SECONDS", "600"))
+
+# --- Reports (reports/, issue #21): big screen, 4×100% board, scheduled reports ---
+# Scheduled reports: how often serve looks for due ones, how late a missed one is still
+# made, the school terms ((start month, day), (end month, day)); the PDF's CJK font.
+REPORTS_SCHEDULE_SECONDS = float(os.environ.get("REPORTS_SCHEDULE_SECONDS", "600"))
+REPORTS_CATCH_UP_DAYS = int(os.environ.get("REPORTS_CATCH_UP_DAYS", "7"))
+REPORTS_TERMS = [((9, 1), (1, 31)), ((2, 15), (7, 15))]
+REPORTS_PDF_FONT = os.environ.get(
+    "REPORTS_PDF_FONT", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+)
+# 4×100%: the standard kit per counted guard; the cameras' online share for 联网率.
+REPORTS_STANDARD_KIT = {"baton": 1, "stab_vest": 1}
+REPORTS_VIDEO_ONLINE_MIN = float(os.environ.get("REPORTS_VIDEO_ONLINE_MIN", "0.95"))
+# Big screen: poll (s) besides the live stream, "stale" after (s), KPI refetch (s).
+REPORTS_SCREEN_POLL_SECONDS = int(os.environ.get("REPORTS_SCREEN_POLL_SECONDS", "30"))
+REPORTS_SCREEN_STALE_SECONDS = int(os.environ.get("REPORTS_SCREEN_STALE_SECONDS", "90"))
+REPORTS_SCREEN_KPI_SECONDS = int(os.environ.get("REPORTS_SCREEN_KPI_SECONDS", "300"))

@@ -30,5 +30,9 @@ def checkpoint(database: BaseDatabaseWrapper | None = None) -> tuple[int, int, i
 async def run_checkpoint_loop(stop: asyncio.Event, interval: float | None = None) -> None:
     """Checkpoint until ``stop`` is set (runtime.py; SQLite only)."""
     await periodic.run_every(
-        stop, interval or settings.SQLITE_CHECKPOINT_SECONDS, checkpoint, "sqlite-checkpoint"
+        stop,
+        interval or settings.SQLITE_CHECKPOINT_SECONDS,
+        checkpoint,
+        "sqlite-checkpoint",
+        per_process=True,  # each process's own database file, never a cluster's job
     )

@@ -30,5 +30,10 @@ urlpatterns = [
     path("audit/", include("campus_safety.audit.urls")),
     path("live/", include("campus_safety.live.urls")),
     path("imports/", include("campus_safety.imports.urls")),
+    path("video/", include("campus_safety.video.urls")),
+    path("gate/", include("campus_safety.gate.urls")),
+    path("intel/", include("campus_safety.intel.urls")),
+    path("inspections/", include("campus_safety.inspections.urls")),
+    path("linkage/", include("campus_safety.linkage.urls")),
     path("", include("campus_safety.reports.urls")),
 ]

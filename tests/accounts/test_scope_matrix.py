@@ -41,11 +41,39 @@ EXEMPT = {
     "audit:entry_list": "platform-wide by design: auditors are platform-level (等保 audit admin)",
     "audit:export": "platform-wide by design, as above",
     "live:stream": "never ends by itself; its scoping is tested in tests/live/test_stream.py",
+    "video:stream": "a signed token for one user and camera, never an ID (tests/video)",
+    "video:download": "a random job id readable by the user who asked only (tests/video)",
 }
 # Routes with an object in the URL → which kind of object it is.
 OBJECT_ROUTES = {
     "schools:school_detail": "school",
     "reports:school_home": "school",
+    # Availability and kept reports (issue #21).
+    "reports:device_availability": "device",
+    "reports:school_availability": "school",
+    "reports:report_pdf": "generated_report",
+    "reports:report_xlsx": "generated_report",
+    "reports:report_figures": "generated_report",
+    "report-generated-detail": "generated_report",
+    "report-generated-figures": "generated_report",
+    # Crackdown and early warning (issue #18).
+    "intel:alert": "intel_alert",
+    "intel:alert_step": "intel_alert",
+    "intel:alert_operation": "intel_alert",
+    "intel:incident": "intel_incident",
+    "intel:incident_edit": "intel_incident",
+    "intel:lead": "intel_lead",
+    "intel:group": "intel_group",
+    "intel:operation": "intel_operation",
+    "intel:operation_entry": "intel_operation",
+    "intel-alert-detail": "intel_alert",
+    "intel-alert-step": "intel_alert",
+    "intel-incident-detail": "intel_incident",
+    "intel-lead-detail": "intel_lead",
+    "intel:person_reveal": "intel_person",
+    "intel-incident-reveal": "intel_incident",
+    "intel-group-detail": "intel_group",
+    "intel-operation-detail": "intel_operation",
     "school-detail": "school",
     "guard-detail": "guard",
     "equipment-detail": "equipment",
@@ -76,11 +104,49 @@ OBJECT_ROUTES = {
     "devices:approve": "pending_device",
     "devices:reject": "pending_device",
     "device-detail": "device",
+    # The gate (issue #17).
+    "gate:badge": "gate_visit",
+    "gate:photo": "gate_visit",
+    "gate:reveal_entry": "gate_watchlist_entry",
+    "gate-visit-detail": "gate_visit",
+    "gate-visit-check-out": "gate_visit",
+    "gate-vehicle-detail": "gate_vehicle",
+    "gate-passage-detail": "gate_passage",
+    "gate-student-detail": "gate_student",
+    "gate-pickup-person-detail": "gate_pickup_person",
+    "gate-pickup-person-approve": "gate_pickup_person",
+    "gate-pickup-detail": "gate_pickup",
+    "gate-watchlist-detail": "gate_watchlist_entry",
+    "gate-watchlist-end": "gate_watchlist_entry",
+    "gate-watchlist-hit-detail": "gate_watchlist_hit",
     "device-history": "device",
     "device-channels": "device",
     "device-approve": "pending_device",
     "device-reject": "pending_device",
     "region-detail": "public",
+    # Police-school linkage (issue #20).
+    "linkage:room_detail": "school",
+    "linkage:discipline_detail": "discipline_record",
+    "linkage:unseal_request": "discipline_record",
+    "linkage:guardian_notice": "discipline_record",
+    "linkage:follow_up_done": "follow_up",
+    "linkage:unseal_approve": "unseal_request",
+    "linkage:drill_photo": "drill",
+    "linkage:plan_decide": "emergency_plan",
+    "linkage:notice_detail": "notice",
+    "linkage:notice_remind": "notice",
+    "linkage:notice_attachment": "notice",
+    "linkage-police-room-detail": "police_room",
+    "linkage-duty-log-detail": "duty_log",
+    "linkage-discipline-detail": "discipline_record",
+    "linkage-plan-detail": "emergency_plan",
+    "linkage-drill-detail": "drill",
+    "linkage-notice-detail": "notice",
+    "linkage-notice-receipts": "notice",
+    "linkage-notice-confirm": "notice",
+    "linkage-notice-remind": "notice",
+    "linkage-notice-forward": "notice",
+    "linkage-lecture-detail": "lecture",
     "hazards:detail": "hazard",
     "hazards:step": "hazard",
     "hazards:photo": "hazard_photo",
@@ -99,6 +165,24 @@ OBJECT_ROUTES = {
     "campaign-detail": "campaign",
     "checklist-detail": "checklist",
     "checklist-answer": "checklist",
+    # Online inspection (issue #19).
+    "inspections:school": "school",
+    "inspections:issue_from_result": "inspection_result",
+    "inspections:patrol": "video_patrol",
+    "inspections:snapshot": "camera",
+    "inspections:finding_snapshot": "inspection_finding",
+    "inspections:notice": "inspection_notice",
+    "inspections:vqd_camera": "camera",
+    "inspections:vqd_summary": "camera",
+    "inspections:vqd_picture": "quality_check",
+    "inspection-result-detail": "inspection_result",
+    "inspection-notice-detail": "inspection_notice",
+    "inspection-notice-answer": "inspection_notice",
+    "inspection-notice-accept": "inspection_notice",
+    "inspection-notice-return": "inspection_notice",
+    "inspection-patrol-detail": "video_patrol",
+    "inspection-finding-detail": "inspection_finding",
+    "inspection-camera-detail": "camera_quality",
     "patrols:school_rounds": "school",
     "patrols:checkpoint_qr": "checkpoint",
     "patrols:checkpoint_edit": "checkpoint",
@@ -130,6 +214,14 @@ OBJECT_ROUTES = {
     "patrol-log-detail": "patrol_log",
     "field-stop-detail": "field_stop",
     "organisation-detail": "public",
+    # Live video (issue #16).
+    "video:camera": "camera",
+    "video:start": "camera",
+    "video:ptz": "camera",
+    "video:recordings": "camera",
+    "video:presets": "camera",
+    "video:playback": "camera",
+    "video:download_start": "camera",
 }
 ROLES = [r for r, _ in User.Role.choices]
 
@@ -164,8 +256,10 @@ def side(code: str, mark: str, quantity: int):
     equipment = EquipmentFactory(school=school, kind=Equipment.Kind.SHIELD, quantity=quantity)
     alarm_case, test_window = alarm_objects(school)
     device, pending_device = device_objects(school, mark)
+    camera = video_objects(school, device, mark)
     hazard_kinds = hazard_objects(school, mark)
     patrol = patrol_objects(school, station, mark)
+    linkage = linkage_objects(school, station, mark)
     users = {}
     for role in ROLES:
         scope = {"region": county}
@@ -179,17 +273,43 @@ def side(code: str, mark: str, quantity: int):
     return {
         "school": school,
         "guard": guard,
+        **intel_objects(school, station, mark),
         "equipment": equipment,
         "alarm_case": alarm_case,
+        **gate_objects(school, station, mark),
         "test_window": test_window,
         "device": device,
         "pending_device": pending_device,
+        "camera": camera,
         **hazard_kinds,
+        **inspection_objects(school, station, mark, camera),
         **patrol,
+        **linkage,
         "users": users,
         "import_job": import_job(users["education_staff"], mark),
+        "generated_report": generated_report(county, mark),
         "marks": [mark, school.code, f"{mark}C", str(quantity)],
     }
+
+
+def generated_report(county, mark):
+    """A weekly report kept for the side's district: for those whose scope covers it."""
+    import datetime as dt
+
+    from campus_safety import clock
+    from campus_safety.reports.models import GeneratedReport
+
+    today = clock.now().date()
+    return GeneratedReport.objects.create(
+        kind=GeneratedReport.Kind.WEEKLY,
+        region=county,
+        period_start=today - dt.timedelta(days=7),
+        period_end=today - dt.timedelta(days=1),
+        generated_at=clock.now(),
+        figures={"title": mark},
+        pdf=f"%PDF {mark}".encode(),
+        xlsx=b"",
+    )
 
 
 def import_job(user, mark):
@@ -224,9 +344,25 @@ def alarm_objects(school):
     return case, window
 
 
+def gate_objects(school, station, mark):
+    """A visit, a vehicle and its passage, a student with a pick-up person and a release,
+    a watch-list entry of the station and its hit at the school (police eyes only)."""
+    from tests.gate.support import scope_matrix_objects
+
+    return scope_matrix_objects(school, station, mark)
+
+
 def patrol_objects(school, station, mark):
     """One of everything the patrols app keeps, at the school (or its station)."""
     from tests.patrols.support import scope_matrix_objects
+
+    return scope_matrix_objects(school, station, mark)
+
+
+def linkage_objects(school, station, mark):
+    """A police room and its log, a 训诫 record (and a sealed one with an unseal request),
+    a plan, a drill, a notice to the school, a lecture."""
+    from tests.linkage.support import scope_matrix_objects
 
     return scope_matrix_objects(school, station, mark)
 
@@ -238,6 +374,13 @@ def hazard_objects(school, mark):
     return scope_matrix_objects(school, mark)
 
 
+def inspection_objects(school, station, mark, camera):
+    """A daily result, a video patrol with a finding and its notice, a camera's quality."""
+    from tests.inspections.support import scope_matrix_objects
+
+    return scope_matrix_objects(school, station, mark, camera)
+
+
 def device_objects(school, mark):
     """An NVR at the school, and a device of the school waiting for approval."""
     from campus_safety.devices.models import Device
@@ -247,6 +390,19 @@ def device_objects(school, mark):
     pending = DeviceFactory(school=school, name=f"{mark}待批设备", is_approved=False)
     assert Device.objects.filter(pk=pending.pk, is_approved=False).exists()
     return device, pending
+
+
+def video_objects(school, nvr, mark):
+    """A camera behind the school's NVR, linked to an alarm box of the school."""
+    from campus_safety.video.models import CameraLink
+    from tests.devices.support import DeviceFactory
+
+    camera = DeviceFactory(
+        school=school, parent=nvr, name=f"{mark}摄像机", kind="camera", protocol="gb28181"
+    )
+    box = DeviceFactory(school=school, name=f"{mark}报警箱")
+    CameraLink.objects.create(school=school, alarm_device=box, camera=camera)
+    return camera
 
 
 @pytest.fixture
@@ -397,3 +553,10 @@ def test_admin_is_closed_to_every_role_but_superusers(client, world):
         assert response.status_code == 302 and "/admin/login/" in response.url, role
         client.logout()
     assert Guard.objects.count() == 2
+
+
+def intel_objects(school, station, mark):
+    """An incident with a person, a lead, an early-warning alert, a group, an operation."""
+    from tests.intel.support import scope_matrix_objects
+
+    return scope_matrix_objects(school, station, mark)

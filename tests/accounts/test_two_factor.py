@@ -1,12 +1,16 @@
 """Sign-in: password, then TOTP for staff roles; enrolment; recovery codes; throttling."""
 
 import datetime as dt
+import time
 
 import pytest
 from axes.models import AccessAttempt
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from campus_safety.accounts.idle_timeout import TOUCHED_KEY
 from campus_safety.audit.models import AuditEntry
 from tests.factories import PASSWORD, SchoolFactory, UserFactory
 
@@ -119,6 +123,31 @@ def test_failures_from_one_address_lock_that_address_for_every_account(client, c
     assert password_step(client, "fresh", REMOTE_ADDR="10.9.9.10").status_code == 302
 
 
-def test_idle_sessions_expire_after_30_minutes(settings):
-    assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True
+def test_idle_sessions_expire_after_30_minutes_and_are_renewed_once_a_minute(client, city):
+    """The session row is written when the idle clock needs renewing, not per request
+    (a page's parallel requests raced for it); an idle session leads back to sign-in."""
+    guard = UserFactory(username="gate-guard", role="guard", region=city)
+    client.force_login(guard)
+    assert client.get("/").status_code in (200, 302)
+    key = client.session.session_key
+
+    def expiry() -> dt.datetime:
+        return Session.objects.get(session_key=key).expire_date
+
+    first = expiry()
+    assert first - timezone.now() > dt.timedelta(minutes=29)
+    client.get("/")
+    assert expiry() == first  # within the minute: no write
+
+    session = client.session
+    session[TOUCHED_KEY] = int(time.time()) - 61
+    session.save()
+    Session.objects.filter(session_key=key).update(expire_date=first - dt.timedelta(minutes=5))
+    client.get("/")
+    assert expiry() > first - dt.timedelta(seconds=1)  # renewed to 30 minutes from now
+
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
+    response = client.get("/hazards/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login")

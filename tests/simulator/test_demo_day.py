@@ -144,7 +144,10 @@ def test_the_people_on_duty_answer_most_alarms_and_leave_a_few(demo_clock):
         escalation.run_alarm_timers(now)
         clock.advance(seconds=10)
 
-    cases = AlarmCase.objects.filter(opened_at__gte=start)
+    # (the demo's loitering car of the day is the gate's case, not the people on duty's)
+    cases = AlarmCase.objects.filter(opened_at__gte=start).exclude(
+        events__event_id__startswith="loiter-"
+    )
     still_open = cases.filter(closed_at__isnull=True)
     assert cases.count() >= 30
     assert 1 <= still_open.count() <= duty.MOST_LEFT  # a few for the user …

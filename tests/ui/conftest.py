@@ -75,3 +75,25 @@ class SharedConnectionServer(ThreadedWSGIServer):
 
 
 LiveServerThread.server_class = SharedConnectionServer
+
+
+@pytest.fixture
+def intel_officer(transactional_db, clock):
+    """A police officer of a 德城区 station with a confirmed TOTP device, and two of its
+    schools 2 km apart, on 2026-11-20 15:00 (the intel browser tests)."""
+    import datetime as dt
+
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests.alarms.support import station_chain
+    from tests.factories import CountyFactory, UserFactory
+    from tests.intel.support import at, schools_grid
+
+    county = CountyFactory(code="371402", name="德城区")
+    station = station_chain(county)
+    schools = schools_grid(county, station, n=2, spacing_km=2.0)
+    clock.start_at(at(dt.date(2026, 11, 20), 15))
+    user = UserFactory(
+        username="officer", role="police_officer", organisation=station, display_name="民警"
+    )
+    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True), schools

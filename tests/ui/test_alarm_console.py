@@ -160,7 +160,7 @@ def page(browser):
     connection.close()
 
 
-def wait_for_stream(timeout: float = 10.0) -> None:
+def wait_for_stream(timeout: float = 30.0) -> None:
     """Until the page's EventSource is attached to the fan-out in this process."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -229,6 +229,8 @@ def test_each_role_lands_on_its_work_with_a_menu_it_may_open_on_a_desktop_and_a_
     assert overflow(page) == 0
     links = menu(page)
     assert links, "an empty menu"
+    hidden = "nav => nav.scrollWidth - nav.clientWidth"  # the menu scrolled, items out of view
+    assert page.eval_on_selector(".mainnav", hidden) <= 1
     for href in links:  # every item opens: the menu is the role table's
         assert desktop.request.get(f"{asgi_server.url}{href}").status == 200, href
     if username == "guard":

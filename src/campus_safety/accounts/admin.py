@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from campus_safety.accounts.admin_labels import TranslatedPermissions, install
 from campus_safety.accounts.models import User
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(TranslatedPermissions, DjangoUserAdmin):
     list_display = [
         "username",
         "display_name",
@@ -27,3 +28,6 @@ class UserAdmin(DjangoUserAdmin):
             {"fields": ["role", "display_name", "phone", "region", "organisation", "school"]},
         ),
     )
+
+
+install()  # third-party admin words in Chinese (admin_labels)

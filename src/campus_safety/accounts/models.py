@@ -24,7 +24,9 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.VOLUNTEER)
     display_name = models.CharField(_("display name"), max_length=64, blank=True)
     phone = EncryptedCharField(_("phone"), hash_field="phone_hash")
-    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False, verbose_name=_("phone hash")
+    )
     region = models.ForeignKey(
         "orgs.Region",
         verbose_name=_("scope: region"),
@@ -66,7 +68,9 @@ class ApiToken(models.Model):
     )
     name = models.CharField(_("name"), max_length=64)
     prefix = models.CharField(_("prefix"), max_length=12, db_index=True)
-    digest = models.CharField(max_length=64, unique=True, editable=False)
+    digest = models.CharField(
+        max_length=64, unique=True, editable=False, verbose_name=_("token digest")
+    )
     created_at = models.DateTimeField(_("created"))
     expires_at = models.DateTimeField(_("expires"))
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)

@@ -38,6 +38,32 @@ RESOURCES = {
     "posts": _("Gate posts (护学岗), rosters and check-ins"),
     "grid_patrols": _("Police grid patrol routes and logs"),
     "field_stops": _("Field stops (盘查), police only"),
+    # Video (issue #16): watching is read; playback download is export; PTZ is write.
+    "video": _("Live video"),
+    "video_playback": _("Recordings (export = download a clip)"),
+    "ptz": _("Camera PTZ and presets"),
+    # The gate (issue #17); the watch-list is the police's alone.
+    "visitors": _("Visitors and vehicles at the gate"),
+    "pickups": _("Student pick-up"),
+    "students": _("Students and their pick-up persons"),
+    "watchlist": _("Police watch-list"),
+    # Crackdown and early warning (issue #18); persons' data only in incidents and leads.
+    "incidents": _("School-related incidents (with persons)"),
+    "leads": _("Leads"),
+    "intel_alerts": _("Early-warning alerts and the risk list"),
+    "operations": _("Special operations"),
+    # Online inspection (issue #19).
+    "inspections": _("Online inspection and video patrols"),
+    "inspection_notices": _("Inspection notices (write = issue, answer)"),
+    # Police–school linkage (issue #20).
+    "police_rooms": _("Campus police rooms and duty logs"),
+    "discipline": _("Discipline education (训诫教育) records"),
+    "emergency_plans": _("Emergency plans and drills"),
+    "notices": _("Notices between police and education"),
+    "safety_lectures": _("Safety education sessions"),
+    # Command centre (issue #21).
+    "big_screen": _("Command-centre big screen"),
+    "scheduled_reports": _("Scheduled reports"),
 }
 REGISTRY = ("schools", "guards", "equipment", "devices")
 
@@ -65,6 +91,29 @@ _PATROLS_POLICE = {
     "field_stops": {READ, WRITE, EXPORT},
 }
 
+# The police side of the newer capabilities (issues #16–#21).
+_POLICE_NEW = {
+    "video": {READ},
+    "video_playback": {READ, EXPORT},
+    "ptz": {READ, WRITE},
+    "visitors": {READ, EXPORT},
+    "pickups": {READ},
+    "watchlist": {READ, WRITE, EXPORT},
+    "incidents": {READ, WRITE, IMPORT, EXPORT},
+    "leads": {READ, WRITE, EXPORT},
+    "intel_alerts": {READ, WRITE, EXPORT},
+    "operations": {READ, WRITE, EXPORT},
+    "inspections": {READ, WRITE, EXPORT},
+    "inspection_notices": {READ, WRITE, EXPORT},
+    "police_rooms": {READ, WRITE, EXPORT},
+    "discipline": {READ, WRITE, EXPORT},  # scope: the record's station and police room
+    "emergency_plans": {READ},
+    "notices": {READ, WRITE, EXPORT},
+    "safety_lectures": {READ, WRITE, EXPORT},
+    "big_screen": {READ},
+    "scheduled_reports": {READ, EXPORT},
+}
+
 PERMISSIONS: dict[str, dict[str, set[str]]] = {
     "dispatcher": {
         **_READ_REGISTRY,
@@ -72,6 +121,7 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         **_ALARMS_ALL,
         **_HAZARDS_SUPERVISE,
         **_PATROLS_POLICE,
+        **_POLICE_NEW,
     },
     "police_officer": {
         **_READ_REGISTRY,
@@ -79,6 +129,7 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         **_ALARMS_ALL,
         **_HAZARDS_SUPERVISE,
         **_PATROLS_POLICE,
+        **_POLICE_NEW,
     },
     "education_staff": {
         **_ALL_REGISTRY,
@@ -89,6 +140,21 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "patrols": {READ, EXPORT},
         "posts": {READ, WRITE, EXPORT},
         "grid_patrols": {READ},
+        "video": {READ},
+        "video_playback": {READ},
+        "visitors": {READ, EXPORT},  # statistics; names stay masked
+        "pickups": {READ, EXPORT},
+        "students": {READ},
+        "intel_alerts": {READ, WRITE},  # alerts and risk list of its schools, no persons
+        "operations": {READ},
+        "inspections": {READ, WRITE, EXPORT},
+        "inspection_notices": {READ, WRITE, EXPORT},
+        "police_rooms": {READ, EXPORT},
+        "emergency_plans": {READ, WRITE, EXPORT},  # approves plans, tracks drills
+        "notices": {READ, WRITE, EXPORT},
+        "safety_lectures": {READ, EXPORT},
+        "big_screen": {READ},
+        "scheduled_reports": {READ, EXPORT},
     },
     "school_admin": {
         "alarms": {READ, WRITE},  # acknowledge only: own school's alarms
@@ -102,15 +168,33 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "campaigns": {READ},  # answers own checklists (hazards write)
         "patrols": {READ, WRITE, EXPORT},  # own school's tours; acknowledge patrol alarms
         "posts": {READ, WRITE, EXPORT},
+        "video": {READ},
+        "video_playback": {READ, EXPORT},
+        "ptz": {READ, WRITE},
+        "visitors": {READ, WRITE, EXPORT},
+        "pickups": {READ, WRITE, EXPORT},
+        "students": {READ, WRITE, IMPORT, EXPORT},
+        "leads": {WRITE},  # report a lead; never read others'
+        "inspections": {READ},  # own school's results
+        "inspection_notices": {READ, WRITE},  # answer notices
+        "police_rooms": {READ},
+        "discipline": {READ},  # scope: only the school's designated contact
+        "emergency_plans": {READ, WRITE, EXPORT},
+        "notices": {READ, WRITE},  # read and confirm
+        "safety_lectures": {READ},
     },
+    # A guard's day (issue #14): its school's home page (hence schools), tours, posts,
+    # hazards and the gate; no staffing figures, registries or devices.
     "guard": {
         "schools": {READ},
-        "guards": {READ},
-        "equipment": {READ},
-        "devices": {READ},
         "hazards": {READ, WRITE},  # guards find hazards on their rounds
         "patrols": {READ},  # scan checkpoints, see own school's rounds
         "posts": {READ},  # check in and out at own posts
+        "video": {READ},  # own school's cameras
+        "visitors": {READ, WRITE},  # the gate's daily work
+        "pickups": {READ, WRITE},
+        "students": {READ},
+        "leads": {WRITE},
     },
     "volunteer": {"schools": {READ}, "posts": {READ}},
     "auditor": {
@@ -120,6 +204,9 @@ PERMISSIONS: dict[str, dict[str, set[str]]] = {
         "campaigns": {READ},
         "patrols": {READ},
         "posts": {READ},
+        "visitors": {READ},
+        "inspections": {READ},
+        "scheduled_reports": {READ},
     },
     "system_admin": {**_ALL_REGISTRY, "users": {READ}},
     "security_admin": {"users": {READ, WRITE}},

@@ -212,7 +212,9 @@ class AlarmStatisticsViewSet(viewsets.ViewSet):
         cases = AlarmCase.objects.visible_to(request.user)
         return Response(
             {
-                "summary": statistics.summary_block(School.objects.visible_to(request.user)),
+                "summary": statistics.summary_block(
+                    School.objects.visible_to(request.user), reader=request.user
+                ),
                 "response_times": statistics.response_times(cases),
                 "false_alarms_by_school": statistics.false_alarm_rates(cases, by="school"),
                 "false_alarms_by_device": statistics.false_alarm_rates(cases, by="device"),

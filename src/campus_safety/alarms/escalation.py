@@ -54,6 +54,7 @@ def _write(rows: list[AlarmEscalation]) -> list[AlarmEscalation]:
                     "reason": row.reason,
                     "level": row.level,
                     "organisation_id": row.organisation_id,
+                    "police_only": row.case.police_only,  # a watch-list hit's case (#17)
                 },
             )
             for row in rows

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.alarms.models import AlarmCase, PoliceUnit, TestWindow
@@ -115,6 +117,18 @@ class CloseForm(forms.Form):
         return text
 
 
+def drill_devices(user: Any, school: School | None) -> QuerySet[Device]:
+    """The alarm devices of one school in ``user``'s scope that a drill can cover (none
+    until a school is chosen)."""
+    if school is None:
+        return Device.objects.none()
+    return (
+        Device.objects.visible_to(user)
+        .filter(school=school, kind__in=[Device.Kind.ONE_KEY_ALARM, Device.Kind.EMERGENCY_BUTTON])
+        .order_by("name")
+    )
+
+
 class TestWindowForm(forms.ModelForm):
     """Plan a drill at a school in scope (optionally one device of it)."""
 
@@ -128,15 +142,41 @@ class TestWindowForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["school"].queryset = School.objects.visible_to(user).order_by("name")
-        self.fields["device"].queryset = (
-            Device.objects.visible_to(user)
-            .filter(kind__in=[Device.Kind.ONE_KEY_ALARM, Device.Kind.EMERGENCY_BUTTON])
-            .order_by("name")
-        )
+        schools = School.objects.visible_to(user).order_by("name")
+        self.fields["school"].queryset = schools
+        if not self.is_bound and not self.initial.get("school"):
+            only = list(schools.values_list("pk", flat=True)[:2])
+            if len(only) == 1:  # a school's administrator: its own school, chosen
+                self.initial["school"] = only[0]
+        # The device list follows the chosen school (a dispatcher's scope holds hundreds
+        # of alarms): only that school's devices are offered, and only they validate.
+        self.fields["device"].queryset = drill_devices(user, self._chosen_school())
         self.fields["device"].required = False
+        self.fields["device"].empty_label = _("every alarm device of the school")
+        self.fields["device"].widget.attrs.update(
+            {
+                "hx-get": reverse("alarms:drill_devices"),
+                "hx-trigger": "change from:#id_school",
+                "hx-include": "#id_school",
+                "hx-target": "this",
+                "hx-swap": "innerHTML",
+            }
+        )
         for name in ("starts_at", "ends_at"):
             self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+    def _chosen_school(self) -> School | None:
+        """The school the form is for (the one posted, else the initial one), read by the
+        school field itself: one in the user's scope, or None for anything else."""
+        value = (
+            self.data.get(self.add_prefix("school"))
+            if self.is_bound
+            else self.initial.get("school")
+        )
+        try:
+            return self.fields["school"].clean(value)
+        except forms.ValidationError:
+            return None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

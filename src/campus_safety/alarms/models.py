@@ -54,6 +54,8 @@ class AlarmEvent(models.Model):
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
     protocol = models.CharField(_("protocol"), max_length=16, choices=Device.Protocol.choices)
     is_test = models.BooleanField(_("test alarm"), default=False)
+    # Police eyes only (a watch-list hit at a gate, issue #17): no school role sees it.
+    police_only = models.BooleanField(_("police only"), default=False)
     payload = models.JSONField(_("payload"), default=dict)
     # Set in the ingestion transaction: the case exists before the device is acknowledged.
     case = models.ForeignKey(
@@ -67,7 +69,10 @@ class AlarmEvent(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = ScopePaths(
-        region_code="school__region__code", school="school", police_station="school__police_station"
+        region_code="school__region__code",
+        school="school",
+        police_station="school__police_station",
+        police_only_flag="police_only",
     )
 
     class Meta:
@@ -122,6 +127,9 @@ class AlarmCase(models.Model):
         _("state"), max_length=16, choices=State.choices, default=State.RECEIVED, db_index=True
     )
     is_test = models.BooleanField(_("test alarm"), default=False, db_index=True)
+    # Police eyes only (a watch-list hit at a gate, issue #17): the station and the
+    # command centre see it, no school role does; it never merges with a school's case.
+    police_only = models.BooleanField(_("police only"), default=False)
     alarm_type = models.CharField(_("alarm type"), max_length=16, blank=True)
     description = models.CharField(_("description"), max_length=255, blank=True)
     opened_at = models.DateTimeField(_("opened"), db_index=True)
@@ -129,29 +137,58 @@ class AlarmCase(models.Model):
     event_count = models.PositiveIntegerField(_("events"), default=1)
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
     dispatched_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("dispatched by"),
     )
     arrived_at = models.DateTimeField(_("arrived"), null=True, blank=True)
     arrived_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("arrived by"),
     )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, db_index=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("closed by"),
     )
     disposition = models.TextField(_("disposition"), blank=True)
     # Timers: deadlines in the database, so a restart loses none of them.
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
-    next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    arrival_deadline = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_escalation_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("next escalation at")
+    )
+    arrival_deadline = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("arrival deadline")
+    )
     is_breach = models.BooleanField(_("response circle breached"), default=False)
 
     objects = ScopedQuerySet.as_manager()
-    scope_paths = ScopePaths.through("school")
+    scope_paths = ScopePaths(
+        region_code="school__region__code",
+        school="school",
+        police_station="school__police_station",
+        police_only_flag="police_only",
+    )
 
     class Meta:
         ordering = ["-opened_at", "-id"]
@@ -163,7 +200,9 @@ class AlarmCase(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_state_display()} ({self.device_id})"
+        # The device by its name and code (its database number means nothing to a reader).
+        device = self.device
+        return f"#{self.pk} {self.get_state_display()} {device.name} {device.device_id}"
 
     @property
     def is_open(self) -> bool:
@@ -212,11 +251,23 @@ class PoliceUnit(models.Model):
 class Dispatch(models.Model):
     """派警 — one unit sent to one case, with its own en-route/arrived/cleared times."""
 
-    case = models.ForeignKey(AlarmCase, on_delete=models.CASCADE, related_name="dispatches")
-    unit = models.ForeignKey(PoliceUnit, on_delete=models.PROTECT, related_name="dispatches")
+    case = models.ForeignKey(
+        AlarmCase, on_delete=models.CASCADE, related_name="dispatches", verbose_name=_("case")
+    )
+    unit = models.ForeignKey(
+        PoliceUnit,
+        on_delete=models.PROTECT,
+        related_name="dispatches",
+        verbose_name=_("police unit"),
+    )
     dispatched_at = models.DateTimeField(_("dispatched"))
     dispatched_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("dispatched by"),
     )
     en_route_at = models.DateTimeField(_("en route"), null=True, blank=True)
     arrived_at = models.DateTimeField(_("arrived"), null=True, blank=True)
@@ -231,7 +282,7 @@ class Dispatch(models.Model):
         verbose_name_plural = _("dispatches")
 
     def __str__(self) -> str:
-        return f"{self.unit_id} → case {self.case_id}"
+        return _("%(unit)s → case #%(case)s") % {"unit": self.unit.name, "case": self.case_id}
 
 
 class AlarmEscalation(models.Model):
@@ -246,12 +297,19 @@ class AlarmEscalation(models.Model):
         SUB_BUREAU = 1, _("Police sub-bureau")
         COMMAND_CENTRE = 2, _("Command-centre supervisor")
 
-    case = models.ForeignKey(AlarmCase, on_delete=models.CASCADE, related_name="escalations")
+    case = models.ForeignKey(
+        AlarmCase, on_delete=models.CASCADE, related_name="escalations", verbose_name=_("case")
+    )
     at = models.DateTimeField(_("time"), db_index=True)
     reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
     organisation = models.ForeignKey(
-        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Organisation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("organisation"),
     )
 
     objects = ScopedQuerySet.as_manager()
@@ -263,7 +321,11 @@ class AlarmEscalation(models.Model):
         verbose_name_plural = _("alarm escalations")
 
     def __str__(self) -> str:
-        return f"case {self.case_id} {self.reason} → {self.get_level_display()}"
+        return _("case #%(case)s: %(reason)s → %(level)s") % {
+            "case": self.case_id,
+            "reason": self.get_reason_display(),
+            "level": self.get_level_display(),
+        }
 
 
 class TestWindow(models.Model):
@@ -272,7 +334,12 @@ class TestWindow(models.Model):
 
     __test__ = False  # not a pytest class, despite the name
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="alarm_test_windows")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="alarm_test_windows",
+        verbose_name=_("school"),
+    )
     device = models.ForeignKey(
         Device,
         null=True,
@@ -280,12 +347,18 @@ class TestWindow(models.Model):
         on_delete=models.CASCADE,
         related_name="alarm_test_windows",
         help_text=_("empty: every alarm device of the school"),
+        verbose_name=_("device"),
     )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
     reason = models.CharField(_("reason"), max_length=255)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     objects = ScopedQuerySet.as_manager()

@@ -34,6 +34,7 @@ class AlarmInput:
     payload: dict[str, Any] = field(default_factory=dict)
     device_kind: str | None = None  # from the gateway's directory, when it knows
     key_area: str | None = None
+    police_only: bool = False  # a watch-list hit at a gate (issue #17)
 
 
 def ingest_alarm(**fields: Any) -> tuple[int, bool]:
@@ -138,6 +139,7 @@ def _store_new(alarms: list[AlarmInput], savepoint: bool = True) -> list[int]:
                     a.is_test,
                     a.device_kind,
                     a.key_area,
+                    a.police_only,
                 )
                 for a in alarms
             ]
@@ -157,6 +159,7 @@ def _store_new(alarms: list[AlarmInput], savepoint: bool = True) -> list[int]:
                 latitude=a.latitude,
                 protocol=a.protocol,
                 is_test=a.is_test,
+                police_only=a.police_only,
                 payload=a.payload or {},
                 case=case,
             )
@@ -188,6 +191,7 @@ def _event_payload(alarm: AlarmInput, event_pk: int, case_pk: int) -> dict[str, 
         "description": alarm.description,
         "occurred_at": alarm.occurred_at.isoformat(),
         "is_test": alarm.is_test,
+        "police_only": alarm.police_only,
         "protocol": alarm.protocol,
         "case_id": case_pk,
     }

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from campus_safety.alarms.models import AlarmCase
+from campus_safety.scoping import is_police
 
 State = AlarmCase.State
 STEPS = {"ack": "acknowledged_at", "dispatch": "dispatched_at", "arrive": "arrived_at"}
@@ -83,17 +84,18 @@ def false_alarm_rates(cases: QuerySet, by: str = "school") -> list[dict[str, Any
     ]
 
 
-def summary_block(schools: QuerySet) -> dict[str, Any]:
+def summary_block(schools: QuerySet, reader: Any = None) -> dict[str, Any]:
     """``alarms`` block of the summary report over these schools' real cases.
 
     total = real cases opened; false_alarm_rate = false alarms / closed real cases;
-    p50_ack_s and p90_arrival_s are nearest-rank seconds from opening.
+    p50_ack_s and p90_arrival_s are nearest-rank seconds from opening. A watch-list
+    hit's case is police-only: a ``reader`` who is not police (a page's or the API's
+    user) counts without it; no reader (the command line) counts everything.
     """
-    rows = list(
-        AlarmCase.objects.filter(
-            school__in=schools.order_by().values("pk"), is_test=False
-        ).values_list("state", "opened_at", "acknowledged_at", "arrived_at")
-    )
+    cases = AlarmCase.objects.filter(school__in=schools.order_by().values("pk"), is_test=False)
+    if reader is not None and not is_police(reader):
+        cases = cases.filter(police_only=False)
+    rows = list(cases.values_list("state", "opened_at", "acknowledged_at", "arrived_at"))
     closed = [r for r in rows if r[0] in (State.RESOLVED, State.FALSE_ALARM)]
     false = sum(1 for r in closed if r[0] == State.FALSE_ALARM)
     acks = [s for r in rows if (s := _seconds(r[1], r[2])) is not None]

@@ -18,5 +18,6 @@ urlpatterns = [
     path("<int:pk>/arrive/", views.arrive, name="arrive"),
     path("<int:pk>/close/", views.close, name="close"),
     path("drills/", views.drill_list, name="drills"),
+    path("drills/devices/", views.drill_device_options, name="drill_devices"),
     path("statistics/", statistics_views.statistics_page, name="statistics"),
 ]

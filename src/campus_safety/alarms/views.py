@@ -42,6 +42,7 @@ from campus_safety.alarms.models import (
 )
 from campus_safety.devices.models import Device, KeyArea
 from campus_safety.orgs.models import Organisation, School
+from campus_safety.scoping import get_visible_or_404
 
 RESOURCE = "alarms"
 State = AlarmCase.State
@@ -416,6 +417,18 @@ def close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- drills -----------------------------------------------------------------------------
+
+
+@login_required
+@role_required("alarm_drills")
+@require_GET
+def drill_device_options(request: HttpRequest) -> HttpResponse:
+    """The drill form's device options for the chosen school (htmx swaps them in)."""
+    school = request.GET.get("school") or ""
+    if school:
+        school = get_visible_or_404(School, request.user, pk=school).pk if school.isdigit() else ""
+    form = TestWindowForm(user=request.user, initial={"school": school or None})
+    return render(request, "alarms/_drill_device_options.html", {"field": form["device"]})
 
 
 @login_required

@@ -129,7 +129,9 @@ def wall(request: HttpRequest) -> HttpResponse:
         **_wall_context(request),
         "kind": kind,
         "recently_closed": closed,
-        "summary": statistics.summary_block(schools) if kind in {"bureau", "command"} else None,
+        "summary": statistics.summary_block(schools, reader=request.user)
+        if kind in {"bureau", "command"}
+        else None,
         "map_config": {
             "tiles": map_data.tile_layer(),
             "districts": map_data.district_outlines(map_data.county_regions_of(schools)),

@@ -94,6 +94,7 @@ class Arrival:
     is_test: bool
     device_kind: str | None = None  # known to the gateway's directory: saves a query
     key_area: str | None = None
+    police_only: bool = False  # a watch-list hit (issue #17): its own case, police eyes only
 
 
 def open_or_merge_case(
@@ -163,6 +164,8 @@ def open_or_merge_cases(arrivals: list[Arrival]) -> list[tuple[AlarmCase, bool]]
     windows = _drill_windows(school_ids, earliest, latest)
 
     def drill(a: Arrival) -> bool:
+        if a.police_only:  # a school's drill window never hides a watch-list hit
+            return a.is_test
         return a.is_test or any(
             school == a.school_id and device in (None, a.device_pk) and start <= a.occurred_at < end
             for school, device, start, end in windows
@@ -173,7 +176,7 @@ def open_or_merge_cases(arrivals: list[Arrival]) -> list[tuple[AlarmCase, bool]]
     schoolless = {a.device_pk for a in arrivals if a.school_id is None}
     if schoolless:
         near |= Q(device_id__in=schoolless)
-    open_cases: dict[tuple[str, int, bool], AlarmCase] = {}
+    open_cases: dict[tuple[str, int, bool, bool], AlarmCase] = {}
     candidates = AlarmCase.objects.filter(
         near,
         closed_at__isnull=True,
@@ -181,9 +184,9 @@ def open_or_merge_cases(arrivals: list[Arrival]) -> list[tuple[AlarmCase, bool]]
     ).order_by("last_event_at")
     for case in candidates:  # oldest first: the latest case of a place wins
         if case.school_id in school_ids:
-            open_cases[("school", case.school_id, case.is_test)] = case
+            open_cases[("school", case.school_id, case.is_test, case.police_only)] = case
         if case.device_id in schoolless:
-            open_cases[("device", case.device_id, case.is_test)] = case
+            open_cases[("device", case.device_id, case.is_test, case.police_only)] = case
 
     results: list[tuple[AlarmCase, bool]] = []
     created: list[AlarmCase] = []
@@ -192,7 +195,7 @@ def open_or_merge_cases(arrivals: list[Arrival]) -> list[tuple[AlarmCase, bool]]
         is_test = drill(a)
         device = devices[a.device_pk]
         prio = case_priority(device["kind"], a.priority)
-        key = (*_place(a), is_test)
+        key = (*_place(a), is_test, a.police_only)
         case = open_cases.get(key)
         if case is not None and case.last_event_at >= a.received_at - window:
             case.last_event_at = max(case.last_event_at, a.received_at)
@@ -209,6 +212,7 @@ def open_or_merge_cases(arrivals: list[Arrival]) -> list[tuple[AlarmCase, bool]]
             priority=prio,
             state=State.TEST if is_test else State.RECEIVED,
             is_test=is_test,
+            police_only=a.police_only,
             alarm_type=a.alarm_type,
             description=a.description,
             opened_at=a.received_at,
@@ -242,6 +246,7 @@ def _case_payload(case: AlarmCase, **extra: Any) -> dict[str, Any]:
         "state": case.state,
         "priority": case.priority,
         "is_test": case.is_test,
+        "police_only": case.police_only,
         **extra,
     }
 

@@ -63,6 +63,8 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
         default_permissions = ("view",)
+        # The audit page's "one user's entries, newest first" (migration 0004).
+        indexes = [models.Index(fields=["username", "-at"], name="audit_user_at")]
 
     def __str__(self) -> str:
         return f"{localtime(self.at):%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action}"

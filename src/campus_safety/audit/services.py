@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 
-from campus_safety import clock
+from campus_safety import clock, retention
 from campus_safety.audit.actor import current
 from campus_safety.audit.models import AuditEntry
 
@@ -60,9 +60,13 @@ def retention_days() -> int:
 
 
 def purge_expired(now: dt.datetime | None = None) -> int:
-    """Delete entries older than the retention period; returns how many went."""
-    cutoff = (now or clock.now()) - dt.timedelta(days=retention_days())
+    """Delete entries older than the retention period; returns how many went. On
+    PostgreSQL whole months past it go with their partition (never one younger than the
+    180-day floor: ``retention_days`` refuses less), the rest row by row."""
+    now = now or clock.now()
+    cutoff = now - dt.timedelta(days=retention_days())
+    dropped = retention.drop_expired_months(AuditEntry, now, cutoff)
     table = connection.ops.quote_name(AuditEntry._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE at < %s", [cutoff])  # noqa: S608
-        return cursor.rowcount
+        return dropped + cursor.rowcount

@@ -30,8 +30,15 @@ def _audited(sender) -> bool:
     return sender._meta.app_label in AUDITED_APPS
 
 
+def _named(instance) -> bool:
+    """A service that writes its own named entry for this very save (``gate.check_in``
+    with the acting guard, not ``visit.create``) sets ``instance._audit_named``: the
+    generic entry would record the same write twice, with less. Holds for one save."""
+    return bool(getattr(instance, "_audit_named", False))
+
+
 def _snapshot(sender, instance, raw=False, **kwargs) -> None:
-    if raw or not _audited(sender) or instance.pk is None:
+    if raw or not _audited(sender) or instance.pk is None or _named(instance):
         return
     fields = [f.attname for f in sender._meta.concrete_fields]
     instance._audit_before = sender._base_manager.filter(pk=instance.pk).values(*fields).first()
@@ -39,6 +46,9 @@ def _snapshot(sender, instance, raw=False, **kwargs) -> None:
 
 def _saved(sender, instance, created, raw=False, update_fields=None, **kwargs) -> None:
     if raw or not _audited(sender):
+        return
+    if _named(instance):
+        instance._audit_named = False
         return
     before = getattr(instance, "_audit_before", None)
     if created or before is None:

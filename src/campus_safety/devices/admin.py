@@ -134,11 +134,18 @@ class DeviceAdmin(admin.ModelAdmin):
 
 @admin.register(StatusChange)
 class StatusChangeAdmin(admin.ModelAdmin):
-    list_display = ["at", "device", "from_status", "to_status", "reason"]
+    list_display = ["at", "device", "from_status", "to_status", "reason_shown"]
     list_filter = ["to_status"]
     search_fields = ["device__device_id", "device__name", "reason"]
     list_select_related = ["device"]
     date_hierarchy = "at"
+    exclude = ["reason"]
+    readonly_fields = ["reason_shown"]
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_shown(self, change: StatusChange) -> str:
+        """The stored reason is English (the log's words); the admin shows it in words."""
+        return change.reason_in_words()
 
     def has_add_permission(self, request) -> bool:
         return False

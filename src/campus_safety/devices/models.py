@@ -143,7 +143,9 @@ class Device(models.Model):
 class StatusChange(models.Model):
     """One state transition of a device (online ↔ offline, fault, flapping)."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="history")
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="history", verbose_name=_("device")
+    )
     at = models.DateTimeField(_("time"), db_index=True)
     from_status = models.CharField(_("from"), max_length=16, choices=Device.Status.choices)
     to_status = models.CharField(_("to"), max_length=16, choices=Device.Status.choices)
@@ -159,8 +161,12 @@ class StatusChange(models.Model):
         indexes = [models.Index(fields=["device", "-at"])]
 
     def __str__(self) -> str:
-        at = localtime(self.at)
-        return f"{self.device_id} {self.from_status}→{self.to_status} at {at:%Y-%m-%d %H:%M:%S}"
+        return _("%(device)s %(before)s→%(after)s at %(at)s") % {
+            "device": self.device.name,
+            "before": self.get_from_status_display(),
+            "after": self.get_to_status_display(),
+            "at": f"{localtime(self.at):%Y-%m-%d %H:%M:%S}",
+        }
 
     def reason_in_words(self) -> str:
         """The stored (English) reason in the reader's language, for pages."""
@@ -170,7 +176,12 @@ class StatusChange(models.Model):
 class MaintenanceWindow(models.Model):
     """A planned outage: offline transitions inside it are recorded but not announced."""
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="maintenance_windows")
+    school = models.ForeignKey(
+        School,
+        on_delete=models.CASCADE,
+        related_name="maintenance_windows",
+        verbose_name=_("school"),
+    )
     device = models.ForeignKey(
         Device,
         null=True,
@@ -178,6 +189,7 @@ class MaintenanceWindow(models.Model):
         on_delete=models.CASCADE,
         related_name="maintenance_windows",
         help_text=_("empty: every device of the school"),
+        verbose_name=_("device"),
     )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
@@ -210,7 +222,9 @@ class DeviceEvent(models.Model):
         STATUS = "status", _("Status report")
         PATROL = "patrol", _("Patrol scan")
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="events")
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="events", verbose_name=_("device")
+    )
     event_id = models.CharField(_("event ID"), max_length=64)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     occurred_at = models.DateTimeField(_("occurred"))

@@ -9,16 +9,13 @@ go through ``gateway_link`` (apps never import the gateway).
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from typing import Any
-from urllib.parse import urlsplit
 
 from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.db.models import Count, Q, QuerySet
 from django.http import (
     Http404,
@@ -35,7 +32,7 @@ from campus_safety import clock
 from campus_safety.accounts.access import role_required
 from campus_safety.accounts.roles import IMPORT, WRITE, can
 from campus_safety.audit.services import record
-from campus_safety.devices import gateway_link, map_layer, services, type_names
+from campus_safety.devices import gateway_link, map_layer, services, snapshots, type_names
 from campus_safety.devices.filters import DeviceFilter
 from campus_safety.devices.forms import ApproveForm, DeviceForm, MaintenanceForm
 from campus_safety.devices.models import Device, MaintenanceWindow, StatusChange
@@ -86,24 +83,8 @@ def _paginate(
 ) -> tuple[Page, list[listing.PageLink], dict[str, str]]:
     """A page of ``queryset`` read from ``?<param>=``, with links that keep the rest of
     the query (two lists on one page page independently)."""
-    paginator = Paginator(queryset, per_page)
-    page = paginator.get_page(request.GET.get(param))
-    links = []
-    for number in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
-        if number == paginator.ELLIPSIS:
-            links.append(listing.PageLink(None, "", False))
-        else:
-            query = listing.query_with(request.GET, **{param: number})
-            links.append(listing.PageLink(number, query, number == page.number))
-    neighbours = {
-        "previous": listing.query_with(request.GET, **{param: page.previous_page_number()})
-        if page.has_previous()
-        else "",
-        "next": listing.query_with(request.GET, **{param: page.next_page_number()})
-        if page.has_next()
-        else "",
-    }
-    return page, links, neighbours
+    page, links = listing.paginate(request, queryset, param, per_page)
+    return page, links, listing.neighbour_queries(request, page, param)
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -268,23 +249,6 @@ def device_query(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _fetch_snapshot(url: str) -> tuple[bytes, str]:
-    """GET the device's snapshot, bounded in time and size; raises ValueError."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError("not an http(s) URL")
-    request = urllib.request.Request(url, headers={"Accept": "image/jpeg,image/*"})  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=SNAPSHOT_TIMEOUT_SECONDS) as response:  # noqa: S310
-            content_type = response.headers.get_content_type()
-            data = response.read(SNAPSHOT_MAX_BYTES + 1)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise ValueError(str(exc)) from exc
-    if not content_type.startswith("image/") or len(data) > SNAPSHOT_MAX_BYTES:
-        raise ValueError("not an image of acceptable size")
-    return data, content_type
-
-
 @login_required
 @role_required(RESOURCE)
 @require_GET
@@ -295,8 +259,12 @@ def device_snapshot(request: HttpRequest, pk: int) -> HttpResponse:
     if not device.snapshot_url:
         raise Http404
     try:
-        data, content_type = _fetch_snapshot(device.snapshot_url)
-    except ValueError:
+        data, content_type = snapshots.fetch_snapshot(
+            device.snapshot_url, max_bytes=SNAPSHOT_MAX_BYTES, timeout=SNAPSHOT_TIMEOUT_SECONDS
+        )
+    except snapshots.SnapshotUnavailable:
+        return HttpResponse(status=502)
+    if not content_type.startswith("image/"):
         return HttpResponse(status=502)
     response = HttpResponse(data, content_type=content_type)
     response["Cache-Control"] = "no-store"

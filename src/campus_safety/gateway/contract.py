@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-KINDS = ("heartbeat", "alarm", "patrol", "status")
+KINDS = ("heartbeat", "alarm", "patrol", "status", "vehicle.plate")  # plate: gate ANPR (#17)
 TOPIC_ROOT = "campus/v1"
 MAX_DEVICE_ID = 20  # GB/T 28181 IDs are 20 digits
 

@@ -154,27 +154,49 @@ class Hazard(models.Model):
     )
     assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
     assigned_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("assigned by"),
     )
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
     started_at = models.DateTimeField(_("rectification started"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
     )
     verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("verified by"),
     )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True, db_index=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("closed by"),
     )
     return_count = models.PositiveSmallIntegerField(_("times returned"), default=0)
     # Timers: a reminder before the deadline, then escalation levels after it.
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     escalation_level = models.PositiveSmallIntegerField(_("escalation level"), default=0)
-    next_escalation_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    next_escalation_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, verbose_name=_("next escalation at")
+    )
     escalated_to = models.ForeignKey(
         Organisation,
         verbose_name=_("escalated to"),
@@ -277,11 +299,18 @@ class HazardEvent(models.Model):
         REMINDED = "reminded", _("Deadline reminder")
         ESCALATED = "escalated", _("Escalated (overdue)")
 
-    hazard = models.ForeignKey(Hazard, on_delete=models.CASCADE, related_name="events")
+    hazard = models.ForeignKey(
+        Hazard, on_delete=models.CASCADE, related_name="events", verbose_name=_("hazard")
+    )
     at = models.DateTimeField(_("time"), db_index=True)
     step = models.CharField(_("step"), max_length=12, choices=Step.choices)
     by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("done by"),
     )
     note = models.TextField(_("note"), max_length=2000, blank=True)
     organisation = models.ForeignKey(
@@ -319,22 +348,36 @@ class HazardPhoto(models.Model):
         FOUND = "found", _("As found")
         EVIDENCE = "evidence", _("Rectification evidence")
 
-    hazard = models.ForeignKey(Hazard, on_delete=models.CASCADE, related_name="photos")
+    hazard = models.ForeignKey(
+        Hazard, on_delete=models.CASCADE, related_name="photos", verbose_name=_("hazard")
+    )
     event = models.ForeignKey(
-        HazardEvent, null=True, blank=True, on_delete=models.SET_NULL, related_name="photos"
+        HazardEvent,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="photos",
+        verbose_name=_("event"),
     )
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices)
-    token = models.CharField(max_length=32, unique=True, editable=False)
-    extension = models.CharField(max_length=8, editable=False)
+    token = models.CharField(
+        max_length=32, unique=True, editable=False, verbose_name=_("file token")
+    )
+    extension = models.CharField(max_length=8, editable=False, verbose_name=_("file extension"))
     image = models.FileField(_("photo"), upload_to=photo_path, max_length=200)
-    content_type = models.CharField(max_length=32)
+    content_type = models.CharField(max_length=32, verbose_name=_("media type"))
     size = models.PositiveIntegerField(_("size (bytes)"))
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(verbose_name=_("width (px)"))
+    height = models.PositiveIntegerField(verbose_name=_("height (px)"))
     location_stripped = models.BooleanField(_("location metadata removed"), default=False)
     uploaded_at = models.DateTimeField(_("uploaded"))
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("uploaded by"),
     )
 
     objects = ScopedQuerySet.as_manager()
@@ -374,7 +417,12 @@ class Campaign(models.Model):
     due_on = models.DateField(_("answers due"))
     created_at = models.DateTimeField(_("created"))
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("created by"),
     )
 
     objects = CampaignQuerySet.as_manager()
@@ -402,14 +450,23 @@ class Checklist(models.Model):
         PENDING = "pending", _("To answer")
         SUBMITTED = "submitted", _("Answered")
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="checklists")
-    school = models.ForeignKey(School, on_delete=models.PROTECT, related_name="checklists")
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="checklists", verbose_name=_("campaign")
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.PROTECT, related_name="checklists", verbose_name=_("school")
+    )
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )
     submitted_at = models.DateTimeField(_("answered"), null=True, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("submitted by"),
     )
 
     objects = ScopedQuerySet.as_manager()
@@ -435,7 +492,9 @@ class ChecklistAnswer(models.Model):
         NO = "no", _("No")
         NOT_APPLICABLE = "na", _("Not applicable")
 
-    checklist = models.ForeignKey(Checklist, on_delete=models.CASCADE, related_name="answers")
+    checklist = models.ForeignKey(
+        Checklist, on_delete=models.CASCADE, related_name="answers", verbose_name=_("checklist")
+    )
     item_code = models.CharField(_("item"), max_length=16)
     key_area = models.CharField(_("key area"), max_length=24, choices=KeyArea.choices)
     facility = models.CharField(_("facility"), max_length=80)

@@ -54,12 +54,16 @@ class ImportJob(models.Model):
     file = models.FileField(_("stored file"), upload_to=stored_path, max_length=200, blank=True)
     file_name = models.CharField(_("file name"), max_length=255)
     keep_good = models.BooleanField(_("write the good rows even if some rows are bad"))
-    language = models.CharField(max_length=16, blank=True)  # the uploader's, for the report
-    source_ip = models.GenericIPAddressField(null=True, blank=True)  # for the audit entry
+    language = models.CharField(
+        max_length=16, blank=True, verbose_name=_("language")
+    )  # the uploader's, for the report
+    source_ip = models.GenericIPAddressField(
+        null=True, blank=True, verbose_name=_("source IP")
+    )  # for the audit entry
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.QUEUED, db_index=True
     )
-    attempt = models.PositiveSmallIntegerField(default=0)
+    attempt = models.PositiveSmallIntegerField(default=0, verbose_name=_("attempts"))
     rows_read = models.PositiveIntegerField(_("rows read"), default=0)
     rows_expected = models.PositiveIntegerField(_("rows expected"), null=True, blank=True)
     rows = models.PositiveIntegerField(_("rows with data"), default=0)
@@ -67,11 +71,13 @@ class ImportJob(models.Model):
     updated_count = models.PositiveIntegerField(_("records updated"), default=0)
     rejected_rows = models.PositiveIntegerField(_("rows rejected"), default=0)
     problem_count = models.PositiveIntegerField(_("problems"), default=0)
-    problems = models.JSONField(default=list, blank=True)  # the first: [row, column, reason]
+    problems = models.JSONField(
+        default=list, blank=True, verbose_name=_("problems")
+    )  # the first: [row, column, reason]
     message = models.TextField(_("message"), blank=True)  # why the file was refused
     queued_at = models.DateTimeField(_("queued"))
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
-    beat_at = models.DateTimeField(null=True, blank=True)
+    beat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last heartbeat"))
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()

@@ -9,7 +9,9 @@ threads: each stream owns an asyncio queue and is fed with ``loop.call_soon_thre
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -22,6 +24,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from campus_safety import redis_relay
+from campus_safety.live import addressing
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,10 @@ _lock = threading.Lock()
 _listeners: set[Listener] = set()
 _clients: dict[str, Any] = {}
 _is_stopping = False  # end_streams() was called: this process is stopping
+# ids delivered here lately: Redis and the catch-up (catch_up.py) may both bring one
+DELIVERED_KEPT = 50_000
+_delivered: set[int] = set()
+_delivered_order: collections.deque[int] = collections.deque()
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,9 @@ class Delivery:
     region_code: str
     police_station_id: int | None
     payload: dict[str, Any]
+    # addressed to a list (addressing.py), as stored; "" = by scope. Defaulted, so a
+    # message from a process started before the column existed still parses.
+    recipients: str = ""
 
     @classmethod
     def from_row(cls, row: Any) -> Delivery:
@@ -56,7 +66,13 @@ class Delivery:
             region_code=row.region_code,
             police_station_id=row.police_station_id,
             payload=json.loads(json.dumps(row.payload, cls=DjangoJSONEncoder)),
+            recipients=getattr(row, "recipients", "") or "",
         )
+
+    @functools.cached_property
+    def addressees(self) -> frozenset[str]:
+        """The recipients as a set, parsed once per process however many streams ask."""
+        return addressing.decode(self.recipients)
 
 
 class Listener:
@@ -116,6 +132,14 @@ def end_streams() -> None:
             listener.loop.call_soon_threadsafe(listener.stop)
 
 
+def accept_streams() -> None:
+    """Streams may open again after ``end_streams``: a server started anew in the same
+    process (the tests restart uvicorn in-process; ``serve`` never does)."""
+    global _is_stopping
+    with _lock:
+        _is_stopping = False
+
+
 def detach(listener: Listener) -> None:
     with _lock:
         _listeners.discard(listener)
@@ -124,12 +148,33 @@ def detach(listener: Listener) -> None:
 def deliver_locally(delivery: Delivery) -> None:
     """Offer ``delivery`` to every stream of this process (thread-safe)."""
     with _lock:
+        _delivered.add(delivery.id)
+        _delivered_order.append(delivery.id)
+        if len(_delivered_order) > DELIVERED_KEPT:
+            _delivered.discard(_delivered_order.popleft())
         listeners = list(_listeners)
     for listener in listeners:
         try:
             listener.loop.call_soon_threadsafe(listener.offer, delivery)
         except RuntimeError:  # its loop has closed: the stream is gone
             detach(listener)
+
+
+def was_delivered(event_id: int) -> bool:
+    with _lock:
+        return event_id in _delivered
+
+
+def forget_delivered() -> None:
+    """Start the delivered-ids memory afresh (a test database reuses rolled-back ids)."""
+    with _lock:
+        _delivered.clear()
+        _delivered_order.clear()
+
+
+def has_listeners() -> bool:
+    with _lock:
+        return bool(_listeners)
 
 
 def announce(delivery: Delivery) -> None:
@@ -163,9 +208,13 @@ def _client() -> Any:
 
 
 def _ensure_relay() -> None:
-    """Other processes' live events reach this process's streams through the relay."""
+    """Other processes' live events reach this process's streams through the relay, and
+    what the relay missed through the catch-up from the live log (catch_up.py)."""
     if settings.REDIS_URL:
+        from campus_safety.live import catch_up
+
         redis_relay.relay(settings.REDIS_URL).listen(CHANNEL, _relay_message)
+        catch_up.ensure_started()
 
 
 def _relay_message(data: Any) -> None:

@@ -15,11 +15,21 @@ from typing import Any
 from django.db import connection, transaction
 
 from campus_safety import bus, clock, raw_sql
-from campus_safety.live import fanout
+from campus_safety.live import addressing, fanout
 
 log = logging.getLogger(__name__)
 
-PREFIXES = ("device.", "alarm.", "patrol.alarm", "post.", "hazard.")
+PREFIXES = (
+    "device.",
+    "alarm.",
+    "patrol.alarm",
+    "post.",
+    "hazard.",
+    "notice.published",  # one per send, addressed to its schools (addressing.py)
+    "notice.receipt",
+    "notice.relay",  # a unit read or forwarded a notice: addressed up the chain
+    "notice.reminder",  # addressed to the schools and units reminded
+)
 # Not for consoles: a REGISTER refresh (hourly per device, a query-free hot path; its
 # consequence arrives as device.online) and catalog updates.
 SKIPPED = frozenset({"device.registered", "device.channels"})
@@ -132,14 +142,37 @@ def _write_many(events: list[tuple[str, dict[str, Any]]]) -> list[Any]:
     scope = _scope_of({s for s in schools if s is not None})
     now = clock.now()
     rows = [
-        LiveEvent(
-            at=now,
-            name=name,
-            school_id=school_id,
-            region_code=scope.get(school_id, ("", None))[0],
-            police_station_id=scope.get(school_id, ("", None))[1],
-            payload=payload,
-        )
+        _row(now, name, payload, school_id, scope)
         for (name, payload), school_id in zip(events, schools, strict=True)
     ]
     return LiveEvent.objects.bulk_create(rows)
+
+
+def _row(
+    now: Any,
+    name: str,
+    payload: dict[str, Any],
+    school_id: int | None,
+    scope: dict[int, tuple[str, int | None]],
+) -> Any:
+    """One log row. ``school_only`` (a school's own copy) and ``recipients`` (a list of
+    schools, units, users: addressing.py) are addressed rather than scoped: no region
+    code or station is copied in, so no one's scope covers the row but the addressees'
+    (and the school's own users for ``school_only``). The list is kept out of the
+    payload: it reaches no browser."""
+    from campus_safety.live.models import LiveEvent
+
+    recipients = addressing.encode(payload.get("recipients"))
+    if "recipients" in payload:
+        payload = {k: v for k, v in payload.items() if k != "recipients"}
+    addressed = bool(recipients) or bool(payload.get("school_only"))
+    region_code, station = ("", None) if addressed else scope.get(school_id, ("", None))
+    return LiveEvent(
+        at=now,
+        name=name,
+        school_id=school_id,
+        region_code=region_code,
+        police_station_id=station,
+        payload=payload,
+        recipients=recipients,
+    )

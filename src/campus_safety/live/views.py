@@ -18,15 +18,17 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from campus_safety import clock, scoping
-from campus_safety.live import fanout, recording
+from campus_safety.live import addressing, fanout, recording
 from campus_safety.live.models import LiveEvent
 
 T = TypeVar("T")
@@ -40,8 +42,9 @@ async def stream(request: HttpRequest) -> HttpResponse:
     since = _since(request)
     once = request.GET.get("once") in {"1", "true", "yes"}
     scope = await _read(scoping.user_scope, user)
+    audience = Audience(scope, addressing.addresses_of(user))
     response = StreamingHttpResponse(
-        _frames(user, scope, since, once), content_type="text/event-stream; charset=utf-8"
+        _frames(user, audience, since, once), content_type="text/event-stream; charset=utf-8"
     )
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass frames through as they come
@@ -62,6 +65,29 @@ async def _read(function: Callable[..., T], *args: Any) -> T:
                 connection.close()
 
     return await sync_to_async(run)()
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a stream speaks to: the user's scope, and where an addressed event reaches
+    them (addressing.py: their school, unit, themselves)."""
+
+    scope: scoping.Scope
+    addresses: frozenset[str]
+
+    def hears(self, delivery: fanout.Delivery) -> bool:
+        """The stream's filter: the scope covers the event, or it is addressed to us."""
+        police_only = bool(delivery.payload.get("police_only"))
+        if self.scope.covers(
+            delivery.school_id,
+            delivery.region_code,
+            delivery.police_station_id,
+            police_only=police_only,
+        ):
+            return True
+        if not delivery.recipients or (police_only and not self.scope.police):
+            return False
+        return not self.addresses.isdisjoint(delivery.addressees)
 
 
 def _since(request: HttpRequest) -> int | None:
@@ -96,17 +122,24 @@ def missed_events(user: Any, since: int) -> tuple[list[fanout.Delivery], bool]:
     """What ``user`` may see after ``since``, oldest first, and whether more was cut off."""
     limit = settings.LIVE_REPLAY_MAX
     cutoff = clock.now() - dt.timedelta(minutes=settings.LIVE_REPLAY_MINUTES)
-    rows = list(
-        LiveEvent.objects.visible_to(user)
-        .filter(pk__gt=since, at__gte=cutoff)
-        .order_by("-pk")[: limit + 1]
-    )
+    rows = list(_replayable(user).filter(pk__gt=since, at__gte=cutoff).order_by("-pk")[: limit + 1])
     is_cut = len(rows) > limit
     return [fanout.Delivery.from_row(r) for r in reversed(rows[:limit])], is_cut
 
 
+def _replayable(user: Any) -> Any:
+    """The log rows ``user`` may replay: those their scope covers, and those addressed
+    to them (police-only ones to police users only)."""
+    addressed = LiveEvent.objects.filter(addressing.addressed_q(addressing.addresses_of(user)))
+    if not scoping.is_police(user):
+        addressed = addressed.filter(
+            Q(payload__police_only=False) | Q(payload__police_only__isnull=True)
+        )
+    return LiveEvent.objects.visible_to(user) | addressed
+
+
 async def _frames(
-    user: Any, scope: scoping.Scope, since: int | None, once: bool
+    user: Any, audience: Audience, since: int | None, once: bool
 ) -> AsyncIterator[str]:
     """Attach first, then replay, then live: nothing falls between the two."""
     loop = asyncio.get_running_loop()
@@ -136,9 +169,7 @@ async def _frames(
                 if listener.is_stopping:
                     yield f": server stopping, reconnect\nretry: {settings.LIVE_RETRY_MS}\n\n"
                 return
-            if delivery.id in sent or not scope.covers(
-                delivery.school_id, delivery.region_code, delivery.police_station_id
-            ):
+            if delivery.id in sent or not audience.hears(delivery):
                 continue
             yield frame_of(delivery)
     finally:

@@ -94,7 +94,9 @@ class SchoolTimetable(models.Model):
     """作息时间 — when classes start and end, from which the 护学岗 windows follow.
     A school without one uses the city defaults (settings.POST_*)."""
 
-    school = models.OneToOneField(School, on_delete=models.CASCADE, related_name="timetable")
+    school = models.OneToOneField(
+        School, on_delete=models.CASCADE, related_name="timetable", verbose_name=_("school")
+    )
     class_starts_at = models.TimeField(_("classes start"))
     dismissal_at = models.TimeField(_("dismissal"))
     arrival_lead_minutes = models.PositiveSmallIntegerField(
@@ -152,7 +154,7 @@ class Checkpoint(models.Model):
     key_area = models.CharField(_("key area"), max_length=24, choices=KeyArea.choices, blank=True)
     longitude = models.FloatField(_("longitude"), null=True, blank=True)
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("record", "active"), default=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = SCHOOL_SCOPE
@@ -180,7 +182,9 @@ class TourRoute(models.Model):
         School, verbose_name=_("school"), on_delete=models.CASCADE, related_name="tour_routes"
     )
     name = models.CharField(_("name"), max_length=64)
-    checkpoints = models.ManyToManyField(Checkpoint, through="RouteStop", related_name="routes")
+    checkpoints = models.ManyToManyField(
+        Checkpoint, through="RouteStop", related_name="routes", verbose_name=_("checkpoints")
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = SCHOOL_SCOPE
@@ -198,8 +202,12 @@ class RouteStop(models.Model):
     """One checkpoint of a route: its place in the order and by when (minutes after the
     round starts) it must be reached; empty = by the end of the round."""
 
-    route = models.ForeignKey(TourRoute, on_delete=models.CASCADE, related_name="stops")
-    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.CASCADE, related_name="stops")
+    route = models.ForeignKey(
+        TourRoute, on_delete=models.CASCADE, related_name="stops", verbose_name=_("route")
+    )
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.CASCADE, related_name="stops", verbose_name=_("checkpoint")
+    )
     position = models.PositiveSmallIntegerField(_("order"))
     due_minutes = models.PositiveSmallIntegerField(
         _("due after start (min)"), null=True, blank=True, validators=[MaxValueValidator(720)]
@@ -248,7 +256,7 @@ class TourPlan(models.Model):
     )
     days = models.CharField(_("days"), max_length=16, choices=Days.choices, default=Days.EVERY_DAY)
     guards = models.ManyToManyField(Guard, verbose_name=_("guards"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("record", "active"), default=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = SCHOOL_SCOPE
@@ -280,22 +288,46 @@ class TourScan(models.Model):
         DEVICE = "device", _("Device")
         PHONE = "phone", _("Phone")
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="tour_scans")
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, related_name="tour_scans", verbose_name=_("school")
+    )
     checkpoint = models.ForeignKey(
-        Checkpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="scans"
+        Checkpoint,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="scans",
+        verbose_name=_("checkpoint"),
     )
     code = models.CharField(_("checkpoint code"), max_length=64)
     source = models.CharField(_("source"), max_length=8, choices=Source.choices)
-    source_key = models.CharField(max_length=32)  # "d<device pk>" or "u<user pk>"
+    source_key = models.CharField(
+        max_length=32, verbose_name=_("deduplication key")
+    )  # "d<device pk>" or "u<user pk>"
     event_id = models.CharField(_("event ID"), max_length=64)
     device = models.ForeignKey(
-        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="tour_scans"
+        Device,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tour_scans",
+        verbose_name=_("device"),
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
     )
     guard = models.ForeignKey(
-        Guard, null=True, blank=True, on_delete=models.SET_NULL, related_name="tour_scans"
+        Guard,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tour_scans",
+        verbose_name=_("guard"),
     )
     card_id = models.CharField(_("card"), max_length=64, blank=True)
     occurred_at = models.DateTimeField(_("scanned at"))
@@ -327,8 +359,12 @@ class TourRound(models.Model):
         WRONG_ORDER = "wrong_order", _("Wrong order")
         MISSED = "missed", _("Missed checkpoint")
 
-    plan = models.ForeignKey(TourPlan, on_delete=models.CASCADE, related_name="rounds")
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="tour_rounds")
+    plan = models.ForeignKey(
+        TourPlan, on_delete=models.CASCADE, related_name="rounds", verbose_name=_("tour plan")
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, related_name="tour_rounds", verbose_name=_("school")
+    )
     day = models.DateField(_("day"), db_index=True)
     starts_at = models.DateTimeField(_("starts"))
     due_at = models.DateTimeField(_("due"))
@@ -372,21 +408,37 @@ class PatrolAlarm(models.Model):
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         RESOLVED = "resolved", _("Resolved")
 
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="patrol_alarms")
-    round = models.ForeignKey(TourRound, on_delete=models.CASCADE, related_name="alarms")
-    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.CASCADE, related_name="alarms")
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, related_name="patrol_alarms", verbose_name=_("school")
+    )
+    round = models.ForeignKey(
+        TourRound, on_delete=models.CASCADE, related_name="alarms", verbose_name=_("tour round")
+    )
+    checkpoint = models.ForeignKey(
+        Checkpoint, on_delete=models.CASCADE, related_name="alarms", verbose_name=_("checkpoint")
+    )
     raised_at = models.DateTimeField(_("raised"), db_index=True)
     state = models.CharField(
         _("state"), max_length=16, choices=State.choices, default=State.OPEN, db_index=True
     )
     acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("acknowledged by"),
     )
     escalated_at = models.DateTimeField(_("escalated to police"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("resolved by"),
     )
     note = models.CharField(_("note"), max_length=255, blank=True)
 
@@ -435,7 +487,7 @@ class PeakPost(models.Model):
         default=_today,
         help_text=_("windows before this day do not count towards the coverage rate"),
     )
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("record", "active"), default=True)
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = SCHOOL_SCOPE
@@ -464,9 +516,14 @@ class PeakPost(models.Model):
 class PostMember(models.Model):
     """Someone who may be rostered at a post, as a person type (the roster's pool)."""
 
-    post = models.ForeignKey(PeakPost, on_delete=models.CASCADE, related_name="members")
+    post = models.ForeignKey(
+        PeakPost, on_delete=models.CASCADE, related_name="members", verbose_name=_("peak post")
+    )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="post_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="post_memberships",
+        verbose_name=_("user"),
     )
     person_type = models.CharField(_("person type"), max_length=24, choices=PersonType.choices)
 
@@ -487,8 +544,12 @@ class PostAssignment(models.Model):
     """One person rostered at a post for one peak of one day (排班). Editable; a swap
     keeps who was rostered first."""
 
-    post = models.ForeignKey(PeakPost, on_delete=models.CASCADE, related_name="assignments")
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(
+        PeakPost, on_delete=models.CASCADE, related_name="assignments", verbose_name=_("peak post")
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school")
+    )
     day = models.DateField(_("day"))
     peak = models.CharField(_("peak"), max_length=16, choices=Peak.choices)
     starts_at = models.DateTimeField(_("window opens"))
@@ -537,21 +598,34 @@ class PostCheckIn(models.Model):
     and the window, or accepted as an exception with a note."""
 
     assignment = models.OneToOneField(
-        PostAssignment, on_delete=models.CASCADE, related_name="check_in"
+        PostAssignment,
+        on_delete=models.CASCADE,
+        related_name="check_in",
+        verbose_name=_("post assignment"),
     )
-    post = models.ForeignKey(PeakPost, on_delete=models.CASCADE, related_name="check_ins")
-    school = models.ForeignKey(School, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    post = models.ForeignKey(
+        PeakPost, on_delete=models.CASCADE, related_name="check_ins", verbose_name=_("peak post")
+    )
+    school = models.ForeignKey(
+        School, on_delete=models.CASCADE, related_name="+", verbose_name=_("school")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("user")
+    )
     person_type = models.CharField(_("person type"), max_length=24, choices=PersonType.choices)
     checked_in_at = models.DateTimeField(_("checked in"))
-    in_longitude = models.FloatField()
-    in_latitude = models.FloatField()
-    in_accuracy_m = models.FloatField(null=True, blank=True)
+    in_longitude = models.FloatField(verbose_name=_("check-in longitude"))
+    in_latitude = models.FloatField(verbose_name=_("check-in latitude"))
+    in_accuracy_m = models.FloatField(
+        null=True, blank=True, verbose_name=_("check-in accuracy (m)")
+    )
     in_distance_m = models.FloatField(_("distance at check-in (m)"))
     checked_out_at = models.DateTimeField(_("checked out"), null=True, blank=True)
-    out_longitude = models.FloatField(null=True, blank=True)
-    out_latitude = models.FloatField(null=True, blank=True)
-    out_distance_m = models.FloatField(null=True, blank=True)
+    out_longitude = models.FloatField(null=True, blank=True, verbose_name=_("check-out longitude"))
+    out_latitude = models.FloatField(null=True, blank=True, verbose_name=_("check-out latitude"))
+    out_distance_m = models.FloatField(
+        null=True, blank=True, verbose_name=_("check-out distance (m)")
+    )
     is_exception = models.BooleanField(_("exception"), default=False)
     note = models.CharField(_("note"), max_length=255, blank=True)
 
@@ -606,10 +680,18 @@ class PatrolLog(models.Model):
         Organisation, verbose_name=_("police unit"), on_delete=models.PROTECT, related_name="+"
     )
     route = models.ForeignKey(
-        GridRoute, null=True, blank=True, on_delete=models.SET_NULL, related_name="logs"
+        GridRoute,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="logs",
+        verbose_name=_("route"),
     )
     officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="patrol_logs"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="patrol_logs",
+        verbose_name=_("police officer"),
     )
     started_at = models.DateTimeField(_("started"), db_index=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
@@ -656,7 +738,10 @@ class FieldStop(models.Model):
         Organisation, verbose_name=_("police unit"), on_delete=models.PROTECT, related_name="+"
     )
     officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="field_stops"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="field_stops",
+        verbose_name=_("police officer"),
     )
     at = models.DateTimeField(_("time"), db_index=True)
     place = models.CharField(_("place"), max_length=255)

@@ -6,10 +6,10 @@ compliance (≥5 rounds a day, GB/T 29315-2022). Computed from the rows, never s
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from campus_safety import clock
 from campus_safety.orgs.models import School
@@ -31,6 +31,90 @@ def _rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
+def _presence(
+    post_ids: Any, day: dt.date, now: dt.datetime
+) -> tuple[dict[tuple[int, str], dict[str, int]], dict[tuple[int, str], dict[str, int]]]:
+    """Head-counts per (post, peak) and person type on ``day``, counted by the database
+    (one row per post, peak and type, not one per check-in): those there at ``now``
+    (checked in, not yet out) and everyone who checked in."""
+    present: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    everyone: dict[tuple[int, str], dict[str, int]] = defaultdict(dict)
+    for post_id, peak, kind, here, n in (
+        PostCheckIn.objects.filter(assignment__day=day, post__in=post_ids)
+        .order_by()
+        .values_list("post_id", "assignment__peak", "person_type")
+        .annotate(
+            here=Count("pk", filter=Q(checked_out_at__isnull=True) | Q(checked_out_at__gt=now)),
+            n=Count("pk"),
+        )
+        .values_list("post_id", "assignment__peak", "person_type", "here", "n")
+    ):
+        everyone[(post_id, peak)][kind] = n
+        if here:
+            present[(post_id, peak)][kind] = here
+    return present, everyone
+
+
+def window_summary(
+    posts: QuerySet, day: dt.date, now: dt.datetime, live_limit: int = 500
+) -> dict[str, Any]:
+    """What a wall screen shows of ``day``'s windows, without loading a post as an
+    object: windows by state and by phase, heads present and required, and the first
+    ``live_limit`` posts whose window is open now (with the place to draw them). The
+    head-counts are grouped in the database (``_presence``); the posts come as
+    (id, school, required) rows; only the live posts' names and places are fetched."""
+    active = posts.filter(is_active=True).order_by()
+    rows = list(active.values_list("pk", "school_id", "required").order_by("pk"))
+    tables = peak_posts.timetables({school for _pk, school, _req in rows})
+    default = Timetable.default()
+    present, everyone = _presence(active.values("pk"), day, now)
+    by_state: Counter[str] = Counter()
+    by_phase: Counter[str] = Counter()
+    windows = heads = required_heads = 0
+    live: list[tuple[int, str, int, int]] = []
+    if is_school_day(day, services.holiday_calendar(day, day)):
+        for pk, school_id, required in rows:
+            need = sum(required.values())
+            for peak, (opens, closes) in tables.get(school_id, default).windows(day).items():
+                phase = UPCOMING if now < opens else LIVE if now <= closes else CLOSED
+                here = (everyone if phase == CLOSED else present).get((pk, peak), {})
+                state = coverage_state(required, here) if phase != UPCOMING else ""
+                count = sum(here.values())
+                windows += 1
+                by_phase[phase] += 1
+                heads += count
+                required_heads += need
+                if state:
+                    by_state[state] += 1
+                if phase == LIVE and len(live) < live_limit:
+                    live.append((pk, state, count, need))
+    places = {
+        row[0]: row[1:]
+        for row in PeakPost.objects.filter(pk__in=[p[0] for p in live]).values_list(
+            "pk", "name", "school__name", "longitude", "latitude"
+        )
+    }
+    return {
+        "windows": windows,
+        "by_state": dict(by_state),
+        "by_phase": dict(by_phase),
+        "present": heads,
+        "required": required_heads,
+        "live": [
+            {
+                "name": places[pk][0],
+                "school": places[pk][1],
+                "lon": places[pk][2],
+                "lat": places[pk][3],
+                "state": state,
+                "present": count,
+                "required": need,
+            }
+            for pk, state, count, need in live
+        ],
+    }
+
+
 def window_coverage(posts: QuerySet, day: dt.date, now: dt.datetime) -> list[dict[str, Any]]:
     """Each active post's two windows on ``day``: who is rostered, who is there (live:
     checked in and not yet out; closed: everyone who checked in), and the state."""
@@ -45,14 +129,7 @@ def window_coverage(posts: QuerySet, day: dt.date, now: dt.datetime) -> list[dic
         .values_list("post_id", "peak", "n")
     ):
         rostered[(post_id, peak)] = n
-    present: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    everyone: dict[tuple[int, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for post_id, peak, kind, out in PostCheckIn.objects.filter(
-        assignment__day=day, post__in=posts
-    ).values_list("post_id", "assignment__peak", "person_type", "checked_out_at"):
-        everyone[(post_id, peak)][kind] += 1
-        if out is None or out > now:
-            present[(post_id, peak)][kind] += 1
+    present, everyone = _presence([p.pk for p in posts], day, now)
     rows = []
     school_day = is_school_day(day, services.holiday_calendar(day, day))
     for post in posts:

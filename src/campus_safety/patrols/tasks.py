@@ -10,6 +10,7 @@ from django.conf import settings
 
 from campus_safety import clock, periodic
 from campus_safety.patrols import services
+from campus_safety.retention import Policy
 
 
 async def run_patrol_sweep_loop(stop: asyncio.Event, interval: float | None = None) -> None:
@@ -23,3 +24,8 @@ async def run_patrol_sweep_loop(stop: asyncio.Event, interval: float | None = No
 
 
 TASKS = [periodic.Task("patrol-sweep", run_patrol_sweep_loop)]
+
+# Kept until DATA_RETENTION_DAYS["tour_scans"] sets a period (a term's patrol reports
+# read them); on PostgreSQL the retention job still creates the coming months'
+# partitions and then drops whole months past the period (retention.py).
+RETENTION = [Policy("tour_scans", "patrols.TourScan", "occurred_at", None, minimum_days=366)]

@@ -9,19 +9,24 @@ from campus_safety import clock
 from campus_safety.alarms import statistics as alarm_statistics
 from campus_safety.devices.models import Device
 from campus_safety.devices.services import counts_by_kind_and_status
+from campus_safety.gate import services as gate_services
 from campus_safety.hazards import statistics as hazard_statistics
+from campus_safety.inspections import statistics as inspection_statistics
+from campus_safety.intel import statistics as intel_statistics
+from campus_safety.linkage import statistics as linkage_statistics
 from campus_safety.orgs.models import School
 from campus_safety.patrols import statistics as patrol_statistics
 from campus_safety.workforce.figures import registry_figures
 from campus_safety.workforce.staffing import StaffingRule
 
 
-def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
+def summary(schools=None, rule: StaffingRule | None = None, reader: Any = None) -> dict[str, Any]:
     """Figures for a set of schools (default: all) and per county-level division.
 
     ``schools`` is normally ``School.objects.visible_to(user)``, so a district or a
     school sees its own figures through the same code as the city. The registry's part
     comes from ``workforce.figures``; devices, alarms, hazards and patrols are added here.
+    ``reader`` (a page's or the API's user) hides police-only figures from others.
     """
     schools = School.objects.all() if schools is None else schools
     registry = registry_figures(schools, rule)
@@ -34,9 +39,13 @@ def summary(schools=None, rule: StaffingRule | None = None) -> dict[str, Any]:
         "one_key_alarms": devices["by_kind"].get(Device.Kind.ONE_KEY_ALARM, {}).get("total", 0),
         "devices_online_rate": devices["online_rate"],
         "devices": devices,
-        "alarms": alarm_statistics.summary_block(schools),
+        "alarms": alarm_statistics.summary_block(schools, reader),  # police-only cases: police
+        "inspections": inspection_statistics.summary_block(schools),  # issue #19
         "hazards": hazard_statistics.summary_block(schools),
         "patrols": patrol_statistics.summary_block(schools),
+        "gate": gate_services.summary_block(schools, reader),  # gate (issue #17)
+        "intel": intel_statistics.summary_block(schools, reader),  # issue #18
+        "linkage": linkage_statistics.summary_block(schools),  # linkage (issue #20)
         "districts": districts,
     }
 

@@ -19,6 +19,7 @@ from campus_safety.accounts.access import role_required
 from campus_safety.accounts.landing import landing_url, lands_on_overview
 from campus_safety.accounts.roles import READ, can
 from campus_safety.audit.services import record
+from campus_safety.linkage.statistics import coverage_by_district
 from campus_safety.orgs.map_data import county_regions_of
 from campus_safety.orgs.models import Region, School
 from campus_safety.reports import charts, workbook
@@ -40,6 +41,17 @@ def scope_title(user: Any, school: School | None = None) -> str:
         return user.region.name
     city = Region.objects.filter(level=Region.Level.CITY).order_by("code").first()
     return city.name if city else ""
+
+
+def visible_schools(request: HttpRequest) -> tuple[Any, Region | None]:
+    """The user's schools, narrowed to ``?region=<code>`` when given (404 outside the
+    scope), and that district."""
+    schools = School.objects.visible_to(request.user)
+    district = None
+    if code := request.GET.get("region", "").strip():
+        district = get_object_or_404(county_regions_of(schools), code=code)
+        schools = schools.filter(region=district)
+    return schools, district
 
 
 def scope_level(user: Any, district: Region | None) -> str:
@@ -81,7 +93,7 @@ def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
         visible = visible.filter(region=district)
     level = scope_level(request.user, district)
     school = visible.select_related("region").first() if level == "school" else None
-    data = summary(visible, rule)
+    data = summary(visible, rule, reader=request.user)
     largest_gaps = (
         annotate_staffing(visible, rule)
         .filter(guard_gap__gt=0)
@@ -111,6 +123,10 @@ def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
             "charts": chart_specs,
             "rule": rule,
             "rules": rule_choices(),
+            # police-room coverage per district for police and bureau readers (issue #20)
+            "room_coverage": coverage_by_district(visible)
+            if level != "school" and can(request.user, READ, "police_rooms")
+            else None,
         },
     )
 
@@ -121,7 +137,7 @@ def overview(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
 def summary_report(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     """统计报表 — every block of the summary as a short table, printable and exportable."""
     visible = School.objects.visible_to(request.user)
-    data = summary(visible, rule)
+    data = summary(visible, rule, reader=request.user)
     school = visible.first() if request.user.school_id else None
     blocks = [
         (block, block.link if block.link and can(request.user, READ, block.link[1]) else None)
@@ -148,7 +164,7 @@ def summary_report(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
 def summary_xlsx(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
     """The summary report as an Excel workbook, one sheet per block (audited)."""
     visible = School.objects.visible_to(request.user)
-    data = summary(visible, rule)
+    data = summary(visible, rule, reader=request.user)
     school = visible.first() if request.user.school_id else None
     content = workbook.summary_workbook(
         summary_blocks(data),
@@ -167,5 +183,5 @@ def summary_xlsx(request: HttpRequest, rule: StaffingRule) -> HttpResponse:
 @with_staffing_rule
 def summary_json(request: HttpRequest, rule: StaffingRule) -> JsonResponse:
     """The figures of ``campus-safety report summary --json``, for the user's scope."""
-    data = summary(School.objects.visible_to(request.user), rule)
+    data = summary(School.objects.visible_to(request.user), rule, reader=request.user)
     return JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})

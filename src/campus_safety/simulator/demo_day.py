@@ -2,7 +2,7 @@
 a normal day in a real city — tours walked up to now (mostly on time, some late, a few
 checkpoints missed and followed up by the school), rounds still to come not started,
 gate posts staffed in the windows already over, and no alarm raised or escalated
-merely because the platform started.
+merely because the platform started (open hazards' deadlines move with the days off).
 
 Made when ``seed-demo`` seeds the city and again when ``serve --simulate`` starts,
 before the platform's periodic jobs run: a database seeded days ago gets the days in
@@ -16,7 +16,7 @@ import datetime as dt
 
 from campus_safety import clock
 from campus_safety.patrols.services import local_day, zone
-from campus_safety.simulator import demo_alarms, patrol_history
+from campus_safety.simulator import demo_alarms, demo_gate, demo_hazards, patrol_history
 
 ROSTER_BACK_DAYS = 7  # a fresh city's roster starts a week back (coverage of 7 days)
 
@@ -31,10 +31,16 @@ def make_today(now: dt.datetime | None = None, *, is_fresh: bool = False) -> dic
         counts.update(
             patrol_history.fill_posts(now, since=today - dt.timedelta(days=ROSTER_BACK_DAYS))
         )
+        counts.update(_demo_inspections().fill_inspections(now, is_fresh=True))  # issue #19
         counts["alarm_cases"] = 0
+        counts.update(demo_gate.fill_gate_day(now))  # gate (issue #17)
         return counts
+    hazards_carried = demo_hazards.carry_forward(now)  # first: before any new hazard
     counts = patrol_history.fill_tours(now)
+    counts["hazards_carried"] = hazards_carried
+    counts.update(_demo_inspections().fill_inspections(now))  # inspections (issue #19)
     counts.update(patrol_history.fill_posts(now))
+    counts.update(demo_gate.fill_gate_day(now))  # gate (issue #17)
     counts["alarm_cases"] = demo_alarms.fill_alarm_history(now)
     return counts
 
@@ -43,6 +49,9 @@ def start_demo_day() -> str:
     """``serve --simulate``: make today before anything else runs; a line to print."""
     now = clock.now()
     counts = make_today(now)
+    from campus_safety.simulator import demo_intel  # intel (issue #18): its own module
+
+    demo_intel.fill_intel(now)  # the year's incidents (once), today's scan and alerts
     return (
         f"Demo day made up to {now.astimezone(zone()):%Y-%m-%d %H:%M}: "
         f"{counts['tour_rounds']:,} tour rounds ({counts['tour_scans']:,} scans, "
@@ -50,3 +59,10 @@ def start_demo_day() -> str:
         f"{counts['post_check_ins']:,} gate-post check-ins, "
         f"{counts['alarm_cases']:,} past alarm cases."
     )
+
+
+def _demo_inspections():
+    """The inspections app's demo rows (issue #19), kept in their own module."""
+    from campus_safety.simulator import demo_inspections
+
+    return demo_inspections

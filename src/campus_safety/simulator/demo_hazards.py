@@ -15,11 +15,11 @@ from collections.abc import Sequence
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import CharField, Value
+from django.db.models import CharField, F, Max, Value
 from django.db.models.functions import Cast, Concat, LPad
 
 from campus_safety import clock
-from campus_safety.hazards import services
+from campus_safety.hazards import deadlines, services
 from campus_safety.hazards.models import (
     Campaign,
     Checklist,
@@ -94,6 +94,12 @@ def _near(rng: random.Random, school: School) -> tuple[float | None, float | Non
     return round(school.longitude + dlon, 6), round(school.latitude + dlat, 6), distance
 
 
+def _overdue_days_at_most() -> float:
+    """How far past its deadline an overdue demo hazard may be: under the escalation
+    repeat (half a day to spare for the hour it was assigned), so it stays escalated once."""
+    return max(2.0, deadlines.repeat_days() - 0.5)
+
+
 class _Builder:
     def __init__(
         self, rng: random.Random, schools: Sequence[School], now: dt.datetime, bureaus: dict
@@ -149,7 +155,9 @@ class _Builder:
         if status in (H.CLOSED, H.DISMISSED):
             reported = now - dt.timedelta(days=rng.uniform(days + 12, 365))
         elif overdue:
-            reported = now - dt.timedelta(days=days + rng.uniform(2, 40))
+            # Overdue by less than the escalation repeat: escalated once, at the deadline,
+            # and not due again yet (a later one would be re-escalated by the first sweep).
+            reported = now - dt.timedelta(days=days + rng.uniform(2, _overdue_days_at_most()))
         elif status == H.SUBMITTED:
             reported = now - dt.timedelta(days=rng.uniform(2, days))
         else:
@@ -172,7 +180,7 @@ class _Builder:
             hazard.responsible_organisation_id = None
             steps.append((at, HazardEvent.Step.DISMISSED, "重复上报，已合并处理。", None))
             return
-        assigned = reported + dt.timedelta(hours=rng.uniform(1, 36))
+        assigned = min(reported + dt.timedelta(hours=rng.uniform(1, 36)), now)  # not ahead
         hazard.assigned_at = assigned
         hazard.deadline = assigned + dt.timedelta(days=days)
         hazard.next_escalation_at = hazard.deadline
@@ -209,9 +217,19 @@ class _Builder:
             if hazard.deadline <= self.now:  # keep "not overdue" honest
                 hazard.deadline = self.now + dt.timedelta(days=self.rng.uniform(1, 6))
                 hazard.next_escalation_at = hazard.deadline
+            # A deadline already inside the reminder window was reminded when the window
+            # opened: the platform's first sweep has nothing to catch up on.
+            window = dt.timedelta(hours=deadlines.reminder_hours())
+            if hazard.deadline - window <= self.now:
+                hazard.reminded_at = max(hazard.deadline - window, steps[-1][0])
+                steps.append(
+                    (hazard.reminded_at, HazardEvent.Step.REMINDED, "整改期限临近提醒。", None)
+                )
             return
         if hazard.deadline >= self.now:
-            hazard.deadline = self.now - dt.timedelta(days=self.rng.uniform(1, 20))
+            hazard.deadline = self.now - dt.timedelta(
+                days=self.rng.uniform(1, _overdue_days_at_most())
+            )
         target = (
             self.bureaus.get(hazard.school.region_id)
             if hazard.responsible_kind == Hazard.Responsible.SCHOOL
@@ -219,9 +237,10 @@ class _Builder:
             if hazard.school.police_station_id
             else None
         )
-        hazard.reminded_at = hazard.deadline - dt.timedelta(hours=48)
+        hazard.reminded_at = hazard.deadline - dt.timedelta(hours=deadlines.reminder_hours())
         hazard.escalation_level, hazard.escalated_to = 1, target
-        hazard.next_escalation_at = hazard.deadline + dt.timedelta(days=7)
+        # The platform escalates again ``repeat_days`` after the deadline: still ahead.
+        hazard.next_escalation_at = hazard.deadline + dt.timedelta(days=deadlines.repeat_days())
         steps.append((hazard.reminded_at, HazardEvent.Step.REMINDED, "整改期限临近提醒。", None))
         steps.append((hazard.deadline, HazardEvent.Step.ESCALATED, "逾期未整改，已督办。", target))
 
@@ -269,6 +288,40 @@ def build(rng: random.Random, schools: Sequence[School], now: dt.datetime | None
     ]
     HazardEvent.objects.bulk_create(events, batch_size=1000)
     return len(builder.hazards)
+
+
+# The timeline of an open demo hazard: every moment that is moved with the demo's today.
+OPEN_TIMELINE = (
+    "reported_at",
+    "assigned_at",
+    "deadline",
+    "started_at",
+    "submitted_at",
+    "reminded_at",
+    "next_escalation_at",
+)
+CARRY_AFTER = dt.timedelta(hours=1)  # a shorter gap is a restart, not days off
+
+
+def carry_forward(now: dt.datetime) -> int:
+    """A demo started days after it was seeded (or last ran): the open demo hazards'
+    timelines move forward by the gap, as if the days in between had not passed, so no
+    deadline expires merely because the platform was off (the tours and alarms fill the
+    gap with history instead). The gap is measured from the last thing that happened to
+    a demo hazard (seeded, reminded, escalated); demo hazards are those no person
+    reported. Returns the number of hazards moved."""
+    demo = Hazard.objects.filter(reported_by__isnull=True)
+    last = HazardEvent.objects.filter(hazard__in=demo, by__isnull=True, at__lte=now).aggregate(
+        at=Max("at")
+    )
+    if last["at"] is None or now - last["at"] < CARRY_AFTER:
+        return 0
+    gap = dt.timedelta(minutes=int((now - last["at"]).total_seconds() // 60))
+    with transaction.atomic():
+        open_demo = demo.filter(status__in=Hazard.OPEN_STATUSES)
+        events = HazardEvent.objects.filter(hazard__in=open_demo.values("pk"))
+        events.update(at=F("at") + gap)
+        return open_demo.update(**{name: F(name) + gap for name in OPEN_TIMELINE})
 
 
 def delete_city_hazards(region_prefix: str) -> dict[str, int]:

@@ -384,7 +384,7 @@ async def run_demo(stop: asyncio.Event, **overrides: Any) -> None:
     up to now was made before the platform started (demo_day.py, cli.serve)."""
     from asgiref.sync import sync_to_async
 
-    from campus_safety.simulator import duty
+    from campus_safety.simulator import demo_gate, duty
 
     overrides.setdefault("alarms_per_minute", DEMO_ALARMS_PER_MINUTE)
     options = options_from_settings(**overrides)
@@ -397,4 +397,4 @@ async def run_demo(stop: asyncio.Event, **overrides: Any) -> None:
         len(plan.mqtt),
         len(plan.http),
     )
-    await asyncio.gather(Simulation(plan, options).run(stop), duty.run(stop))
+    await asyncio.gather(Simulation(plan, options).run(stop), duty.run(stop), demo_gate.run(stop))

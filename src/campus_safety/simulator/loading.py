@@ -18,7 +18,7 @@ from django.db import models, transaction
 from campus_safety.audit import services as audit
 from campus_safety.devices.models import Device, DeviceEvent, MaintenanceWindow, StatusChange
 from campus_safety.orgs.models import Organisation, Region, School
-from campus_safety.simulator import demo_alarms, demo_hazards, demo_users, patrol_demo
+from campus_safety.simulator import demo_alarms, demo_gate, demo_hazards, demo_users, patrol_demo
 from campus_safety.simulator.geography import CITY_CODE, PROVINCE_CODE
 from campus_safety.simulator.plan import City, DeviceRow
 from campus_safety.workforce.models import Equipment, Guard
@@ -123,8 +123,10 @@ def write_city(city: City, progress: Progress | None = None) -> dict[str, int]:
         stations = [o for o in orgs.values() if o.kind == Organisation.Kind.POLICE_STATION]
         police_units = demo_alarms.write_police_units(rng, stations, schools)
         alarm_cases = demo_alarms.write_alarm_history(rng, schools, list(devices.values()))
+        gate_rows = demo_gate.write_gate(rng, schools, stations)  # gate (issue #17)
         users = demo_users.create_demo_users(city, orgs, by_code, regions)
         progress(len(users))
+        linkage_rows = _demo_linkage().write_linkage(rng, schools, users)  # linkage (issue #20)
         # Bulk inserts send no signals: one entry stands for the whole city.
         audit.record("demo.seed", detail={"seed": city.seed, "schools": len(schools)})
     return {
@@ -136,16 +138,32 @@ def write_city(city: City, progress: Progress | None = None) -> dict[str, int]:
         "devices": len(devices),
         "police_units": police_units,
         "alarm_cases": alarm_cases,
+        "gate_rows": gate_rows,
         "cameras": sum(d.kind == Device.Kind.CAMERA for d in city.devices),
         "one_key_alarms": sum(d.kind == Device.Kind.ONE_KEY_ALARM for d in city.devices),
         "users": len(users),
+        "linkage": linkage_rows,
     }
+
+
+def _demo_linkage():
+    """The linkage app's demo rows (issue #20), kept in their own module."""
+    from campus_safety.simulator import demo_linkage
+
+    return demo_linkage
 
 
 def snapshot_url(device_id: str) -> str:
     """Where the simulator serves this camera's picture (``SIMULATOR_SNAPSHOT_URL``)."""
     base = settings.SIMULATOR_SNAPSHOT_URL
     return f"{base if base.endswith('/') else base + '/'}{device_id}.jpg"
+
+
+def _demo_inspections():
+    """The inspections app's demo rows (issue #19), kept in their own module."""
+    from campus_safety.simulator import demo_inspections
+
+    return demo_inspections
 
 
 def _write_devices(
@@ -209,8 +227,11 @@ def delete_demo_city() -> dict[str, int]:
     in_city = {"school__region__code__startswith": CITY_PREFIX}
     with transaction.atomic():
         # other apps' demo rows first: they point at demo schools, devices and users
+        _demo_inspections().delete_inspections()  # issue #19: its notices hold hazards
         counts = demo_hazards.delete_city_hazards(CITY_PREFIX)
+        counts.update(_demo_linkage().delete_city_linkage(CITY_PREFIX))  # linkage (issue #20)
         counts.update(patrol_demo.delete_patrols())
+        counts.update(demo_gate.delete_city_gate(CITY_PREFIX))
         counts.update(demo_alarms.delete_city_alarms(CITY_PREFIX))
         counts.update(_delete_devices())
         for model in (Equipment, Guard):

@@ -35,6 +35,7 @@ from typing import Any
 
 from campus_safety import clock
 from campus_safety.gateway.gb28181 import manscdp, sip
+from campus_safety.simulator import video_camera
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,9 @@ class SipSocket(asyncio.DatagramProtocol):
         request = sip.parse_message(data)
         if not isinstance(request, sip.SipRequest):
             return
+        if request.method in video_camera.METHODS:  # live video: the cameras' dialogs
+            video_camera.handle(self, request)
+            return
         target = request.to.uri.user
         device = self.devices.get(target)
         if device is None:
@@ -288,6 +292,7 @@ class SipFleet:
                 endpoint.resend_due(now)
 
     def close(self) -> None:
+        video_camera.close(self)
         if self._timer is not None:
             self._timer.cancel()
         for task in list(self._tasks):
@@ -495,6 +500,9 @@ class SipFleet:
             if waiter is not None and not waiter.done():
                 waiter.set_result(body.fields.get("Result", ""))
             return
+        if body.root == "Control":  # PTZ and presets of a camera channel
+            video_camera.record_control(self, body)
+            return
         if body.root != "Query":
             return
         self.stats[f"query_{cmd}"] += 1
@@ -504,6 +512,8 @@ class SipFleet:
             self._spawn(self._answer(endpoint, device, self._status_body(device, body)))
         elif cmd == "deviceinfo":
             self._spawn(self._answer(endpoint, device, self._info_body(device, body)))
+        elif cmd == "recordinfo":  # live video: a channel's recordings
+            video_camera.answer_records(self, endpoint, body)
 
     async def _answer(self, endpoint: SipSocket, device: SipDevice, body: bytes) -> None:
         call_id = self._call_id(device.device_id)

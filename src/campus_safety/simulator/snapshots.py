@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 import logging
 from collections.abc import Mapping
 from functools import lru_cache
@@ -51,9 +50,13 @@ def render_snapshot(device_id: str, name: str, place: str, at: dt.datetime | Non
     draw.text((10, 6), at.strftime("%Y-%m-%d %H:%M:%S"), fill=(255, 255, 255), font=_font(20))
     draw.text((10, SIZE[1] - 64), name, fill=(255, 255, 255), font=_font(26))
     draw.text((10, SIZE[1] - 30), f"{place}  {device_id}", fill=(200, 210, 220), font=_font(16))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=70)
-    return out.getvalue()
+    # A few percent of the cameras are faulty (issue #19): camera_faults decides which.
+    import numpy as np
+
+    from campus_safety.simulator import camera_faults
+
+    frame = np.asarray(image)[:, :, ::-1].copy()  # RGB → BGR
+    return camera_faults.demo_snapshot(device_id, frame, quality=70)
 
 
 class SnapshotServer:

@@ -80,28 +80,33 @@ class PageLink:
     is_current: bool
 
 
-def paginate(request: HttpRequest, queryset: QuerySet) -> tuple[Page, list[PageLink]]:
-    """The requested page (bad numbers fall back to the first or last) and its links."""
-    paginator = Paginator(queryset, PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+def paginate(
+    request: HttpRequest, queryset: QuerySet, param: str = "page", per_page: int | None = None
+) -> tuple[Page, list[PageLink]]:
+    """The requested page (bad numbers fall back to the first or last) and its links;
+    ``param`` names the page's query parameter when one page holds two lists."""
+    paginator = Paginator(queryset, per_page or PAGE_SIZE)  # read late: tests shrink it
+    page = paginator.get_page(request.GET.get(param))
     links = []
     for number in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1):
         if number == paginator.ELLIPSIS:
             links.append(PageLink(None, "", False))
         else:
             links.append(
-                PageLink(number, query_with(request.GET, page=number), number == page.number)
+                PageLink(number, query_with(request.GET, **{param: number}), number == page.number)
             )
     return page, links
 
 
-def neighbour_queries(request: HttpRequest, page: Page) -> dict[str, str]:
+def neighbour_queries(request: HttpRequest, page: Page, param: str = "page") -> dict[str, str]:
     """Links to the previous and next page, keeping the filters."""
     return {
-        "previous": query_with(request.GET, page=page.previous_page_number())
+        "previous": query_with(request.GET, **{param: page.previous_page_number()})
         if page.has_previous()
         else "",
-        "next": query_with(request.GET, page=page.next_page_number()) if page.has_next() else "",
+        "next": query_with(request.GET, **{param: page.next_page_number()})
+        if page.has_next()
+        else "",
     }
 
 

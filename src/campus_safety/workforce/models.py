@@ -35,9 +35,13 @@ class Guard(models.Model):
     certificate_number = models.CharField(_("guard certificate number"), max_length=32, blank=True)
     phone = EncryptedCharField(_("phone"), hash_field="phone_hash")
     # Keyed hashes for look-ups; declared after the encrypted fields they follow.
-    phone_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    phone_hash = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False, verbose_name=_("phone hash")
+    )
     id_number = EncryptedCharField(_("national ID number"), hash_field="id_number_hash")
-    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    id_number_hash = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False, verbose_name=_("ID number hash")
+    )
     hired_on = models.DateField(_("hired on"), null=True, blank=True)
 
     objects = ScopedQuerySet.as_manager()

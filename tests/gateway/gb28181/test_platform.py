@@ -173,6 +173,39 @@ def test_a_catalog_becomes_the_devices_channels_and_nothing_is_deleted(live, eve
     assert platform.store_channels(NVR_ID, renamed) == 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_catalog_arriving_while_another_writer_holds_the_table_is_stored_after_it(live):
+    """The device sends its catalog once: a write that meets another writer's lock
+    (SQLite's shared cache answers "locked" at once) waits its turn, it is not dropped."""
+    gb_device()
+    holding, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        from django.db import connection as own
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                gb_device("37140200111187000099", name="另一台")
+                holding.set()
+                release.wait(5)
+        finally:
+            own.close()
+
+    writer = threading.Thread(target=other_writer)
+    writer.start()
+    assert holding.wait(5)
+    threading.Timer(0.15, release.set).start()
+    try:
+        item = manscdp.CatalogItem(device_id=CHANNEL_ID, name="校门口")
+        stored = platform.store_channels(NVR_ID, [item])
+    finally:
+        release.set()
+        writer.join(5)
+    assert stored == 1
+    assert Device.objects.get(device_id=CHANNEL_ID).parent.device_id == NVR_ID
+
+
 def test_registrations_still_valid_over_udp_are_taken_back_after_a_restart(clock):
     now = clock.now()
     gb_device(

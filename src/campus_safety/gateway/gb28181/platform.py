@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import logging
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -41,6 +42,7 @@ from campus_safety.gateway.gb28181.server import (
     ServerConfig,
     start_gb28181,
 )
+from campus_safety.video import media_control
 
 log = logging.getLogger(__name__)
 
@@ -238,12 +240,54 @@ def _clean(text: str, limit: int, name: str, repairs: list[str]) -> str:
     return cleaned[:limit]
 
 
+# GB/T 28181 defines no alarm for a plate read: a gate ANPR camera reports one as an
+# alarm whose AlarmType its installer sets (GB28181_VEHICLE_ALARM_TYPES), the plate and
+# the direction in vendor elements of <Info>. Such an alarm becomes a passage (issue #17).
+VEHICLE_ALARM_TYPES = ("vehicle", "plate", "anpr", "车辆", "车牌")
+_PLATE_TAGS = ("plateno", "platenumber", "plate", "licenseplate", "vehicleplate", "carplate")
+_DIRECTIONS = {
+    "in": "in", "entry": "in", "enter": "in", "进": "in", "入": "in", "1": "in",
+    "out": "out", "exit": "out", "leave": "out", "出": "out", "2": "out",
+}  # fmt: skip
+
+
+def vehicle_alarm_types() -> frozenset[str]:
+    """The AlarmType values read as a plate read (lower case)."""
+    types = getattr(settings, "GB28181_VEHICLE_ALARM_TYPES", VEHICLE_ALARM_TYPES)
+    return frozenset(str(t).strip().lower() for t in types)
+
+
+def plate_fields(notify: manscdp.AlarmNotify, repairs: list[str]) -> dict[str, str]:
+    """The plate and direction of a vehicle alarm, from ``<Info>``: a plate element
+    (PlateNo, PlateNumber, Plate, LicensePlate, …) and ``Direction`` (in/out, 1/2, 进/出)
+    or GB/T 28181's ``AlarmTypeParam/EventType`` (1 entered, 2 left). Empty for any other
+    alarm, or one without a plate. An unknown direction is passed on as sent, so the
+    ingestion refuses it with its reason instead of guessing."""
+    if notify.alarm_type.strip().lower() not in vehicle_alarm_types():
+        return {}
+    info = {tag.lower(): text for tag, text in notify.info.items()}
+    plate = next((info[tag] for tag in _PLATE_TAGS if info.get(tag, "").strip()), "")
+    if not plate:
+        return {}
+    direction = info.get("direction", "").strip()
+    if not direction and notify.tree is not None:
+        node = notify.tree.child("Info")
+        param = node.child("AlarmTypeParam") if node is not None else None
+        direction = ((param.text_of("EventType") if param is not None else None) or "").strip()
+    direction = _clean(direction, 8, "direction", repairs)
+    return {
+        "plate": _clean(plate, 16, "plate", repairs),
+        "direction": _DIRECTIONS.get(direction.lower(), direction) if direction else "in",
+    }
+
+
 def alarm_message(alarm: ReceivedAlarm) -> ingest.DeviceMessage:
     """The normalised alarm, always storable once its device is read (GB 50394 5.2.2):
     text fields are cleaned and cut to fit, and an alarm that needed any of that keeps
     its raw body (``raw_base64``) and what was done (``repairs``). An NVR may report
     for one of its channels; a channel we do not know (yet) is booked on the NVR with
-    ``channel_id`` kept, so no alarm is lost."""
+    ``channel_id`` kept, so no alarm is lost. A vehicle alarm carries its plate and
+    direction (``plate_fields``): the ingestion makes it a passage, not a case."""
     notify = alarm.notify
     device_id = notify.device_id
     repairs = list(notify.repairs)
@@ -260,6 +304,7 @@ def alarm_message(alarm: ReceivedAlarm) -> ingest.DeviceMessage:
     }
     if notify.method is not None:
         payload["method"] = notify.method
+    payload.update(plate_fields(notify, repairs))  # a gate camera's plate read (ingest)
     if repairs:
         payload["repairs"] = repairs
         payload["raw_base64"] = base64.b64encode(alarm.raw).decode("ascii")
@@ -319,8 +364,20 @@ def channel_report(item: manscdp.CatalogItem) -> devices.ChannelReport:
 
 
 def store_channels(parent_id: str, items: list[manscdp.CatalogItem]) -> int:
-    """A catalog becomes the device's channels (``devices.services.upsert_channels``)."""
-    return devices.upsert_channels(parent_id, [channel_report(item) for item in items])
+    """A catalog becomes the device's channels (``devices.services.upsert_channels``).
+
+    The device sent its catalog once and will not send it again unprompted, so a write
+    refused because another writer holds the lock (SQLite answers "locked" at once when
+    no busy wait applies) is tried again, like a registration, instead of dropped."""
+    reports = [channel_report(item) for item in items]
+    for attempt in range(SAVE_ATTEMPTS):
+        try:
+            return devices.upsert_channels(parent_id, reports)
+        except OperationalError as exc:
+            if "locked" not in str(exc) or attempt == SAVE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 # --- the binding ---------------------------------------------------------------------------
@@ -399,6 +456,7 @@ async def start(host: str | None = None, port: int | None = None) -> Gb28181Serv
     if restored:
         log.info("GB28181: %d registrations taken back from before the restart", restored)
     gateway_link.connect(Link(server))
+    media_control.connect(server.dialogs)  # live video: the video app's INVITEs go here
     return server
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from campus_safety.devices.identifiers import InvalidDeviceId, validate_device_id
 from campus_safety.gateway.gb28181 import digest, manscdp, sip
+from campus_safety.gateway.gb28181.dialogs import MediaDialogs
 from campus_safety.gateway.gb28181.interface import (
     CatalogResult,
     DeviceNotRegistered,
@@ -54,6 +55,7 @@ from campus_safety.gateway.gb28181.transactions import (
     to_tag,
     transaction_key,
 )
+from campus_safety.video import media_control
 
 __all__ = [  # the contract types are re-exported: callers need one import
     "CatalogResult",
@@ -77,7 +79,7 @@ __all__ = [  # the contract types are re-exported: callers need one import
 
 log = logging.getLogger(__name__)
 
-ALLOW = "REGISTER, MESSAGE, OPTIONS, ACK, CANCEL"
+ALLOW = "REGISTER, MESSAGE, OPTIONS, ACK, CANCEL, BYE"
 ACCEPTED_OUTCOMES = ("accepted", "duplicate")
 MAX_AUTH_FAILURES = 5  # per device and source address, then locked for AUTH_LOCK_SECONDS
 AUTH_LOCK_SECONDS = 60.0  # GB/T 28181-2022: a device retries registration after ≥ 60 s
@@ -146,6 +148,7 @@ class Gb28181Server:
         self._drop_window = 0.0
         self._drops_logged = 0
         self._drops_suppressed = 0
+        self.dialogs = MediaDialogs(self)  # live video: INVITE/ACK/BYE (video app)
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -181,6 +184,8 @@ class Gb28181Server:
     def close(self) -> None:
         """Stop listening and cancel work in flight (unacknowledged alarms are resent by
         their devices and deduplicated, so nothing is lost)."""
+        self.dialogs.close_all()
+        media_control.disconnect(self.dialogs)
         if self._udp is not None:
             self._udp.close()
         if self._tcp is not None:
@@ -309,7 +314,11 @@ class Gb28181Server:
         except sip.SipParseError:
             return
         future = self._client.get(branch)
-        if future is not None and response.status >= 200 and not future.done():
+        if future is None:
+            self.dialogs.on_stray_response(response)  # a 2xx resent: ACK it again
+        elif response.status < 200:
+            self.dialogs.on_provisional(branch)  # an INVITE stops resending
+        elif not future.done():
             future.set_result(response)
 
     def _on_request(
@@ -356,6 +365,8 @@ class Gb28181Server:
             respond(200, headers=[("Allow", ALLOW)])
         elif request.method == "CANCEL":
             respond(481)
+        elif request.method == "BYE":
+            respond(self.dialogs.on_bye(request))
         else:
             respond(405, headers=[("Allow", ALLOW)])
 
@@ -574,6 +585,10 @@ class Gb28181Server:
             self._collect_catalog(sender, body)
         elif isinstance(body, manscdp.DeviceStatusResponse | manscdp.DeviceInfoResponse):
             self._resolve_query(sender, body)
+        elif body.root == "Response" and body.cmd_type.lower() == "recordinfo":
+            self.dialogs.on_record_info(sender, body)  # video: recordings of a channel
+        elif body.root == "Notify" and body.cmd_type.lower() == "mediastatus":
+            self.dialogs.on_media_status(sender, request.call_id, body)  # video: end of file
         elif not isinstance(body, manscdp.Keepalive):
             log.debug("GB28181: %s %s from %s ignored", body.root, body.cmd_type, sender)
 

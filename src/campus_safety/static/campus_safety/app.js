@@ -1,4 +1,5 @@
-/* Page behaviour shared by every page: tidy htmx query strings, print buttons. */
+/* Page behaviour shared by every page: tidy htmx query strings, print buttons, a main
+   menu longer than the top bar has room for. */
 (function () {
   "use strict";
 
@@ -23,4 +24,20 @@
     var select = event.target.closest("select[data-autosubmit]");
     if (select && select.form) { select.form.requestSubmit(); }
   });
+
+  // The police's and the city's menus (up to 15 pages) do not fit beside the brand and
+  // the tools on a 1440 px screen: rather than scroll the last items (often the page
+  // itself) out of sight, the menu takes a row of its own (as it does under 900 px).
+  var bar = document.querySelector(".topbar");
+  var nav = bar && bar.querySelector(".mainnav");
+  if (nav) {
+    var fitMenu = function () {
+      bar.classList.remove("long-menu");
+      if (nav.scrollWidth > nav.clientWidth + 1) { bar.classList.add("long-menu"); }
+      // what sticks under the bar (the alarm banner) and fills the window (maps) follow it
+      document.documentElement.style.setProperty("--topbar-h", bar.offsetHeight + "px");
+    };
+    fitMenu();
+    window.addEventListener("resize", fitMenu);
+  }
 })();

@@ -1,0 +1,489 @@
+"""Benchmark: live video over GB/T 28181 (issue #16), on loopback.
+
+A real SIP server (the gateway) and the video hub on one event loop in a thread, a
+simulated NVR (its cameras answer INVITE and send H.264 in PS over RTP) on another,
+as in ``serve --simulate``. Four parts, medians and ratios printed:
+
+1. **set-up** — INVITE to the first key frame demuxed on the platform, a fresh stream
+   each time (the camera's encoder starts on the INVITE, so its first frame is a key).
+2. **browser** — headless Chromium (Debian's) plays with mpegts.js: *click to first
+   picture* (the POST that starts the stream to the ``<video>``'s first time update),
+   cold (a new stream) and warm (joining a running one: the cached GOP), p50/p95; and
+   *glass to glass*: the wall clock when a frame is shown (``requestVideoFrameCallback``)
+   minus when the camera sent it (the camera's encode time not included), and minus the
+   time the camera drew in the picture as the frame left its source (read back from the
+   shown picture's pixels: the simulator's time code row; encoder included). The page and
+   its stream come from a small HTTP server in this process, not Django (its views add
+   one database read per start).
+3. **scale** — N streams of a 1080p H.264 clip at 2 Mbit/s (replayed, no encoder per
+   camera), 4 viewers each: the platform loop thread's CPU (% of one core), the
+   simulator's, RTP packets lost, frames in vs frames out.
+4. **ratio** — the same PS stream remuxed to MPEG-TS by plain FFmpeg (``-c copy``)
+   against this platform's RTP → PS → TS path: CPU seconds per stream-second.
+
+    .venv/bin/python bench/video.py [--trials 10] [--streams 1,4,16] [--seconds 10]
+        [--skip-browser]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# bench/ holds scripts whose names shadow the standard library's (bench/inspect.py):
+# this one imports from the standard library, never from its own folder.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "campus_safety.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from campus_safety.gateway.gb28181 import server as gb  # noqa: E402
+from campus_safety.simulator import video_camera  # noqa: E402
+from campus_safety.simulator.ports import free_port  # noqa: E402
+from campus_safety.simulator.sip_devices import (  # noqa: E402
+    Channel,
+    SipDevice,
+    SipFleet,
+    SipTarget,
+)
+from campus_safety.video import media_control, ps, rtp, streams, ts  # noqa: E402
+
+PLATFORM_ID, DOMAIN, PASSWORD = "37140000002000000001", "3714000000", "bench-pass-1"
+NVR_ID = "37140200001180000001"
+CHROMIUM = Path("/usr/bin/chromium")
+MPEGTS = ROOT / "node_modules" / "mpegts.js" / "dist" / "mpegts.js"
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * p / 100
+    low = int(k)
+    high = min(low + 1, len(values) - 1)
+    return values[low] + (values[high] - values[low]) * (k - low)
+
+
+def thread_cpu(native_id: int) -> float:
+    """CPU seconds (user + system) of one thread of this process, from /proc."""
+    fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class LoopThread:
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.thread.start()
+        self.ready.wait()
+
+    def _run(self) -> None:
+        self.native_id = threading.get_native_id()
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self.ready.set)
+        self.loop.run_forever()
+
+    def call(self, coroutine, timeout: float = 60.0):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+def interface() -> gb.PlatformInterface:
+    async def credentials(device_id: str):
+        return PASSWORD, True
+
+    async def nothing(*args):
+        return None
+
+    return gb.PlatformInterface(
+        device_credentials=credentials,
+        on_registered=nothing,
+        on_unregistered=nothing,
+        on_keepalive=lambda *a: None,
+        on_alarm=nothing,
+        on_catalog=nothing,
+        on_pending=nothing,
+    )
+
+
+class Rig:
+    """The platform (gateway + hub) and the simulated NVR, each on its own loop."""
+
+    def __init__(self, channels: int) -> None:
+        settings.VIDEO_MEDIA_BIND = settings.VIDEO_MEDIA_HOST = "127.0.0.1"
+        settings.VIDEO_MAX_STREAMS = settings.VIDEO_MAX_STREAMS_PER_DEVICE = 1000
+        settings.GB28181_PLATFORM_ID, settings.GB28181_DOMAIN = PLATFORM_ID, DOMAIN
+        self.platform = LoopThread("platform")
+        config = gb.ServerConfig(
+            platform_id=PLATFORM_ID, domain=DOMAIN, catalog_on_register=False, rate_per_second=0
+        )
+        self.server = self.platform.call(
+            gb.start_gb28181(interface(), "127.0.0.1", 0, config=config)
+        )
+        media_control.connect(self.server.dialogs)
+        self.hub = streams.hub
+        self.channels = [f"371402000013100{n:05d}" for n in range(1, channels + 1)]
+        device = SipDevice(NVR_ID, PASSWORD, channels=[Channel(c, c) for c in self.channels])
+        self.simulator = LoopThread("simulator")
+        self.fleet = SipFleet(
+            SipTarget("127.0.0.1", self.server.port, PLATFORM_ID, DOMAIN, PASSWORD),
+            [device],
+            local_host="127.0.0.1",
+        )
+
+        async def begin() -> int:
+            await self.fleet.start()
+            return await self.fleet.register(device)
+
+        assert self.simulator.call(begin()) == 200, "the NVR did not register"
+
+    def target(self, channel: str) -> streams.Target:
+        return streams.Target(channel, NVR_ID)
+
+    def stop_all(self) -> None:
+        self.platform.call(self.hub.stop_all())
+        time.sleep(0.2)
+
+    def close(self) -> None:
+        self.stop_all()
+        self.simulator.call(asyncio.sleep(0))
+        self.simulator.loop.call_soon_threadsafe(self.fleet.close)
+        self.server.close()
+
+
+# --- 1. set-up time ------------------------------------------------------------------------
+
+
+def bench_setup(rig: Rig, trials: int) -> list[float]:
+    times = []
+    for index in range(trials):
+        channel = rig.channels[index % len(rig.channels)]
+        began = time.perf_counter()
+        rig.platform.call(rig.hub.open(rig.target(channel)))
+        times.append((time.perf_counter() - began) * 1000)
+        rig.stop_all()
+    return times
+
+
+# --- 2. in the browser ---------------------------------------------------------------------
+
+PAGE = """<!doctype html><meta charset="utf-8"><title>bench</title>
+<video id="v" muted playsinline autoplay style="width:640px"></video>
+<script src="/mpegts.js"></script>
+<script>TIME_CODE_JS</script>
+<script>
+async function trial(channel) {
+  const video = document.getElementById("v");
+  const t0 = performance.now();
+  const answer = await (await fetch("/start/" + channel, {method: "POST"})).json();
+  const player = mpegts.createPlayer({type: "mpegts", isLive: true, hasAudio: false,
+      url: "/stream/" + channel},
+    {enableStashBuffer: false, liveBufferLatencyChasing: true,
+     liveBufferLatencyMaxLatency: 1.5, liveBufferLatencyMinRemain: 0.3});
+  player.attachMediaElement(video); player.load(); player.play().catch(() => {});
+  await new Promise(ok => { const f = () => { if (video.currentTime > 0) {
+    video.removeEventListener("timeupdate", f); ok(); } };
+    video.addEventListener("timeupdate", f); });
+  const first = performance.now() - t0;
+  const lags = [];
+  await new Promise(ok => { const started = performance.now();
+    const frame = (now, meta) => {
+      lags.push([Date.now() / 1000, meta.mediaTime, window.readTimeCode(video)]);
+      if (performance.now() - started < 4000) video.requestVideoFrameCallback(frame);
+      else ok(); };
+    video.requestVideoFrameCallback(frame); });
+  player.destroy();
+  return {first: first, setup: answer.setup_ms, lags: lags};
+}
+</script>""".replace("TIME_CODE_JS", video_camera.TIME_CODE_JS)
+
+
+class MiniServer:
+    """The page, mpegts.js, ``POST /start/<channel>`` and ``GET /stream/<channel>``."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+        self.port = free_port()
+        self.origins: dict[str, float] = {}
+        rig.platform.call(self._start())
+
+    async def _start(self) -> None:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ")[1]
+            path = path.decode()
+            if path == "/":
+                await self._reply(writer, "text/html", PAGE.encode())
+            elif path == "/mpegts.js":
+                await self._reply(writer, "text/javascript", MPEGTS.read_bytes())
+            elif path.startswith("/start/"):
+                channel = path.rsplit("/", 1)[1]
+                began = time.perf_counter()
+                await self.rig.hub.open(self.rig.target(channel))
+                ms = round((time.perf_counter() - began) * 1000)
+                await self._reply(writer, "application/json", json.dumps({"setup_ms": ms}).encode())
+            elif path.startswith("/stream/"):
+                channel = path.rsplit("/", 1)[1]
+                viewer = streams.Viewer(asyncio.get_running_loop())
+                await self.rig.hub.attach(self.rig.target(channel), viewer)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n"
+                    b"Cache-Control: no-store\r\nConnection: close\r\n\r\n"
+                )
+                try:
+                    while (data := await viewer.aget(5)) is not None:
+                        if data:
+                            writer.write(data)
+                            await writer.drain()
+                finally:
+                    await self.rig.hub.detach(channel, viewer)
+            else:
+                await self._reply(writer, "text/plain", b"no", 404)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    @staticmethod
+    async def _reply(writer, kind: str, body: bytes, status: int = 200) -> None:
+        writer.write(
+            f"HTTP/1.1 {status} X\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+
+
+def bench_browser(rig: Rig, trials: int) -> dict[str, list[float]]:
+    from playwright.sync_api import sync_playwright
+
+    mini = MiniServer(rig)
+    out: dict[str, list[float]] = {
+        "cold": [], "warm": [], "g2g": [], "g2g_picture": [], "setup": [], "unread": []
+    }  # fmt: skip
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
+        )  # fmt: skip
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{mini.port}/")
+        for index in range(trials):
+            channel = rig.channels[index % len(rig.channels)]
+            result = page.evaluate(f"trial('{channel}')")
+            out["cold"].append(result["first"])
+            out["setup"].append(result["setup"])
+            sent = next(
+                s for s in video_camera.streams(rig.fleet) if s.channel_id == channel
+            ).first_sent_at
+            # frame at media time m left the camera at sent + m (paced at real time)
+            out["g2g"] += [(now - sent - media) * 1000 for now, media, _ in result["lags"][5:]]
+            # the time the camera drew in the frame as it left its source, read from the
+            # shown picture's pixels: the encoder is in this one
+            out["g2g_picture"] += [
+                now * 1000 - drawn for now, _, drawn in result["lags"][5:] if drawn is not None
+            ]
+            out["unread"].append(sum(1 for *_, drawn in result["lags"][5:] if drawn is None))
+            warm = page.evaluate(f"trial('{channel}')")  # the stream still runs: cached GOP
+            out["warm"].append(warm["first"])
+            rig.stop_all()
+        browser.close()
+    return out
+
+
+# --- 3. scale ------------------------------------------------------------------------------
+
+
+def make_clip(directory: Path, seconds: int = 10) -> Path:
+    """A 1080p H.264 clip at 2 Mbit/s, a key frame every 2 s, an AUD before each frame."""
+    clip = directory / "clip1080.h264"
+    subprocess.run(
+        [shutil.which("ffmpeg"), "-hide_banner", "-loglevel", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=25", "-t", str(seconds),
+         "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+         "-b:v", "2M", "-maxrate", "2M", "-bufsize", "1M", "-g", "50", "-keyint_min", "50",
+         "-sc_threshold", "0", "-bf", "0", "-x264-params", "aud=1:repeat-headers=1",
+         "-f", "h264", str(clip)],
+        check=True,
+    )  # fmt: skip
+    return clip
+
+
+def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4) -> dict[str, float]:
+    channels = rig.channels[:count]
+    drained = [0]
+
+    async def drain(viewer: streams.Viewer) -> None:
+        while (data := await viewer.aget(5)) is not None:
+            drained[0] += len(data)
+
+    async def open_all() -> list[asyncio.Task]:
+        tasks = []
+        for channel in channels:
+            for _ in range(viewers):
+                viewer = streams.Viewer(asyncio.get_running_loop())
+                await rig.hub.attach(rig.target(channel), viewer)
+                tasks.append(asyncio.ensure_future(drain(viewer)))
+        return tasks
+
+    rig.platform.call(open_all())
+    time.sleep(2.0)  # settle
+    sessions = [rig.hub.sessions[c] for c in channels]
+    frames_before = sum(s.stats["frames"] for s in sessions)
+    sent_before = sum(s.frames for s in video_camera.streams(rig.fleet))
+    platform_before = thread_cpu(rig.platform.native_id)
+    simulator_before = thread_cpu(rig.simulator.native_id)
+    began = time.perf_counter()
+    time.sleep(seconds)
+    elapsed = time.perf_counter() - began
+    platform = (thread_cpu(rig.platform.native_id) - platform_before) / elapsed * 100
+    simulator = (thread_cpu(rig.simulator.native_id) - simulator_before) / elapsed * 100
+    frames = sum(s.stats["frames"] for s in sessions) - frames_before
+    sent = sum(s.frames for s in video_camera.streams(rig.fleet)) - sent_before
+    lost = sum(s.stats["lost"] for s in sessions)
+    mbit = sum(s.stats["bytes"] for s in sessions) * 8 / 1e6
+    rig.stop_all()
+    return {
+        "streams": count,
+        "viewers": count * viewers,
+        "platform_cpu_pct": platform,
+        "simulator_cpu_pct": simulator,
+        "frames_out": frames,
+        "frames_sent": sent,
+        "rtp_lost": lost,
+        "mbit_in_total": mbit,
+    }
+
+
+# --- 4. ratio against plain FFmpeg ---------------------------------------------------------
+
+
+def bench_ratio(clip: Path, directory: Path, repeats: int = 3) -> dict[str, float]:
+    data = clip.read_bytes()
+    starts = []
+    position = data.find(video_camera.AUD)
+    while position >= 0:
+        starts.append(position)
+        position = data.find(video_camera.AUD, position + 1)
+    units = [data[a:b] for a, b in zip(starts, [*starts[1:], len(data)], strict=True)]
+    units *= 6  # a minute of video: FFmpeg's start-up is not what is compared
+    seconds = len(units) / video_camera.FPS
+    packets, stream_ps, sequence = [], bytearray(), 0
+    for index, unit in enumerate(units):
+        pack = ps.mux_frame(unit, 90_000 + index * 3600, is_key=ps.is_key_frame(unit[:256], "h264"))
+        stream_ps += pack
+        chunk = rtp.packetize(pack, payload_type=96, sequence=sequence,
+                              timestamp=90_000 + index * 3600, ssrc=1)  # fmt: skip
+        sequence += len(chunk)
+        packets += chunk
+    ps_file = directory / "clip.ps"
+    ps_file.write_bytes(bytes(stream_ps))
+
+    def ours() -> float:
+        began = time.process_time()
+        demuxer, muxer, out = ps.Demuxer(), ts.Muxer(), 0
+        for raw in packets:
+            packet = rtp.parse(raw)
+            frames = demuxer.feed(packet.payload)
+            if packet.marker:
+                frames += demuxer.flush()
+            for frame in frames:
+                out += len(muxer.frame(frame.data, frame.pts, frame.dts, is_key=frame.is_key))
+        assert out > len(stream_ps) * 0.9
+        return time.process_time() - began
+
+    def ffmpeg() -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        subprocess.run(
+            [shutil.which("ffmpeg"), "-hide_banner", "-loglevel", "error", "-y", "-f", "mpeg",
+             "-i", str(ps_file), "-c", "copy", "-f", "mpegts", os.devnull],
+            check=True,
+        )  # fmt: skip
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+    our_cpu = statistics.median(ours() for _ in range(repeats))
+    ffmpeg_cpu = statistics.median(ffmpeg() for _ in range(repeats))
+    return {
+        "clip_seconds": seconds,
+        "mbit_per_s": len(stream_ps) * 8 / seconds / 1e6,
+        "ours_cpu_s": our_cpu,
+        "ffmpeg_cpu_s": ffmpeg_cpu,
+        "ours_streams_per_core": seconds / our_cpu,
+        "ffmpeg_streams_per_core": seconds / ffmpeg_cpu,
+        "ratio_cpu_ours_over_ffmpeg": our_cpu / ffmpeg_cpu,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--trials", type=int, default=10)
+    parser.add_argument("--streams", default="1,4,16")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    counts = [int(n) for n in args.streams.split(",")]
+    directory = Path(tempfile.mkdtemp(prefix="bench-video-"))
+    try:
+        rig = Rig(max(max(counts), 4))
+        print("== 1. set-up: INVITE to the first key frame on the platform (fresh streams)")
+        setup = bench_setup(rig, args.trials)
+        print(f"   p50 {percentile(setup, 50):.0f} ms, p95 {percentile(setup, 95):.0f} ms "
+              f"(n={len(setup)})")  # fmt: skip
+        if not args.skip_browser and CHROMIUM.exists():
+            print("== 2. headless Chromium + mpegts.js")
+            seen = bench_browser(rig, args.trials)
+            for name, label in (("cold", "click to first picture, new stream"),
+                                ("warm", "click to first picture, running stream")):  # fmt: skip
+                values = seen[name]
+                print(f"   {label}: p50 {percentile(values, 50):.0f} ms, "
+                      f"p95 {percentile(values, 95):.0f} ms (n={len(values)})")  # fmt: skip
+            g2g = seen["g2g"]
+            print(f"   glass to glass (camera sends → frame shown): p50 "
+                  f"{percentile(g2g, 50):.0f} ms, p95 {percentile(g2g, 95):.0f} ms "
+                  f"(n={len(g2g)} frames)")  # fmt: skip
+            drawn = seen["g2g_picture"]
+            if drawn:
+                print(f"   glass to glass (time drawn at capture, read from the shown picture, "
+                      f"encoder included): p50 {percentile(drawn, 50):.0f} ms, "
+                      f"p95 {percentile(drawn, 95):.0f} ms (n={len(drawn)} frames, "
+                      f"{sum(seen['unread']):.0f} unreadable)")  # fmt: skip
+        print("== 3. scale: 1080p H.264 at 2 Mbit/s, 4 viewers per stream")
+        clip = make_clip(directory)
+        video_camera.OPTIONS.source_file = str(clip)
+        for count in counts:
+            row = bench_scale(rig, count, args.seconds)
+            print("   " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
+                                    for k, v in row.items()))  # fmt: skip
+        print("== 4. ratio: this platform's RTP→PS→TS against `ffmpeg -f mpeg -c copy -f mpegts`")
+        ratio = bench_ratio(clip, directory)
+        print("   " + ", ".join(f"{k} {v:.3f}" for k, v in ratio.items()))
+        rig.close()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

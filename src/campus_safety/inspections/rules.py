@@ -1,0 +1,320 @@
+"""The daily inspection's rule set (网上巡查细则), versioned: each item is a function
+over the existing records for every school at once (one or two grouped queries, no
+loop per school), returning the schools that fail it with the figure and the words.
+
+A school starts from 100 and loses an item's weight when it fails the item; the page
+/inspections/rules/ explains each item in Chinese (``label`` and ``explanation``).
+Change a weight or threshold → bump ``VERSION`` (results keep the version they used).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
+
+from campus_safety.alarms.models import AlarmEvent, TestWindow
+from campus_safety.devices.models import Device, KeyArea
+from campus_safety.hazards.models import Hazard
+from campus_safety.orgs.models import School
+from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn, TourRound
+
+VERSION = "2026.2"  # 2026.2: gate registers weigh 5 (taken from cameras offline > 24 h)
+ONLINE_RATE = 0.9  # devices online at inspection time
+OFFLINE_HOURS = 24  # a camera offline longer than this fails the school
+ALARM_TEST_DAYS = 31  # one-key alarms tested within this many days
+MIN_ROUNDS = 5  # GB/T 29315-2022: key areas patrolled ≥ 5 times a day
+NIGHT_HOURS = (22, 6)  # a round starting in [22:00, 06:00) is a night round
+# Key areas that must have a working camera (GB/T 29315-2022 "应"), by school.
+REQUIRED_AREAS = (KeyArea.OUTSIDE_GATE, KeyArea.ENTRANCE, KeyArea.GATE_ROOM)
+BOARDING_AREAS = (KeyArea.DORMITORY,)
+KINDERGARTEN_AREAS = (KeyArea.KINDERGARTEN_ROOMS,)
+ROUND_DONE = (TourRound.Status.COMPLETE, TourRound.Status.LATE, TourRound.Status.WRONG_ORDER)
+
+
+@dataclass
+class Context:
+    """What every rule needs: the day, the moment of inspection and the schools."""
+
+    day: dt.date
+    now: dt.datetime
+    schools: dict[int, dict[str, Any]]  # id → {"kind", "is_boarding", "guard_gap", …}
+
+
+Failures = dict[int, tuple[Any, str]]  # school id → (figure, words)
+
+
+@dataclass(frozen=True)
+class Item:
+    code: str
+    label: Any
+    explanation: Any
+    weight: float
+    check: Callable[[Context], Failures]
+
+
+# --- the items ----------------------------------------------------------------------------------
+
+
+def _device_online(ctx: Context) -> Failures:
+    rows = (
+        Device.objects.filter(school__isnull=False, is_approved=True)
+        .values("school")
+        .annotate(total=Count("id"), online=Count("id", filter=Q(status=Device.Status.ONLINE)))
+    )
+    out: Failures = {}
+    for row in rows:
+        rate = row["online"] / row["total"] if row["total"] else 1.0
+        if rate < ONLINE_RATE:
+            out[row["school"]] = (round(rate * 100, 1), f"{row['online']}/{row['total']}")
+    return out
+
+
+def _cameras_offline(ctx: Context) -> Failures:
+    since = ctx.now - dt.timedelta(hours=OFFLINE_HOURS)
+    rows = (
+        Device.objects.filter(
+            school__isnull=False,
+            kind=Device.Kind.CAMERA,
+            status__in=[Device.Status.OFFLINE, Device.Status.FAULT],
+            status_since__lt=since,
+        )
+        .values("school")
+        .annotate(n=Count("id"))
+    )
+    return {row["school"]: (row["n"], str(row["n"])) for row in rows}
+
+
+def _alarm_tested(ctx: Context) -> Failures:
+    since = ctx.now - dt.timedelta(days=ALARM_TEST_DAYS)
+    has_box = set(
+        Device.objects.filter(kind=Device.Kind.ONE_KEY_ALARM, school__isnull=False)
+        .values_list("school", flat=True)
+        .distinct()
+    )
+    tested = set(
+        TestWindow.objects.filter(starts_at__gte=since, starts_at__lte=ctx.now)
+        .values_list("school", flat=True)
+        .distinct()
+    )
+    tested |= set(
+        AlarmEvent.objects.filter(is_test=True, received_at__gte=since, school__isnull=False)
+        .values_list("school", flat=True)
+        .distinct()
+    )
+    return {school: (0, "") for school in has_box - tested}
+
+
+def _key_area_cameras(ctx: Context) -> Failures:
+    working: dict[int, set[str]] = defaultdict(set)
+    rows = (
+        Device.objects.filter(
+            kind=Device.Kind.CAMERA, status=Device.Status.ONLINE, school__isnull=False
+        )
+        .exclude(key_area="")
+        .values_list("school", "key_area")
+        .distinct()
+    )
+    for school, area in rows:
+        working[school].add(area)
+    out: Failures = {}
+    for school_id, school in ctx.schools.items():
+        required = set(REQUIRED_AREAS)
+        if school["is_boarding"]:
+            required |= set(BOARDING_AREAS)
+        if school["kind"] == School.Kind.KINDERGARTEN:
+            required |= set(KINDERGARTEN_AREAS)
+        missing = sorted(required - working.get(school_id, set()))
+        if missing:
+            out[school_id] = (len(missing), "、".join(str(KeyArea(a).label) for a in missing))
+    return out
+
+
+def _staffing(ctx: Context) -> Failures:
+    return {
+        school_id: (school["guard_gap"], str(school["guard_gap"]))
+        for school_id, school in ctx.schools.items()
+        if school["guard_gap"] > 0
+    }
+
+
+def _tours(ctx: Context) -> Failures:
+    night = Q(starts_at__hour__gte=NIGHT_HOURS[0]) | Q(starts_at__hour__lt=NIGHT_HOURS[1])
+    rows = (
+        TourRound.objects.filter(day=ctx.day)
+        .values("school")
+        .annotate(
+            done=Count("id", filter=Q(status__in=ROUND_DONE)),
+            night_planned=Count("id", filter=night),
+            night_done=Count("id", filter=night & Q(status__in=ROUND_DONE)),
+        )
+    )
+    figures = {row["school"]: row for row in rows}
+    out: Failures = {}
+    for school_id in ctx.schools:
+        row = figures.get(school_id, {"done": 0, "night_planned": 0, "night_done": 0})
+        no_night = (row["night_planned"] or ctx.schools[school_id]["is_boarding"]) and not row[
+            "night_done"
+        ]
+        if row["done"] < MIN_ROUNDS or no_night:
+            out[school_id] = (row["done"], f"{row['done']}/{MIN_ROUNDS}")
+    return out
+
+
+def _peak_posts(ctx: Context) -> Failures:
+    with_post = set(
+        PeakPost.objects.filter(is_active=True).values_list("school", flat=True).distinct()
+    )
+    due = (
+        PostAssignment.objects.filter(day=ctx.day)
+        .values("school")
+        .annotate(posts=Count("post", distinct=True))
+    )
+    staffed = (
+        PostCheckIn.objects.filter(checked_in_at__date=ctx.day)
+        .values("school")
+        .annotate(posts=Count("post", distinct=True))
+    )
+    staffed_by = {row["school"]: row["posts"] for row in staffed}
+    out: Failures = {}
+    for row in due:
+        covered = staffed_by.get(row["school"], 0)
+        if covered < row["posts"]:
+            out[row["school"]] = (covered, f"{covered}/{row['posts']}")
+    for school_id in ctx.schools:
+        if school_id not in with_post:
+            out[school_id] = (0, "0")
+    return out
+
+
+def _hazards_overdue(ctx: Context) -> Failures:
+    rows = (
+        Hazard.objects.filter(status__in=Hazard.OPEN_STATUSES, deadline__lt=ctx.now)
+        .values("school")
+        .annotate(n=Count("id"))
+    )
+    return {row["school"]: (row["n"], str(row["n"])) for row in rows}
+
+
+def _gate_registers(ctx: Context) -> Failures:
+    """A school whose gate register is in service and recorded nobody that school day
+    (campus_safety.gate.registers); a school without a gate terminal is not judged."""
+    from campus_safety.gate import registers
+
+    return {school: (0, "0") for school in registers.unkept(ctx.day) if school in ctx.schools}
+
+
+def _video_quality(ctx: Context) -> Failures:
+    from campus_safety.inspections.models import CameraQuality
+
+    rows = (
+        CameraQuality.objects.filter(school__isnull=False)
+        .exclude(faults=[])
+        .values("school")
+        .annotate(n=Count("id"))
+    )
+    return {row["school"]: (row["n"], str(row["n"])) for row in rows}
+
+
+ITEMS: tuple[Item, ...] = (
+    Item(
+        "device_online",
+        _("Devices online"),
+        _("At least 90 per cent of the school's registered devices are online at inspection time."),
+        15,
+        _device_online,
+    ),
+    Item(
+        "cameras_offline",
+        _("Cameras offline over 24 h"),
+        _("No camera has been offline or faulty for more than 24 hours (repair within 24 h)."),
+        5,
+        _cameras_offline,
+    ),
+    Item(
+        "alarm_tested",
+        _("One-key alarms tested"),
+        _(
+            "Schools with one-key alarm boxes tested them (a test window or a test alarm) "
+            "within the last 31 days."
+        ),
+        10,
+        _alarm_tested,
+    ),
+    Item(
+        "key_area_cameras",
+        _("Key areas covered by a working camera"),
+        _(
+            "Outside the gate, the entrance and the gate room (and dormitories of boarding "
+            "schools, activity rooms of kindergartens) each have an online camera "
+            "(GB/T 29315-2022)."
+        ),
+        15,
+        _key_area_cameras,
+    ),
+    Item(
+        "staffing",
+        _("Guards staffed"),
+        _("The school has at least the number of full-time guards its staffing rule requires."),
+        15,
+        _staffing,
+    ),
+    Item(
+        "tours",
+        _("Guard tours"),
+        _(
+            "At least 5 tour rounds walked that day, and a night round where night rounds "
+            "are planned or the school boards."
+        ),
+        10,
+        _tours,
+    ),
+    Item(
+        "peak_posts",
+        _("School-gate posts (护学岗)"),
+        _(
+            "The school has a gate post, and every post on duty that day was staffed "
+            "(someone checked in)."
+        ),
+        10,
+        _peak_posts,
+    ),
+    Item(
+        "hazards_overdue",
+        _("Hazards overdue"),
+        _("No open hazard is past its rectification deadline."),
+        10,
+        _hazards_overdue,
+    ),
+    Item(
+        "video_quality",
+        _("Camera picture quality"),
+        _(
+            "No camera's last snapshot shows a picture fault (no signal, blur, too dark or "
+            "bright, colour cast, noise, frozen, covered, moved)."
+        ),
+        5,
+        _video_quality,
+    ),
+    Item(
+        "gate_registers",
+        _("Gate registers kept"),
+        _(
+            "On a school day the gate recorded visitors, vehicles or pick-ups (a school "
+            "whose gate terminal recorded nobody in the last 30 days is not judged)."
+        ),
+        5,
+        _gate_registers,
+    ),
+)
+ITEMS_BY_CODE = {item.code: item for item in ITEMS}
+
+
+def item_label(code: str) -> str:
+    item = ITEMS_BY_CODE.get(code)
+    return str(item.label) if item else code

@@ -1,0 +1,1 @@
+"""School-related incidents, leads, early warning, groups, special operations (issue #18)."""

@@ -1,0 +1,1 @@
+"""Campus police rooms, discipline education, emergency plans and drills, notices (issue #20)."""
