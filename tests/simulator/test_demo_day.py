@@ -151,7 +151,11 @@ def test_the_people_on_duty_answer_most_alarms_and_leave_a_few(demo_clock):
     still_open = cases.filter(closed_at__isnull=True)
     assert cases.count() >= 30
     assert 1 <= still_open.count() <= duty.MOST_LEFT  # a few for the user …
-    assert set(still_open.values_list("state", flat=True)) == {AlarmCase.State.RECEIVED}
+    assert set(still_open.values_list("state", flat=True)) == {AlarmCase.State.RECEIVED}, [
+        (c.pk, c.state, c.opened_at, c.acknowledged_at, c.acknowledged_by_id,
+         [e.event_id for e in c.events.all()])
+        for c in still_open
+    ]  # fmt: skip
     closed = cases.filter(closed_at__isnull=False)
     assert closed.count() >= 0.8 * cases.count()  # … the rest answered and closed
     assert set(closed.values_list("state", flat=True)) == {"resolved", "false_alarm"}

@@ -73,6 +73,7 @@ class DutyStaff:
         self.seed = seed
         self.counts: Counter[str] = Counter()
         self.dispatcher: User | None = None
+        self.on_duty_since: dt.datetime | None = None
 
     def after(self, name: str, pk: int, low: float, high: float) -> dt.timedelta:
         """This alarm's delay for a step, between ``low`` and ``high`` seconds."""
@@ -81,17 +82,20 @@ class DutyStaff:
     def left_for_user(self, items: Iterable[tuple[int, dt.datetime]], now, kind: str) -> set[int]:
         """Of (pk, raised) in time order, those the people on duty leave alone: the
         first few that chance picks, until the user answers them or they grow old; one
-        that comes while that many wait is answered at once, like any other."""
-        recent = now - dt.timedelta(hours=LEFT_HOURS)
+        that comes while that many wait is answered at once, like any other. Only what
+        came since the people came on duty: one raised before the demo started and left
+        now would escalate because the demo started."""
+        since = max(now - dt.timedelta(hours=LEFT_HOURS), self.on_duty_since or now)
         chosen = [
             pk
             for pk, at in items
-            if at > recent and chance(self.seed, "left", kind, pk) < LEFT_SHARE
+            if at >= since and chance(self.seed, "left", kind, pk) < LEFT_SHARE
         ]
         return set(chosen[:MOST_LEFT])
 
     def step(self, now: dt.datetime) -> Counter[str]:
         """One pass (ORM: run it in a worker thread)."""
+        self.on_duty_since = self.on_duty_since or now
         self._cases(now)
         self._patrol_alarms(now)
         return self.counts
