@@ -5,7 +5,8 @@ of the camera's school — once, however often the camera resends — instead of
 alarm case; a watch-listed plate still raises its police-only hit.
 
 The end-to-end tests run the real SIP server bound to the platform, with a scripted
-device registering and sending MESSAGEs over UDP on 127.0.0.1."""
+device registering and sending MESSAGEs over UDP on 127.0.0.1; the same path
+against a real peer, sipp, is ``test_plates_sipp.py``."""
 
 from __future__ import annotations
 
