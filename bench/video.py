@@ -16,13 +16,30 @@ as in ``serve --simulate``. Four parts, medians and ratios printed:
    its stream come from a small HTTP server in this process, not Django (its views add
    one database read per start).
 3. **scale** — N streams of a 1080p H.264 clip at 2 Mbit/s (replayed, no encoder per
-   camera), 4 viewers each: the platform loop thread's CPU (% of one core), the
-   simulator's, RTP packets lost, frames in vs frames out.
+   camera), 4 viewers each: the platform loop thread's CPU (% of one core) and the
+   simulator's over the window, and an exact frame account. Each camera keeps the RTP
+   timestamp of every frame it sends; at the window's end every camera stops at once
+   (the end marker), the platform empties its sockets, and each viewer's MPEG-TS is read
+   back (the PTS of each PES): *lost: N of M* counts the frames the camera sent from that
+   viewer's first key frame (where a joining viewer starts, by design) to the marker that
+   the viewer did not get. Printed beside it: RTP sequence gaps, the kernel's drops on
+   the RTP sockets (/proc/net/udp) and its UDP ``RcvbufErrors`` (/proc/net/snmp), the
+   SO_RCVBUF granted, and the old in-window counters with the frames in flight (sent, not
+   yet demuxed) at the window's edges — "sent in the window" minus "demuxed in the
+   window" is exactly the end's in-flight minus the start's, so the old counters differ
+   by however far the platform's loop lags the cameras at each edge (on a loaded machine
+   up to a second), never by a lost frame.
 4. **ratio** — the same PS stream remuxed to MPEG-TS by plain FFmpeg (``-c copy``)
    against this platform's RTP → PS → TS path: CPU seconds per stream-second.
 
     .venv/bin/python bench/video.py [--trials 10] [--streams 1,4,16] [--seconds 10]
-        [--skip-browser]
+        [--skip-browser] [--parts 1,2,3,4] [--stall-ms 0] [--receive-buffer BYTES]
+
+``--stall-ms`` blocks the platform's loop across the window's end (what a loaded
+machine does to it: the in-window counters part, nothing is lost); ``--receive-buffer``
+asks a smaller SO_RCVBUF than the platform's 4 MB (212992: where Linux's default
+``net.core.rmem_max`` caps the platform's request, granted doubled as 425,984 B); with
+a stall longer than that buffer holds it shows real loss, counted.
 """
 
 from __future__ import annotations
@@ -36,10 +53,12 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import collections  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -331,50 +350,226 @@ def make_clip(directory: Path, seconds: int = 10) -> Path:
     return clip
 
 
-def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4) -> dict[str, float]:
+FRAME_TICKS = 90_000 // video_camera.FPS  # the simulator's PTS step (90 kHz)
+
+
+class CountedCameraStream(video_camera.CameraStream):
+    """The simulator's camera keeping the RTP timestamp of each frame it sends (the
+    first packet's: the PTS the platform passes on): the scale part's ground truth."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sent_timestamps: list[int] = []
+
+    def send(self, packets: list[bytes]) -> None:
+        if packets:
+            self.sent_timestamps.append(rtp.HEADER.unpack_from(packets[0])[3])
+        super().send(packets)
+
+
+def shown_frames(data: bytes) -> list[tuple[int, bool]]:
+    """(PTS, is key) of each video PES in a viewer's MPEG-TS, in order: one per frame
+    (ts.Muxer starts every access unit with a PES, a key frame's first packet carries
+    the random-access flag)."""
+    out = []
+    for offset in range(0, len(data), ts.PACKET):
+        if data[offset] != 0x47:
+            raise ValueError(f"TS sync lost at byte {offset}")
+        flags = data[offset + 1]
+        if not flags & 0x40 or ((flags & 0x1F) << 8 | data[offset + 2]) != ts.VIDEO_PID:
+            continue
+        start, is_key = offset + 4, False
+        if data[offset + 3] & 0x20:  # adaptation field
+            is_key = data[offset + 4] > 0 and bool(data[offset + 5] & 0x40)
+            start += 1 + data[offset + 4]
+        head = data[start : start + 14]
+        if head[:4] != b"\x00\x00\x01\xe0" or not head[7] & 0x80:
+            raise ValueError(f"a video PES without PTS at byte {offset}")
+        p = head[9:14]
+        pts = (p[0] >> 1 & 7) << 30 | p[1] << 22 | (p[2] >> 1) << 15 | p[3] << 7 | p[4] >> 1
+        out.append((pts, is_key))
+    return out
+
+
+def udp_counters() -> dict[str, int]:
+    """The kernel's UDP counters (/proc/net/snmp) of this network namespace."""
+    lines = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()]
+    names, values = (line for line in lines if line[0] == "Udp:")
+    return dict(zip(names[1:], map(int, values[1:]), strict=True))
+
+
+def udp_sockets(ports: set[int]) -> dict[int, tuple[int, int]]:
+    """(bytes queued to read, datagrams dropped) of the IPv4 UDP sockets bound to
+    ``ports``, from /proc/net/udp: the kernel's own per-socket count."""
+    out = {}
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        port = int(fields[1].rsplit(":", 1)[1], 16)
+        if port in ports:
+            out[port] = (int(fields[4].split(":")[1], 16), int(fields[-1]))
+    return out
+
+
+def in_flight(cameras: dict, sessions: dict) -> int:
+    """Frames the cameras sent that the platform has not yet demuxed (read now)."""
+    return sum(
+        ((cameras[c].sent_timestamps[-1] - s.last_pts) & 0xFFFFFFFF) // FRAME_TICKS
+        for c, s in sessions.items()
+    )
+
+
+def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: float = 0.0) -> dict:
+    """``count`` streams × ``viewers``: CPU over the window; then every camera stops at
+    once (the end marker), the platform empties its sockets, and each viewer's MPEG-TS
+    is read back: the frames the camera sent from that viewer's first key frame to the
+    marker against the frames the viewer got, by PTS."""
     channels = rig.channels[:count]
-    drained = [0]
+    watched: list[tuple[str, list[bytes]]] = []
+    draining: list[asyncio.Future] = []
 
-    async def drain(viewer: streams.Viewer) -> None:
+    async def drain(viewer: streams.Viewer, chunks: list[bytes]) -> None:
         while (data := await viewer.aget(5)) is not None:
-            drained[0] += len(data)
+            if data:
+                chunks.append(data)  # read back after the run, not on the platform's loop
 
-    async def open_all() -> list[asyncio.Task]:
-        tasks = []
+    async def open_all() -> None:
         for channel in channels:
             for _ in range(viewers):
-                viewer = streams.Viewer(asyncio.get_running_loop())
+                viewer, chunks = streams.Viewer(asyncio.get_running_loop()), []
                 await rig.hub.attach(rig.target(channel), viewer)
-                tasks.append(asyncio.ensure_future(drain(viewer)))
-        return tasks
+                watched.append((channel, chunks))
+                draining.append(asyncio.ensure_future(drain(viewer, chunks)))
 
+    async def stop_sending(cameras: list[CountedCameraStream]) -> None:
+        for camera in cameras:
+            camera.task.cancel()
+        await asyncio.gather(*(camera.task for camera in cameras), return_exceptions=True)
+
+    kernel_before = udp_counters()
     rig.platform.call(open_all())
     time.sleep(2.0)  # settle
-    sessions = [rig.hub.sessions[c] for c in channels]
-    frames_before = sum(s.stats["frames"] for s in sessions)
-    sent_before = sum(s.frames for s in video_camera.streams(rig.fleet))
+    sessions = {c: rig.hub.sessions[c] for c in channels}
+    cameras = {s.channel_id: s for s in video_camera.streams(rig.fleet) if s.channel_id in sessions}
+    ports = {camera.offer.video.port: channel for channel, camera in cameras.items()}
+    # the window the CPU is measured over; the old figures "frames out / sent in the
+    # window" read the two sides' counters at its edges
+    flight_before = in_flight(cameras, sessions)
+    frames_before = sum(s.stats["frames"] for s in sessions.values())
+    sent_before = sum(len(c.sent_timestamps) for c in cameras.values())
     platform_before = thread_cpu(rig.platform.native_id)
     simulator_before = thread_cpu(rig.simulator.native_id)
     began = time.perf_counter()
-    time.sleep(seconds)
+    if stall:  # the platform's loop blocked at the window's end, as a loaded machine does
+        time.sleep(max(seconds - stall / 2, 0))
+        rig.platform.loop.call_soon_threadsafe(time.sleep, stall)
+        time.sleep(stall / 2)
+    else:
+        time.sleep(seconds)
     elapsed = time.perf_counter() - began
     platform = (thread_cpu(rig.platform.native_id) - platform_before) / elapsed * 100
     simulator = (thread_cpu(rig.simulator.native_id) - simulator_before) / elapsed * 100
-    frames = sum(s.stats["frames"] for s in sessions) - frames_before
-    sent = sum(s.frames for s in video_camera.streams(rig.fleet)) - sent_before
-    lost = sum(s.stats["lost"] for s in sessions)
-    mbit = sum(s.stats["bytes"] for s in sessions) * 8 / 1e6
+    flight_after = in_flight(cameras, sessions)
+    frames_window = sum(s.stats["frames"] for s in sessions.values()) - frames_before
+    sent_window = sum(len(c.sent_timestamps) for c in cameras.values()) - sent_before
+    queued = sum(q for q, _ in udp_sockets(set(ports)).values())
+    load = os.getloadavg()
+
+    # the end marker: every camera stops sending; the platform takes what is in flight
+    rig.simulator.call(stop_sending(list(cameras.values())))
+    last = {c: camera.sent_timestamps[-1] for c, camera in cameras.items()}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(s.last_pts != last[c] for c, s in sessions.items()):
+        time.sleep(0.05)
+    rig.platform.call(asyncio.sleep(0.2))  # the viewers read their last frames
+    drops = sum(d for _, d in udp_sockets(set(ports)).values())
+    receive_buffers = {
+        s._transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        for s in sessions.values()
+        if s._transport is not None
+    }
+    stats = collections.Counter()
+    for session in sessions.values():
+        stats.update(session.stats)
     rig.stop_all()
+    kernel_after = udp_counters()
+
+    expected = received = lost = duplicates = unexpected = not_key_first = 0
+    per_viewer_sent, per_viewer_got = [], []
+    for channel, chunks in watched:
+        shown = shown_frames(b"".join(chunks))
+        sent = cameras[channel].sent_timestamps
+        first = shown[0][0] & 0xFFFFFFFF
+        not_key_first += not shown[0][1]
+        span = sent[sent.index(first) :]  # from the viewer's first (key) frame to the marker
+        got = [pts & 0xFFFFFFFF for pts, _ in shown]
+        missing = set(span) - set(got)
+        expected += len(span)
+        received += len(got)
+        lost += len(missing)
+        duplicates += len(got) - len(set(got))
+        unexpected += len(set(got) - set(span))
+        per_viewer_sent.append(len(span))
+        per_viewer_got.append(len(got))
     return {
         "streams": count,
         "viewers": count * viewers,
+        "seconds": elapsed,
+        "load": load,
         "platform_cpu_pct": platform,
         "simulator_cpu_pct": simulator,
-        "frames_out": frames,
-        "frames_sent": sent,
-        "rtp_lost": lost,
-        "mbit_in_total": mbit,
+        "expected": expected,
+        "received": received,
+        "lost": lost,
+        "duplicates": duplicates,
+        "unexpected": unexpected,
+        "not_key_first": not_key_first,
+        "viewer_sent": (min(per_viewer_sent), max(per_viewer_sent)),
+        "viewer_got": (min(per_viewer_got), max(per_viewer_got)),
+        "camera_sent": sum(len(c.sent_timestamps) for c in cameras.values()),
+        "rtp_lost": stats["lost"],
+        "rtp_late": stats["late"],
+        "frames_skipped": stats["frames_skipped"],
+        "early_dropped": stats["early_dropped"],
+        "socket_drops": drops,
+        "rcvbuf_errors": kernel_after["RcvbufErrors"] - kernel_before["RcvbufErrors"],
+        "receive_buffer": max(receive_buffers, default=0),
+        "window_sent": sent_window,
+        "window_out": frames_window,
+        "in_flight_start": flight_before,
+        "in_flight_end": flight_after,
+        "queued_bytes_end": queued,
+        "mbit_in_total": stats["bytes"] * 8 / 1e6,
     }
+
+
+def print_scale(row: dict) -> None:
+    def spread(pair: tuple[int, int]) -> str:
+        return "–".join(map(str, sorted(set(pair))))
+
+    load = " ".join(f"{v:.1f}" for v in row["load"])
+    print(
+        f"   {row['streams']} streams × {row['viewers'] // row['streams']} viewers "
+        f"(load average {load}): platform loop {row['platform_cpu_pct']:.1f} % of a core, "
+        f"simulator {row['simulator_cpu_pct']:.1f} %"
+    )
+    print(
+        f"     per viewer, its first key frame to the end marker: camera sent "
+        f"{spread(row['viewer_sent'])}, viewer got {spread(row['viewer_got'])} frames; "
+        f"lost: {row['lost']} of {row['expected']:,} (duplicates {row['duplicates']}, "
+        f"not sent {row['unexpected']}, first frame not a key {row['not_key_first']})"
+    )
+    print(
+        f"     RTP lost {row['rtp_lost']}, late {row['rtp_late']}; frames skipped before a "
+        f"key {row['frames_skipped']}, early dropped {row['early_dropped']}; SO_RCVBUF "
+        f"{row['receive_buffer']:,} B, socket drops {row['socket_drops']}, kernel UDP "
+        f"RcvbufErrors +{row['rcvbuf_errors']} (whole namespace)"
+    )
+    print(
+        f"     in the {row['seconds']:.0f}-s window: camera sent {row['window_sent']:,}, "
+        f"platform demuxed {row['window_out']:,}; in flight (sent, not yet demuxed) at its "
+        f"start {row['in_flight_start']} frames, at its end {row['in_flight_end']} "
+        f"({row['queued_bytes_end']:,} B waiting in the RTP sockets)"
+    )
 
 
 # --- 4. ratio against plain FFmpeg ---------------------------------------------------------
@@ -443,16 +638,30 @@ def main() -> None:
     parser.add_argument("--streams", default="1,4,16")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--parts", default="1,2,3,4", help="which parts to run (1,2,3,4)")
+    parser.add_argument(
+        "--stall-ms", type=float, default=0.0,
+        help="scale: block the platform's loop this long across the window's end",
+    )  # fmt: skip
+    parser.add_argument(
+        "--receive-buffer", type=int, default=0,
+        help="scale: ask this SO_RCVBUF for the RTP sockets instead of the platform's 4 MB "
+             "(212992: Linux's default net.core.rmem_max)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.receive_buffer:
+        streams.RTP_RECEIVE_BUFFER = args.receive_buffer  # read as each socket opens
     counts = [int(n) for n in args.streams.split(",")]
+    parts = {int(n) for n in args.parts.split(",")}
     directory = Path(tempfile.mkdtemp(prefix="bench-video-"))
     try:
         rig = Rig(max(max(counts), 4))
-        print("== 1. set-up: INVITE to the first key frame on the platform (fresh streams)")
-        setup = bench_setup(rig, args.trials)
-        print(f"   p50 {percentile(setup, 50):.0f} ms, p95 {percentile(setup, 95):.0f} ms "
-              f"(n={len(setup)})")  # fmt: skip
-        if not args.skip_browser and CHROMIUM.exists():
+        if 1 in parts:
+            print("== 1. set-up: INVITE to the first key frame on the platform (fresh streams)")
+            setup = bench_setup(rig, args.trials)
+            print(f"   p50 {percentile(setup, 50):.0f} ms, p95 {percentile(setup, 95):.0f} ms "
+                  f"(n={len(setup)})")  # fmt: skip
+        if 2 in parts and not args.skip_browser and CHROMIUM.exists():
             print("== 2. headless Chromium + mpegts.js")
             seen = bench_browser(rig, args.trials)
             for name, label in (("cold", "click to first picture, new stream"),
@@ -470,16 +679,19 @@ def main() -> None:
                       f"encoder included): p50 {percentile(drawn, 50):.0f} ms, "
                       f"p95 {percentile(drawn, 95):.0f} ms (n={len(drawn)} frames, "
                       f"{sum(seen['unread']):.0f} unreadable)")  # fmt: skip
-        print("== 3. scale: 1080p H.264 at 2 Mbit/s, 4 viewers per stream")
         clip = make_clip(directory)
-        video_camera.OPTIONS.source_file = str(clip)
-        for count in counts:
-            row = bench_scale(rig, count, args.seconds)
-            print("   " + ", ".join(f"{k} {v:.1f}" if isinstance(v, float) else f"{k} {v}"
-                                    for k, v in row.items()))  # fmt: skip
-        print("== 4. ratio: this platform's RTP→PS→TS against `ffmpeg -f mpeg -c copy -f mpegts`")
-        ratio = bench_ratio(clip, directory)
-        print("   " + ", ".join(f"{k} {v:.3f}" for k, v in ratio.items()))
+        if 3 in parts:
+            print("== 3. scale: 1080p H.264 at 2 Mbit/s, 4 viewers per stream")
+            video_camera.OPTIONS.source_file = str(clip)
+            video_camera.CameraStream = CountedCameraStream  # what FleetVideo starts on INVITE
+            for count in counts:
+                print_scale(bench_scale(rig, count, args.seconds, stall=args.stall_ms / 1000))
+        if 4 in parts:
+            print(
+                "== 4. ratio: this platform's RTP→PS→TS against `ffmpeg -f mpeg -c copy -f mpegts`"
+            )
+            ratio = bench_ratio(clip, directory)
+            print("   " + ", ".join(f"{k} {v:.3f}" for k, v in ratio.items()))
         rig.close()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
