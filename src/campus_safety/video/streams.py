@@ -210,6 +210,25 @@ class Viewer:
 
 
 RTP_RECEIVE_BUFFER = 4 * 1024 * 1024  # a 1080p key frame is ~100 packets in one burst
+_small_buffer_told = False
+
+
+def warn_if_receive_buffer_small(granted: int) -> bool:
+    """Say once per process when the kernel granted less than asked (Linux reports
+    twice what it keeps for data): at the default net.core.rmem_max a stream holds
+    about 1 s of packets, and a loop that lags longer loses frames (docs/video.md)."""
+    global _small_buffer_told
+    if granted >= RTP_RECEIVE_BUFFER or _small_buffer_told:
+        return False
+    _small_buffer_told = True
+    log.warning(
+        "RTP receive buffer is %d bytes, asked for %d: raise net.core.rmem_max to %d "
+        "on media hosts, or a busy moment drops frames",
+        granted,
+        RTP_RECEIVE_BUFFER,
+        RTP_RECEIVE_BUFFER,
+    )
+    return True
 
 
 class _UdpReceiver(asyncio.DatagramProtocol):
@@ -221,6 +240,7 @@ class _UdpReceiver(asyncio.DatagramProtocol):
         if sock is not None:
             with contextlib.suppress(OSError):  # the kernel caps it at net.core.rmem_max
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RTP_RECEIVE_BUFFER)
+                warn_if_receive_buffer_small(sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         self.session.on_rtp(data, addr[0])
