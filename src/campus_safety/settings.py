@@ -289,6 +289,15 @@ GATE_LOITER_READS = int(os.environ.get("GATE_LOITER_READS", "3"))
 GATE_LOITER_MINUTES = int(os.environ.get("GATE_LOITER_MINUTES", "10"))
 GATE_PHOTO_MAX_BYTES = int(os.environ.get("GATE_PHOTO_MAX_BYTES", str(3 * 1024 * 1024)))
 GATE_OVERSTAY_SWEEP_SECONDS = float(os.environ.get("GATE_OVERSTAY_SWEEP_SECONDS", "60"))
+# The GB/T 28181 AlarmTypes (comma-separated, any case) a gate ANPR camera reports a
+# plate read with (GB/T 28181 defines none): such an alarm is a passage, not a case.
+GB28181_VEHICLE_ALARM_TYPES = [
+    alarm_type.strip()
+    for alarm_type in os.environ.get(
+        "GB28181_VEHICLE_ALARM_TYPES", "vehicle,plate,anpr,车辆,车牌"
+    ).split(",")
+    if alarm_type.strip()
+]
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "GateVehicleKindEnum": "campus_safety.gate.models.Vehicle.Kind",

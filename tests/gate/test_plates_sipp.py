@@ -13,8 +13,10 @@ The scripted-peer tests of the same path are in ``test_gb28181_plates.py``."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,3 +170,23 @@ def test_a_sipp_gate_camera_gets_every_plate_alarm_answered_and_each_read_stored
     for user in (guard, school_admin):
         assert not AlarmCase.objects.visible_to(user).filter(pk=case.pk).exists()
         assert not WatchlistHit.objects.visible_to(user).exists()
+
+
+def test_the_installer_sets_the_vehicle_alarm_types_in_the_environment():
+    """GB/T 28181 defines no AlarmType for a plate read: the installer sets what the
+    cameras send (docs/gate.md, settings), like every setting, in the environment."""
+    script = (
+        "import django\ndjango.setup()\n"
+        "from campus_safety.gateway.gb28181 import platform\n"
+        "print(sorted(platform.vehicle_alarm_types()))\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "campus_safety.settings",
+        "GB28181_VEHICLE_ALARM_TYPES": "13, ANPR,,车牌",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(sorted(["13", "anpr", "车牌"]))
