@@ -15,6 +15,9 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
+from django.utils import timezone
 
 from campus_safety.alarms.models import AlarmCase, AlarmEvent
 from campus_safety.devices import liveness
@@ -31,13 +34,19 @@ CAMERA_ID = "37140200001320000077"  # a gate IPC (type 132)
 REMOTE = Remote("udp", "127.0.0.1", 5060)
 
 
+def local_now() -> str:
+    """The camera's clock: now, in the platform's zone (a watch-list entry is valid
+    from the day before the test runs)."""
+    return timezone.localtime().strftime("%Y-%m-%dT%H:%M:%S")
+
+
 def plate_alarm(
     sn: int,
     plate: str | None,
     *,
     alarm_type: str = "vehicle",
     direction: str | None = "in",
-    alarm_time: str = "2026-12-07T16:40:00",
+    alarm_time: str | None = None,
     extra: tuple[tuple[str, object], ...] = (),
 ) -> bytes:
     """An alarm NOTIFY as a gate camera sends it (the plate element: its vendor's)."""
@@ -55,7 +64,7 @@ def plate_alarm(
         [
             ("AlarmPriority", "4"),
             ("AlarmMethod", "5"),
-            ("AlarmTime", alarm_time),
+            ("AlarmTime", alarm_time or local_now()),
             ("AlarmDescription", "车牌识别"),
             ("Info", info),
         ],
@@ -145,6 +154,8 @@ def server(gate_camera) -> Iterator[int]:
     finally:
         running.close()
         asyncio.run_coroutine_threadsafe(running.wait_closed(), loop).result(5)
+        # the worker thread's connection, or PostgreSQL cannot drop the test database
+        asyncio.run_coroutine_threadsafe(sync_to_async(connections.close_all)(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
