@@ -546,6 +546,9 @@ CLUSTER_HTTP_URL = os.environ.get("CLUSTER_HTTP_URL", "")
 GB28181_ENABLED = _env_bool("GB28181_ENABLED", False)
 GB28181_HOST = os.environ.get("GB28181_HOST", "0.0.0.0")  # noqa: S104 - devices reach us
 GB28181_PORT = int(os.environ.get("GB28181_PORT", "5060"))
+# Several gateway processes of one host share the port (SO_REUSEPORT): devices keep one
+# address and the moment a gateway dies the others take its datagrams (docs/deployment.md).
+GB28181_REUSE_PORT = _env_bool("GB28181_REUSE_PORT", False)
 GB28181_PLATFORM_ID = os.environ.get("GB28181_PLATFORM_ID", "37140000002000000001")
 GB28181_DOMAIN = os.environ.get("GB28181_DOMAIN", "3714000000")
 GB28181_PASSWORD = os.environ.get("GB28181_PASSWORD", "12345678")

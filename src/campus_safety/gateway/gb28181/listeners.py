@@ -72,10 +72,15 @@ _OUT_OF_DESCRIPTORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close with a reset, no TIME_WAIT
 
 
-def listen_tcp(server: Gb28181Server, host: str, port: int) -> TcpListener:
-    """Listen for SIP over TCP on ``host:port`` (raises OSError if it is taken)."""
+def listen_tcp(
+    server: Gb28181Server, host: str, port: int, *, reuse_port: bool = False
+) -> TcpListener:
+    """Listen for SIP over TCP on ``host:port`` (raises OSError if it is taken, unless
+    ``reuse_port`` and the taker shares it too: ``Gb28181Server.start``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.create_server((host, port), family=family, backlog=LISTEN_BACKLOG)
+    sock = socket.create_server(
+        (host, port), family=family, backlog=LISTEN_BACKLOG, reuse_port=reuse_port
+    )
     sock.setblocking(False)
     listener = TcpListener(server, sock)
     listener.start()

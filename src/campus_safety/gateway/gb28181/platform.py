@@ -451,6 +451,7 @@ async def start(host: str | None = None, port: int | None = None) -> Gb28181Serv
         settings.GB28181_HOST if host is None else host,
         settings.GB28181_PORT if port is None else port,
         config=config_from_settings(),
+        reuse_port=settings.GB28181_REUSE_PORT,
     )
     restored = sum(server.restore_registration(*entry) for entry in restorable)
     if restored:

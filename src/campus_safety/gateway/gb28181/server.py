@@ -152,16 +152,24 @@ class Gb28181Server:
 
     # --- lifecycle -------------------------------------------------------------------
 
-    async def start(self, host: str, port: int) -> None:
-        """Bind UDP and TCP on one port (port 0: any free port, the same for both)."""
+    async def start(self, host: str, port: int, *, reuse_port: bool = False) -> None:
+        """Bind UDP and TCP on one port (port 0: any free port, the same for both).
+
+        ``reuse_port``: the gateway processes of one host share the port (SO_REUSEPORT).
+        The kernel gives each device's datagrams, by source address and port, to one of
+        them, and the instant one dies (its socket closed with it) the survivors get its
+        share: the device's next retransmission of an unanswered alarm (timer E, 0.5 s)
+        reaches a live gateway at the same address, which takes it without waiting for a
+        new registration (``_unregistered_alarm``). A UDP load balancer does the same
+        across hosts (docs/deployment.md, "Failover")."""
         self.loop = asyncio.get_running_loop()
         for attempt in range(20):
             transport, _ = await self.loop.create_datagram_endpoint(
-                lambda: UdpProtocol(self), local_addr=(host, port)
+                lambda: UdpProtocol(self), local_addr=(host, port), reuse_port=reuse_port
             )
             bound_port = transport.get_extra_info("sockname")[1]
             try:
-                self._tcp = listen_tcp(self, host, bound_port)
+                self._tcp = listen_tcp(self, host, bound_port, reuse_port=reuse_port)
             except OSError:
                 transport.close()
                 if port or attempt == 19:
@@ -858,11 +866,12 @@ async def start_gb28181(
     port: int = 5060,
     *,
     config: ServerConfig | None = None,
+    reuse_port: bool = False,
 ) -> Gb28181Server:
     """Start the SIP server; returns the running handle (``close()``, queries, stats)."""
     global _running
     server = Gb28181Server(interface, config)
-    await server.start(host, port)
+    await server.start(host, port, reuse_port=reuse_port)
     _running = server
     return server
 
