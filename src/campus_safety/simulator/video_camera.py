@@ -8,7 +8,10 @@ at 25 fps), the encoder started on the INVITE so the first frame sent is a key f
 The H.264 comes from the Debian ``ffmpeg`` binary (``-f h264``, an access-unit
 delimiter before each frame); the PS and RTP around it are the video app's own builders,
 as a camera's firmware would make them. Over UDP, or over TCP (RFC 4571) to a platform
-that offered ``TCP/RTP/AVP`` with ``a=setup:passive``.
+that offered ``TCP/RTP/AVP`` with ``a=setup:passive``. A channel in
+``OPTIONS.h265_channels`` sends H.265 instead (libx265, ``-f hevc``, an AUD — NAL type
+35 — before each frame; the PSM names stream type 0x24), as many newer cameras'
+main streams do.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ log = logging.getLogger(__name__)
 FPS = 25
 GOP = 2 * FPS  # a key frame every 2 s
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
-AUD = b"\x00\x00\x00\x01\x09"
+AUD = b"\x00\x00\x00\x01\x09"  # H.264 access-unit delimiter (NAL type 9)
+AUD_H265 = b"\x00\x00\x00\x01\x46\x01"  # H.265's (NAL type 35, layer 0, temporal ID 0)
+AUDS = {"h264": AUD, "h265": AUD_H265}
 MAX_AU = 4 * 1024 * 1024
 METHODS = ("INVITE", "ACK", "BYE", "INFO")
 
@@ -54,6 +59,8 @@ class VideoOptions:
     # Replay this raw H.264 file (AUD before each frame) in a loop instead of encoding
     # live: many streams at 1080p without an encoder per camera (bench/video.py).
     source_file: str = ""
+    # channels whose encoder makes H.265 (libx265) instead of H.264, live and recorded
+    h265_channels: set[str] = field(default_factory=set)
 
 
 OPTIONS = VideoOptions()
@@ -66,11 +73,12 @@ def ffmpeg_command(
     recorded_at: int = 0,
     seconds: float = 0,
     speed: float = 1.0,
+    codec: str = "h264",
 ) -> list[str]:
-    """FFmpeg drawing ``channel_id`` and the local time on a moving pattern, as raw H.264;
-    a playback (``recorded_at``, Unix seconds) draws the recording's time instead, ends
-    after ``seconds`` (the file's end) and is read ``speed`` times faster than real
-    time (a download, or a playback at 2x)."""
+    """FFmpeg drawing ``channel_id`` and the local time on a moving pattern, as raw H.264
+    (or H.265, ``codec="h265"``); a playback (``recorded_at``, Unix seconds) draws the
+    recording's time instead, ends after ``seconds`` (the file's end) and is read
+    ``speed`` times faster than real time (a download, or a playback at 2x)."""
     binary = shutil.which("ffmpeg")
     if binary is None:
         raise RuntimeError("ffmpeg is not installed (Debian package ffmpeg)")
@@ -93,12 +101,29 @@ def ffmpeg_command(
     return [
         binary, "-hide_banner", "-loglevel", "error", "-nostdin",
         "-readrate", f"{speed:g}", "-f", "lavfi", "-i", f"testsrc2=size={options.size}:rate={FPS}",
-        *length, "-vf", draw,
+        *length, "-vf", draw, *encoder_arguments(codec, options), "pipe:1",
+    ]  # fmt: skip
+
+
+def encoder_arguments(codec: str, options: VideoOptions = OPTIONS) -> list[str]:
+    """The encoder's options: a key frame every GOP and never between (no scene cuts),
+    no B-frames (PTS = DTS, as a camera's low-latency profile), headers with every key
+    frame and an access-unit delimiter before every frame (``access_units`` cuts there)."""
+    if codec == "h265":
+        # libx265 takes the GOP from its own parameters; ``-g`` alone leaves scene cuts on
+        # (and open GOPs, whose CRA key frames some decoders do not start from)
+        gop = f"keyint={GOP}:min-keyint={GOP}:scenecut=0:open-gop=0"
+        params = f"aud=1:repeat-headers=1:{gop}:bframes=0"
+        return [
+            "-c:v", "libx265", "-preset", "ultrafast", "-tune", "zerolatency",
+            "-profile:v", "main", "-pix_fmt", "yuv420p", "-b:v", options.bitrate,
+            "-x265-params", f"{params}:log-level=error", "-f", "hevc",
+        ]  # fmt: skip
+    return [
         "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency",
         "-profile:v", "baseline", "-pix_fmt", "yuv420p",
         "-g", str(GOP), "-keyint_min", str(GOP), "-sc_threshold", "0", "-bf", "0",
-        "-b:v", options.bitrate, "-x264-params", "aud=1:repeat-headers=1",
-        "-f", "h264", "pipe:1",
+        "-b:v", options.bitrate, "-x264-params", "aud=1:repeat-headers=1", "-f", "h264",
     ]  # fmt: skip
 
 
@@ -187,8 +212,9 @@ window.readTimeCode = function (video) {
 """.replace("CELLS", str(TIME_CODE_CELLS)).replace("BITS", str(TIME_CODE_BITS))
 
 
-async def access_units(stream: asyncio.StreamReader) -> AsyncIterator[bytes]:
-    """H.264 access units out of an Annex B stream that starts each with an AUD."""
+async def access_units(stream: asyncio.StreamReader, aud: bytes = AUD) -> AsyncIterator[bytes]:
+    """Access units out of an Annex B stream that starts each with ``aud`` (H.264's AUD,
+    or H.265's ``AUD_H265``)."""
     buffer = bytearray()
     while True:
         chunk = await stream.read(65536)
@@ -198,7 +224,7 @@ async def access_units(stream: asyncio.StreamReader) -> AsyncIterator[bytes]:
             return
         buffer += chunk
         while True:
-            end = buffer.find(AUD, 1)
+            end = buffer.find(aud, 1)
             if end < 0:
                 if len(buffer) > MAX_AU:
                     buffer.clear()
@@ -262,6 +288,7 @@ class CameraStream:
         self._restart = False
         self.restarts = 0  # encoder restarts (seek, speed, a key frame asked for)
         self.skip_first_key = channel_id in OPTIONS.mid_gop_channels
+        self.codec = "h265" if channel_id in OPTIONS.h265_channels else "h264"
         self.process: asyncio.subprocess.Process | None = None
         self.task: asyncio.Task | None = None
         self.udp: asyncio.DatagramTransport | None = None
@@ -305,8 +332,8 @@ class CameraStream:
             left = self.recorded_until - self.recorded_at - offset if self.recorded_at else 0
             if self.recorded_at and left <= 0:
                 break
-            if OPTIONS.source_file and not self.recorded_at:
-                units = replayed(OPTIONS.source_file)
+            if OPTIONS.source_file and not self.recorded_at and self.codec == "h264":
+                units = replayed(OPTIONS.source_file)  # the file is H.264
             else:
                 self.process = await asyncio.create_subprocess_exec(
                     *ffmpeg_command(
@@ -314,16 +341,17 @@ class CameraStream:
                         recorded_at=int(self.recorded_at + offset) if self.recorded_at else 0,
                         seconds=left,
                         speed=self.speed,
+                        codec=self.codec,
                     ),
                     stdout=asyncio.subprocess.PIPE,
                     stderr=asyncio.subprocess.DEVNULL,
                 )
-                units = access_units(self.process.stdout)
+                units = access_units(self.process.stdout, AUDS[self.codec])
             sent = 0
             async for unit in units:
                 if self._restart:
                     break
-                if self.skip_first_key and ps.is_key_frame(unit[:256], "h264"):
+                if self.skip_first_key and ps.is_key_frame(unit[:256], self.codec):
                     self.skip_first_key = False  # the stream begins after it
                     continue
                 sequence, pts = self._send_unit(unit, sequence, pts)
@@ -364,9 +392,9 @@ class CameraStream:
                 self.process.kill()
 
     def _send_unit(self, unit: bytes, sequence: int, pts: int) -> tuple[int, int]:
-        is_key = ps.is_key_frame(unit[:256], "h264")
+        is_key = ps.is_key_frame(unit[:256], self.codec)
         packets = rtp.packetize(
-            ps.mux_frame(unit, pts, is_key=is_key),
+            ps.mux_frame(unit, pts, is_key=is_key, codec=self.codec),
             payload_type=96,
             sequence=sequence,
             timestamp=pts,

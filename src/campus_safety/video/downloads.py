@@ -70,15 +70,18 @@ def directory() -> Path:
     return path
 
 
-def remux_command(path: Path) -> list[str]:
-    """MPEG-TS on stdin into an MP4 file, stream copy (no transcoding)."""
+def remux_command(path: Path, codec: str = "h264") -> list[str]:
+    """MPEG-TS on stdin into an MP4 file, stream copy (no transcoding). H.265 is tagged
+    ``hvc1`` (FFmpeg's default is ``hev1``, which Safari and QuickTime do not play)."""
     binary = shutil.which("ffmpeg")
     if binary is None:
         raise FileNotFoundError("ffmpeg")
+    tag = ["-tag:v", "hvc1"] if codec == "h265" else []
     return [
         binary, "-hide_banner", "-loglevel", "error", "-nostdin",
         "-f", "mpegts", "-i", "pipe:0",
-        "-map", "0:v:0", "-c", "copy", "-movflags", "+faststart", "-f", "mp4", "-y", str(path),
+        "-map", "0:v:0", "-c", "copy", *tag,
+        "-movflags", "+faststart", "-f", "mp4", "-y", str(path),
     ]  # fmt: skip
 
 
@@ -110,7 +113,7 @@ async def _run(hub: streams.Hub, job: Download) -> None:
             return
         try:
             process = await asyncio.create_subprocess_exec(
-                *remux_command(job.path),
+                *remux_command(job.path, session.codec),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
