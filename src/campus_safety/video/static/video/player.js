@@ -7,6 +7,16 @@
   var words = {};
   var metrics = (window.videoMetrics = window.videoMetrics || []);
   var MAX_LATENCY = 1.0; // seconds behind the newest frame before the player jumps ahead
+  /* H.265 Main, level 3.1: a browser whose MSE takes this decodes the cameras' H.265
+     (mpegts.js repackages it as hvc1); Debian's Chromium, Firefox and most browsers
+     without hardware decoding do not */
+  var HEVC = 'video/mp4; codecs="hvc1.1.6.L93.B0"';
+
+  function decodes(codec) {
+    if (codec !== "h265") { return true; }
+    var source = window.ManagedMediaSource || window.MediaSource;
+    return !!(source && source.isTypeSupported && source.isTypeSupported(HEVC));
+  }
 
   function csrf() {
     var match = document.cookie.match(/(?:^|; )csrftoken=([^;]+)/);
@@ -70,6 +80,15 @@
       }
       record.answered = performance.now();
       record.setupMs = answer.body.setup_ms;
+      tile.dataset.codec = answer.body.codec || "";
+      if (!decodes(answer.body.codec)) {
+        /* say why instead of a black tile; the stream, never joined, stops on its own */
+        tile.dataset.state = "unsupported";
+        tile.dataset.error = "codec";
+        say(tile, words.hevc, true);
+        record.error = "codec";
+        return;
+      }
       /* a playback is this viewer's own: its controls name it */
       tile.dataset.playbackId = answer.body.playback || "";
       var url = answer.body.url + (tile.dataset.why ? "?why=" + encodeURIComponent(tile.dataset.why) : "");
