@@ -27,6 +27,7 @@ database), SQL statements per check-in (a plain one and a hit), and with
 
     .venv/bin/python bench/gate.py [--schools 2029] [--watchlist 100000] [--database-url …]
         [--profile /tmp/checkin.prof] [--city-rate 200 --city-seconds 30 --workers 8]
+        [--seeded DIR]   # SQLite: seed once into DIR, later runs copy it (quiet-machine runs)
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import shutil
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench_django import drop_database, setup_django
@@ -357,21 +359,40 @@ def main() -> int:
     parser.add_argument("--school-pickups", type=int, default=1000,
                         help="one school's dismissal inside the city-wide load")  # fmt: skip
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--seeded",
+        type=Path,
+        default=None,
+        help="SQLite: a data dir to seed once (city and watch-list) and copy for each run",
+    )
     parser.add_argument("--profile", default=None, help="write the check-ins' cProfile here")
     args = parser.parse_args()
-    data_dir = setup_django(args.database_url, "gate")
+    if args.seeded and args.database_url:
+        parser.error("--seeded is for SQLite")
+    data_dir = setup_django(args.database_url, "gate", template=args.seeded)
     try:
         from django.core.management import call_command
 
-        seed = ["seed_demo", "--verbosity", "0"]
-        if args.schools:
-            seed += ["--schools", str(args.schools)]
-        began = time.perf_counter()
-        call_command(*seed)
-        print(f"demo city seeded in {time.perf_counter() - began:.1f} s")
+        from campus_safety.orgs.models import School
+
         rng = random.Random(17)
+        if School.objects.exists():
+            print(f"demo city copied from {args.seeded}")
+        else:
+            seed = ["seed_demo", "--verbosity", "0"]
+            if args.schools:
+                seed += ["--schools", str(args.schools)]
+            began = time.perf_counter()
+            call_command(*seed)
+            print(f"demo city seeded in {time.perf_counter() - began:.1f} s")
         took = grow_watchlist(rng, args.watchlist)
         print(f"watch-list grown to {args.watchlist:,} entries in {took:.1f} s")
+        if args.seeded and not (args.seeded / "campus_safety.sqlite3").exists():
+            from django.db import connections
+
+            connections.close_all()
+            shutil.copytree(data_dir, args.seeded, dirs_exist_ok=True)
+            print(f"seeded data dir kept in {args.seeded} for the next run")
         # What seeding left in this process is never garbage: out of the collector's
         # sight, as ``serve`` does with its start-up objects (runtime.py), or a full
         # collection walking it stalls every thread (~1 s at 2,029 schools).
