@@ -142,3 +142,39 @@ def test_rotation_command_rewrites_every_value_so_the_old_key_can_go(key_ring):
     pd.reset_keys()
     fetched = Guard.objects.get(pk=guard.pk)
     assert (fetched.phone, fetched.id_number) == ("13812345678", "371402199001011234")
+
+
+def _in_a_process(data_dir, keys: dict[str, str], code: str) -> str:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "campus_safety.settings",
+        "CAMPUS_SAFETY_DATA_DIR": str(data_dir),
+        **keys,
+    }
+    script = "import django\ndjango.setup()\nfrom campus_safety import personal_data as pd\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script + code], env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def test_processes_with_their_own_data_dirs_share_the_keys_from_the_environment(tmp_path):
+    """Containers each have their own data dir: what one process encrypted, another
+    decrypts and finds by the same hash, because both read the keys from the environment
+    (PERSONAL_DATA_KEYS, PERSONAL_DATA_HASH_KEY; docs/deployment.md)."""
+    keys = {
+        "PERSONAL_DATA_KEYS": f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}",
+        "PERSONAL_DATA_HASH_KEY": "hash-key-from-the-environment",
+    }
+    token, digest = _in_a_process(
+        tmp_path / "one", keys, "print(pd.encrypt('13812345678'), pd.keyed_hash('13812345678'))"
+    ).split()
+    code = f"print(pd.decrypt({token!r}), pd.keyed_hash('13812345678'))"
+    assert _in_a_process(tmp_path / "two", keys, code).split() == ["13812345678", digest]
+    assert not (tmp_path / "two" / "personal_data_key").exists()

@@ -39,6 +39,11 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Personal data at rest (personal_data.py): the Fernet key ring, newest first, and the
+# keyed-hash key. Every process of a cluster must have the same ones; unset, each process
+# generates its own into its data dir (one process; containers each have their own dir).
+PERSONAL_DATA_KEYS = [k for k in os.environ.get("PERSONAL_DATA_KEYS", "").split(",") if k]
+PERSONAL_DATA_HASH_KEY = os.environ.get("PERSONAL_DATA_HASH_KEY", "")
 DEBUG = _env_bool("DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
