@@ -222,6 +222,9 @@ OBJECT_ROUTES = {
     "video:presets": "camera",
     "video:playback": "camera",
     "video:download_start": "camera",
+    "video:presets_read": "camera",
+    "video-camera-presets": "camera",
+    "video-camera-read-presets": "camera",
 }
 ROLES = [r for r, _ in User.Role.choices]
 

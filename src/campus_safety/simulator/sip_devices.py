@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campus_safety import clock
-from campus_safety.gateway.gb28181 import manscdp, sip
+from campus_safety.gateway.gb28181 import manscdp, presets, sip
 from campus_safety.simulator import video_camera
+from campus_safety.video import ptz
 
 log = logging.getLogger(__name__)
 
 CATALOG_PART = 20  # items per Catalog Response message
+PRESET_PART = 10  # presets per PresetQuery Response message (SumNum in each when split)
 T1, T2, TIMER_F = 0.5, 4.0, 32.0
 DEVICES_PER_SOCKET = 500
 _NONCE = re.compile(r'nonce="([^"]*)"')
@@ -260,6 +262,8 @@ class SipFleet:
         self._tag = secrets.token_hex(3)
         self._timer: asyncio.Task | None = None
         self._tasks: set[asyncio.Task] = set()
+        # the cameras' presets: channel ID → number → name, as the cameras keep them
+        self.presets: dict[str, dict[int, str]] = {}
 
     async def start(self) -> None:
         """Open the sockets and start the resend timer."""
@@ -501,6 +505,7 @@ class SipFleet:
                 waiter.set_result(body.fields.get("Result", ""))
             return
         if body.root == "Control":  # PTZ and presets of a camera channel
+            self._keep_preset(body)
             video_camera.record_control(self, body)
             return
         if body.root != "Query":
@@ -514,6 +519,43 @@ class SipFleet:
             self._spawn(self._answer(endpoint, device, self._info_body(device, body)))
         elif cmd == "recordinfo":  # live video: a channel's recordings
             video_camera.answer_records(self, endpoint, body)
+        elif cmd == "presetquery":
+            self._spawn(self._send_presets(endpoint, device, body))
+
+    # --- presets (预置位) ---
+
+    def set_preset(self, channel_id: str, number: int, name: str = "") -> None:
+        """A preset saved on the camera by other means (its web page, the vendor's
+        client): the platform learns of it only by asking (PresetQuery)."""
+        self.presets.setdefault(channel_id, {})[number] = name
+
+    def _keep_preset(self, body: manscdp.Message) -> None:
+        """PTZCmd 0x81 saves the current position under a number, 0x83 deletes it. The
+        command carries no name, so a preset saved this way has none on the camera."""
+        try:
+            command = ptz.decode(body.fields.get("PTZCmd", ""))
+        except ptz.PtzError:
+            return
+        number = command.tilt_speed
+        if command.instruction == ptz.PRESETS["preset_set"] and 1 <= number <= 255:
+            self.presets.setdefault(body.device_id, {}).setdefault(number, "")
+        elif command.instruction == ptz.PRESETS["preset_delete"]:
+            self.presets.get(body.device_id, {}).pop(number, None)
+
+    async def _send_presets(
+        self, endpoint: SipSocket, device: SipDevice, query: manscdp.Message
+    ) -> None:
+        """PresetQuery: the channel's presets, in parts of ``PRESET_PART`` with SumNum
+        in each when there are more (one answer without SumNum, as most cameras send)."""
+        kept = self.presets.get(query.device_id, {})
+        items = [presets.Preset(n, name) for n, name in sorted(kept.items())]
+        parts = [items[i : i + PRESET_PART] for i in range(0, len(items), PRESET_PART)] or [[]]
+        total = len(items) if len(parts) > 1 else None
+        for part in parts:
+            await self._answer(
+                endpoint, device, presets.build_response(query.sn, query.device_id, part, total)
+            )
+        self.stats["presets_sent"] += 1
 
     async def _answer(self, endpoint: SipSocket, device: SipDevice, body: bytes) -> None:
         call_id = self._call_id(device.device_id)

@@ -33,6 +33,17 @@ class InviteAnswer:
     remote_host: str = ""  # where the device's SIP comes from (RTP may come from there too)
 
 
+@dataclass(frozen=True)
+class PresetAnswer:
+    """A channel's presets as the device answered PresetQuery: (number, name) pairs;
+    ``is_complete`` False when parts of a split answer never came (or one could not be
+    read), ``invalid`` items without a usable number."""
+
+    presets: tuple[tuple[int, str], ...]
+    is_complete: bool = True
+    invalid: int = 0
+
+
 class MediaControl(Protocol):
     """What the running gateway offers the video app. Coroutines run on ``loop``."""
 
@@ -70,6 +81,13 @@ class MediaControl(Protocol):
     async def control(self, device_id: str, body: bytes) -> int:
         """A MANSCDP Control MESSAGE (PTZ) to a registered device; its final status.
         Raises MediaError."""
+        ...
+
+    async def preset_query(
+        self, device_id: str, channel_id: str, timeout: float = 10.0
+    ) -> PresetAnswer:
+        """PresetQuery: the channel's presets as the device keeps them (every part
+        collected). Raises MediaError."""
         ...
 
 

@@ -3,22 +3,27 @@ and the audit of every view (issue #16 items 1, 4, 7)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from campus_safety import clock
 from campus_safety.audit.services import record
 from campus_safety.devices.models import Device
+from campus_safety.video import media_control
 from campus_safety.video.models import CameraLink, CameraPreset
 from campus_safety.video.streams import Target
 
@@ -249,6 +254,146 @@ def apply_preset(camera: Device, action: str, number: int, name: str) -> None:
         )
     elif action == "preset_delete":
         CameraPreset.objects.filter(camera=camera, number=number).delete()
+
+
+# GB/T 28181 PTZCmd carries a preset's number only: a camera names a preset set over it
+# by a pattern of its own ("预置点3", "Preset 003") or not at all. Such a name says
+# nothing, so the name people gave it on the platform stays.
+_GENERIC_NAME = re.compile(
+    r"(?:预置点|预置位|preset|point)?\s*[#_\-]?\s*0*([0-9]{1,3})", re.IGNORECASE
+)
+
+
+def is_generic_preset_name(name: str, number: int) -> bool:
+    match = _GENERIC_NAME.fullmatch(name.strip())
+    return not name.strip() or (match is not None and int(match.group(1)) == number)
+
+
+@dataclass(frozen=True)
+class PresetMerge:
+    """What reading a camera's presets changed on the platform."""
+
+    listed: int
+    added: tuple[int, ...]
+    renamed: tuple[int, ...]
+    removed: tuple[tuple[int, str], ...]
+    is_complete: bool
+
+
+def merge_device_presets(
+    camera: Device, listed: Sequence[tuple[int, str]], *, is_complete: bool, user: Any
+) -> PresetMerge:
+    """预置位查询的结果并入平台: the camera holds the positions, so its list is the truth.
+
+    * a number the camera lists and the platform does not know is added, under the
+      camera's name (or "预置位N" when the camera gives none);
+    * for a number both know, the camera's name wins, unless it is empty or only the
+      number in the camera's own pattern (``is_generic_preset_name``) — GB/T 28181 gives
+      the platform no way to tell a camera a name, so that is no name at all;
+    * a number the platform knows but the camera no longer lists is removed: calling it
+      would move the camera nowhere (someone deleted it on the camera, or the camera was
+      reset or replaced). Its name stays in the audit entry. Only a complete answer
+      removes anything: a list whose parts did not all come proves nothing missing.
+
+    Audited as ``video.preset`` (action ``preset_read``) with what changed."""
+    added: list[int] = []
+    renamed: list[int] = []
+    removed: list[tuple[int, str]] = []
+    by_number = {int(n): " ".join(str(name).split())[:40] for n, name in listed if 1 <= n <= 255}
+    with transaction.atomic():
+        known = {
+            p.number: p for p in CameraPreset.objects.select_for_update().filter(camera=camera)
+        }
+        for number, name in sorted(by_number.items()):
+            is_named = not is_generic_preset_name(name, number)
+            preset = known.get(number)
+            if preset is None:
+                CameraPreset.objects.create(
+                    camera=camera,
+                    school_id=camera.school_id,
+                    number=number,
+                    name=name if is_named else f"预置位{number}",
+                )
+                added.append(number)
+            elif is_named and preset.name != name:
+                preset.name = name
+                preset.save(update_fields=["name", "updated_at"])
+                renamed.append(number)
+        if is_complete:
+            gone = [p for number, p in sorted(known.items()) if number not in by_number]
+            removed = [(p.number, p.name) for p in gone]
+            CameraPreset.objects.filter(pk__in=[p.pk for p in gone]).delete()
+        record(
+            "video.preset",
+            camera,
+            user=user,
+            detail={
+                "device_id": camera.device_id,
+                "action": "preset_read",
+                "listed": len(by_number),
+                "complete": is_complete,
+                "added": added,
+                "renamed": renamed,
+                "removed": [{"number": n, "name": name} for n, name in removed],
+            },
+        )
+    return PresetMerge(len(by_number), tuple(added), tuple(renamed), tuple(removed), is_complete)
+
+
+PRESET_QUERY_SECONDS = 10.0
+
+
+class PresetReadError(Exception):
+    """The camera's presets could not be read; ``status`` the HTTP answer that says why
+    (503 no gateway here, 504 设备未应答, 502 an answer refused or unreadable)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def read_device_presets(
+    camera: Device, user: Any, timeout: float | None = None
+) -> PresetMerge:
+    """从设备读取: PresetQuery to the camera through the gateway of this process (the
+    caller routes to the process holding its registration first), merged into the
+    platform's list (``merge_device_presets``). A failure is audited and raised as
+    ``PresetReadError``."""
+    control = media_control.current()
+    if control is None:
+        raise PresetReadError(
+            _("Live video is not available: no GB/T 28181 gateway runs here."), 503
+        )
+    target = target_of(camera)
+    try:
+        answer = await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(
+                control.preset_query(
+                    target.device_id, target.channel_id, timeout or PRESET_QUERY_SECONDS
+                ),
+                control.loop,
+            )
+        )
+    except media_control.MediaError as exc:
+        await sync_to_async(audit_preset_read_failed)(camera, user, str(exc))
+        if exc.status or str(exc).startswith("unreadable"):
+            raise PresetReadError(
+                _("The camera's answer to the preset query was refused or could not be read."), 502
+            ) from None
+        raise PresetReadError(_("The camera did not answer the preset query."), 504) from None
+    return await sync_to_async(merge_device_presets)(
+        camera, answer.presets, is_complete=answer.is_complete, user=user
+    )
+
+
+def audit_preset_read_failed(camera: Device, user: Any, reason: str) -> None:
+    record(
+        "video.preset",
+        camera,
+        user=user,
+        outcome="failure",
+        detail={"device_id": camera.device_id, "action": "preset_read", "reason": reason[:200]},
+    )
 
 
 def audit_preset(

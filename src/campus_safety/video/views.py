@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import (
@@ -32,7 +33,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -359,6 +360,54 @@ async def presets(request: HttpRequest, pk: int) -> HttpResponse:
         return JsonResponse({"error": _("The camera did not take the command.")}, status=502)
     await _read(services.apply_preset, camera, action, number, name)
     return JsonResponse({"presets": await _read(services.presets_of, camera)})
+
+
+def _preset_summary(merge: services.PresetMerge) -> str:
+    text = _("The camera lists %(listed)d presets: %(added)d added, %(renamed)d renamed, "
+             "%(removed)d removed.") % {"listed": merge.listed, "added": len(merge.added),
+                                       "renamed": len(merge.renamed),
+                                       "removed": len(merge.removed)}  # fmt: skip
+    if not merge.is_complete:
+        text += " " + _("Part of the list did not come: nothing was removed.")
+    return text
+
+
+async def presets_read(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST 从设备读取: the camera's presets as it keeps them (GB/T 28181-2022
+    PresetQuery, every part of a long list collected), merged into the named list
+    (``services.merge_device_presets``: the camera's names win, numbers it no longer
+    has are removed). JSON with the list and what changed; from the camera page's form
+    (no ``Accept: application/json``) back to the page with that said. 504 when the
+    camera does not answer (设备未应答), 502 when its answer is refused or unreadable.
+    Roles that may steer (``ptz`` write); audited (video.preset, preset_read)."""
+    guarded = await _guard(
+        request, pk, ("POST",), WRITE, "ptz", _("Your role may not steer cameras.")
+    )
+    if isinstance(guarded, HttpResponse):
+        return guarded
+    user, camera = guarded
+    wants_page = "application/json" not in request.headers.get("Accept", "")
+    try:
+        merge = await services.read_device_presets(camera, user)
+    except services.PresetReadError as exc:
+        if wants_page:
+            await sync_to_async(messages.error)(request, str(exc))
+            return redirect("video:camera", pk=camera.pk)
+        return JsonResponse({"error": str(exc)}, status=exc.status)
+    if wants_page:
+        await sync_to_async(messages.success)(request, _preset_summary(merge))
+        return redirect("video:camera", pk=camera.pk)
+    return JsonResponse(
+        {
+            "presets": await _read(services.presets_of, camera),
+            "listed": merge.listed,
+            "complete": merge.is_complete,
+            "added": list(merge.added),
+            "renamed": list(merge.renamed),
+            "removed": [{"number": n, "name": name} for n, name in merge.removed],
+            "summary": _preset_summary(merge),
+        }
+    )
 
 
 async def ptz_control(request: HttpRequest, pk: int) -> HttpResponse:

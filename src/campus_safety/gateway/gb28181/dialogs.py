@@ -16,10 +16,10 @@ import datetime as dt
 import itertools
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from campus_safety.gateway.gb28181 import manscdp, records, sip
+from campus_safety.gateway.gb28181 import manscdp, presets, records, sip
 from campus_safety.gateway.gb28181.interface import GatewayError, hostport
 from campus_safety.video import media_control
 
@@ -29,6 +29,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_DIALOGS = 10_000
+
+
+@dataclass
+class _PresetCollection:
+    """A PresetQuery waiting for its parts: presets by number (a later part's name
+    wins), the items that could not be read, and what went wrong with a part."""
+
+    device_id: str
+    future: asyncio.Future
+    presets: dict[int, str] = field(default_factory=dict)
+    invalid: int = 0
+    sum_num: int | None = None
+    error: str = ""
 
 
 @dataclass
@@ -54,6 +67,7 @@ class MediaDialogs:
         self.dialogs: dict[str, Dialog] = {}
         self._provisional: set[str] = set()
         self._records: dict[tuple[str, int], tuple[asyncio.Future, dict]] = {}
+        self._presets: dict[tuple[str, int], _PresetCollection] = {}
         self._sn = itertools.count(secrets.randbelow(100_000) + 1)
 
     @property
@@ -318,6 +332,66 @@ class MediaDialogs:
         finally:
             self._records.pop((channel_id, sn), None)
         return sorted((r.start.astimezone(), r.end.astimezone()) for r in collected["items"])
+
+    def on_preset_list(self, sender: str, message: manscdp.Message) -> None:
+        """A part of a PresetQuery answer (GB/T 28181-2022), found by channel and SN,
+        else by channel (devices that answer with their own SN), else by the device
+        that was asked; collected until SumNum presets came. An unreadable part ends
+        the wait: the caller says so rather than wait for the timeout."""
+        collection = self._presets.get((message.device_id, message.sn))
+        if collection is None:
+            named = message.device_id
+            waiting = [c for (channel, _), c in self._presets.items() if channel == named]
+            waiting = waiting or [c for c in self._presets.values() if c.device_id == sender]
+            collection = waiting[0] if len(waiting) == 1 else None
+        if collection is None or collection.future.done():
+            return
+        try:
+            part = presets.parse_response(message)
+        except manscdp.ManscdpError as exc:
+            collection.error = str(exc)
+            collection.future.set_result(None)
+            return
+        collection.sum_num = part.sum_num
+        collection.invalid += part.invalid
+        collection.presets.update((p.number, p.name) for p in part.presets)
+        if len(collection.presets) + collection.invalid >= part.sum_num:
+            collection.future.set_result(None)
+
+    async def preset_query(
+        self, device_id: str, channel_id: str, timeout: float = 10.0
+    ) -> media_control.PresetAnswer:
+        """设备预置位查询: the channel's presets as the device keeps them. Parts that did
+        not come in ``timeout`` are missing (``is_complete`` False); no answer at all,
+        or an unreadable one, raises MediaError."""
+        sn = next(self._sn)
+        collection = _PresetCollection(device_id, asyncio.get_running_loop().create_future())
+        self._presets[(channel_id, sn)] = collection
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self.server.send_message(
+                    device_id, presets.build_query(sn, channel_id)
+                )
+                if not 200 <= response.status < 300:
+                    raise media_control.MediaError(
+                        f"device answered {response.status}", response.status
+                    )
+                await collection.future
+        except TimeoutError:
+            if collection.sum_num is None and not collection.error:
+                raise media_control.MediaError("no PresetQuery answer") from None
+        except GatewayError as exc:
+            raise media_control.MediaError(str(exc) or "the device did not answer") from None
+        finally:
+            self._presets.pop((channel_id, sn), None)
+        if collection.error and collection.sum_num is None:
+            raise media_control.MediaError(f"unreadable PresetQuery answer ({collection.error})")
+        received = len(collection.presets) + collection.invalid
+        return media_control.PresetAnswer(
+            tuple(sorted(collection.presets.items())),
+            is_complete=not collection.error and received >= (collection.sum_num or 0),
+            invalid=collection.invalid,
+        )
 
     def close_all(self) -> None:
         """Server stopping: the devices' dialogs end with their registrations' socket."""

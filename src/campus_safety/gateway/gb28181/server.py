@@ -595,6 +595,8 @@ class Gb28181Server:
             self._resolve_query(sender, body)
         elif body.root == "Response" and body.cmd_type.lower() == "recordinfo":
             self.dialogs.on_record_info(sender, body)  # video: recordings of a channel
+        elif body.root == "Response" and body.cmd_type.lower() == "presetquery":
+            self.dialogs.on_preset_list(sender, body)  # video: a channel's presets
         elif body.root == "Notify" and body.cmd_type.lower() == "mediastatus":
             self.dialogs.on_media_status(sender, request.call_id, body)  # video: end of file
         elif not isinstance(body, manscdp.Keepalive):
