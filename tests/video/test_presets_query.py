@@ -113,6 +113,16 @@ def test_garbage_never_escapes_as_anything_but_a_manscdp_error(data):
     assert all(1 <= p.number <= 255 for p in part.presets)
 
 
+@pytest.mark.parametrize(
+    ("name", "is_generic"),
+    [("", True), ("  ", True), ("3", True), ("003", True), ("预置点3", True),
+     ("预置位 03", True), ("Preset 003", True), ("preset#3", True), ("预置点4", False),
+     ("3号门", False), ("校门全景", False), ("Preset 30", False)],
+)  # fmt: skip
+def test_a_name_that_is_only_the_number_in_the_cameras_pattern_is_no_name(name, is_generic):
+    assert services.is_generic_preset_name(name, 3) is is_generic
+
+
 @given(st.text(alphabet=st.sampled_from("#_- 0123456789预置点位presetPRESET门"), max_size=12))
 def test_only_a_number_in_the_cameras_pattern_counts_as_no_name(name):
     generic = services.is_generic_preset_name(name, 3)
