@@ -43,6 +43,8 @@ EXEMPT = {
     "live:stream": "never ends by itself; its scoping is tested in tests/live/test_stream.py",
     "video:stream": "a signed token for one user and camera, never an ID (tests/video)",
     "video:download": "a random job id readable by the user who asked only (tests/video)",
+    "intel-operation-lead-unlink": "DELETE only, by the lead's reference beside the operation's "
+    "id (tests/intel/test_operation_api.py)",
 }
 # Routes with an object in the URL → which kind of object it is.
 OBJECT_ROUTES = {
@@ -74,6 +76,9 @@ OBJECT_ROUTES = {
     "intel-incident-reveal": "intel_incident",
     "intel-group-detail": "intel_group",
     "intel-operation-detail": "intel_operation",
+    "intel-operation-arrests": "intel_operation",
+    "intel-operation-patrols": "intel_operation",
+    "intel-operation-leads": "intel_operation",
     "school-detail": "school",
     "guard-detail": "guard",
     "equipment-detail": "equipment",

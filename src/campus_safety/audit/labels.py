@@ -213,6 +213,7 @@ EXPLICIT_GROUPS: tuple[Group, ...] = (
             "intel.group.detect": _("Detected a group of linked persons"),
             "intel.operation.create": _("Started a special operation"),
             "intel.operation.entry": _("Recorded an operation's lead, arrests or patrol"),
+            "intel.operation.unlink": _("Unlinked a lead from a special operation"),
         },
     ),
     Group(

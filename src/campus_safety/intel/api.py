@@ -1,12 +1,16 @@
 """The intel app's REST API: early-warning alerts (education sees its schools' alerts,
-no persons), incidents (police; persons masked) and leads (police read; schools and
-guards may submit)."""
+no persons), incidents (police; persons masked), leads (police read; schools and
+guards may submit), special operations and what they did (arrests, patrols, linked
+leads: police only, like the operation's page)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from campus_safety import spreadsheets
+from campus_safety import clock, spreadsheets
 from campus_safety.accounts.permissions import RolePermission
 from campus_safety.accounts.roles import IMPORT, READ, can
 from campus_safety.intel import dispatch_import, services
@@ -28,6 +32,7 @@ from campus_safety.intel.models import (
     Incident,
     Lead,
     Operation,
+    OperationEntry,
 )
 from campus_safety.intel.serializers import (
     AlertSerializer,
@@ -39,11 +44,18 @@ from campus_safety.intel.serializers import (
     IncidentSerializer,
     IncidentUpdateSerializer,
     LeadSerializer,
+    OperationArrestInSerializer,
+    OperationArrestSerializer,
     OperationCreateSerializer,
+    OperationLeadInSerializer,
+    OperationLeadSerializer,
+    OperationPatrolInSerializer,
+    OperationPatrolSerializer,
     OperationSerializer,
     RevealedPersonSerializer,
     RevealSerializer,
 )
+from campus_safety.scoping import get_visible_or_404, is_police
 from campus_safety.spreadsheets import ImportFileError
 
 
@@ -206,7 +218,188 @@ class GroupViewSet(viewsets.ReadOnlyModelViewSet):
         )
 
 
-class OperationViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+_RECORD_ERRORS = {
+    400: OpenApiResponse(description="Refused, with the reason (e.g. a day outside the period)."),
+    403: OpenApiResponse(description="Police roles with operations write only."),
+    404: OpenApiResponse(description="No such operation in your area."),
+}
+_RECORD_READ_ERRORS = {
+    403: OpenApiResponse(description="Police roles only (others read the totals)."),
+    404: OpenApiResponse(description="No such operation in your area."),
+}
+
+
+class OperationRecordsMixin:
+    """What an operation did, as on its page: arrests and patrols (list, record) and the
+    leads it took up (list, link, unlink). Police only — the education bureau reads the
+    operation's totals, never its records; the operation is reached through the user's
+    scope (another station's is a 404); every write goes through
+    ``services.add_operation_entry`` / ``unlink_operation_lead`` and is audited there."""
+
+    def _operation_for_records(self, request: Request) -> Operation:
+        if not is_police(request.user):
+            raise PermissionDenied
+        return self.get_object()
+
+    def _entries(self, request: Request, operation: Operation, kind: str, serializer) -> Response:
+        rows = (
+            operation.entries.filter(kind=kind)
+            .select_related("lead", "incident", "created_by")
+            .order_by("-day", "-pk")
+        )
+        page = self.paginate_queryset(rows)
+        if page is not None:
+            return self.get_paginated_response(serializer(page, many=True).data)
+        return Response(serializer(rows, many=True).data)
+
+    def _record(self, request: Request, operation: Operation, kind: str, **values) -> Response:
+        try:
+            entry = services.add_operation_entry(operation, user=request.user, kind=kind, **values)
+        except DjangoValidationError as exc:
+            raise _as_drf(exc) from exc
+        serializer = {
+            OperationEntry.Kind.ARREST: OperationArrestSerializer,
+            OperationEntry.Kind.PATROL: OperationPatrolSerializer,
+        }.get(kind, OperationLeadSerializer)
+        entry = OperationEntry.objects.select_related("lead", "incident", "created_by").get(
+            pk=entry.pk
+        )
+        return Response(serializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: OperationArrestSerializer(many=True), **_RECORD_READ_ERRORS},
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=OperationArrestInSerializer,
+        responses={201: OperationArrestSerializer, **_RECORD_ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def arrests(self, request: Request, pk: str | None = None, **kwargs) -> Response:
+        """抓获: the operation's arrests, newest day first; POST records arrests on a day
+        of the operation's period (not in the future), 1 to 500 persons, optionally the
+        incident by its reference."""
+        operation = self._operation_for_records(request)
+        if request.method == "GET":
+            return self._entries(
+                request, operation, OperationEntry.Kind.ARREST, OperationArrestSerializer
+            )
+        data = OperationArrestInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        return self._record(
+            request,
+            operation,
+            OperationEntry.Kind.ARREST,
+            day=v["day"],
+            persons=v["persons"],
+            incident_reference=v["incident"],
+            place=v["place"],
+            note=v["note"],
+        )
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: OperationPatrolSerializer(many=True), **_RECORD_READ_ERRORS},
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=OperationPatrolInSerializer,
+        responses={201: OperationPatrolSerializer, **_RECORD_ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def patrols(self, request: Request, pk: str | None = None, **kwargs) -> Response:
+        """巡逻: the operation's patrols, newest day first; POST records one (1 to 1,000
+        officers, more than 0 and up to 24 hours) on a day of its period."""
+        operation = self._operation_for_records(request)
+        if request.method == "GET":
+            return self._entries(
+                request, operation, OperationEntry.Kind.PATROL, OperationPatrolSerializer
+            )
+        data = OperationPatrolInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        return self._record(
+            request,
+            operation,
+            OperationEntry.Kind.PATROL,
+            day=v["day"],
+            persons=v["officers"],
+            hours=v["hours"],
+            incident_reference=v["incident"],
+            place=v["place"],
+            note=v["note"],
+        )
+
+    @extend_schema(
+        methods=["GET"],
+        request=None,
+        responses={200: OperationLeadSerializer(many=True), **_RECORD_READ_ERRORS},
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=OperationLeadInSerializer,
+        responses={201: OperationLeadSerializer, **_RECORD_ERRORS},
+    )
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def leads(self, request: Request, pk: str | None = None, **kwargs) -> Response:
+        """线索: the leads the operation took up; POST links one the officer can see, by
+        its reference, once per operation (``day`` defaults to today, or the operation's
+        last day once it is over)."""
+        operation = self._operation_for_records(request)
+        if request.method == "GET":
+            return self._entries(
+                request, operation, OperationEntry.Kind.LEAD, OperationLeadSerializer
+            )
+        data = OperationLeadInSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        today = timezone.localtime(clock.now()).date()
+        day: dt.date = v.get("day") or min(today, operation.ends_on)
+        return self._record(
+            request,
+            operation,
+            OperationEntry.Kind.LEAD,
+            day=day,
+            lead_reference=v["lead"],
+            note=v["note"],
+        )
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: OpenApiResponse(description="Unlinked."),
+            403: _RECORD_ERRORS[403],
+            404: OpenApiResponse(description="No such operation, or the lead is not linked."),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"leads/(?P<reference>[A-Za-z0-9-]+)",
+        url_name="lead-unlink",
+    )
+    def unlink_lead(
+        self, request: Request, pk: str | None = None, reference: str = "", **kwargs
+    ) -> Response:
+        """Unlink a lead from the operation (by the lead's reference); the lead stays."""
+        operation = self._operation_for_records(request)
+        entry = get_visible_or_404(
+            OperationEntry.objects.filter(
+                operation=operation, kind=OperationEntry.Kind.LEAD, lead__reference=reference
+            ),
+            request.user,
+        )
+        services.unlink_operation_lead(entry, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class OperationViewSet(
+    OperationRecordsMixin, mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet
+):
     """专项打击整治 — special operations in the user's scope; police create them over
     schools, districts or a drawn polygon they cover."""
 

@@ -18,6 +18,7 @@ from campus_safety.intel.models import (
     IncidentKind,
     Lead,
     Operation,
+    OperationEntry,
     Person,
 )
 
@@ -207,6 +208,100 @@ class OperationCreateSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1), required=False, default=list, max_length=50
     )
     notes = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+
+
+class _EntrySerializer(serializers.ModelSerializer):
+    recorded_by = serializers.SerializerMethodField()
+
+    def get_recorded_by(self, obj: OperationEntry) -> str:
+        """Who recorded it (user name)."""
+        return obj.created_by.get_username() if obj.created_by else ""
+
+
+class OperationArrestSerializer(_EntrySerializer):
+    """抓获 — arrests an operation made: how many persons (no person's data)."""
+
+    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+
+    class Meta:
+        model = OperationEntry
+        fields = ["id", "day", "persons", "incident", "place", "note", "created_at", "recorded_by"]
+        read_only_fields = fields
+
+
+class OperationPatrolSerializer(_EntrySerializer):
+    """巡逻 — a patrol of the operation: officers and hours."""
+
+    officers = serializers.IntegerField(source="persons", read_only=True)
+    incident = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+
+    class Meta:
+        model = OperationEntry
+        fields = [
+            "id", "day", "officers", "hours", "incident", "place", "note", "created_at",
+            "recorded_by",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class OperationLeadSerializer(_EntrySerializer):
+    """A lead the operation took up (linked by its reference)."""
+
+    lead = serializers.SlugRelatedField(slug_field="reference", read_only=True)
+    lead_id = serializers.IntegerField(read_only=True, allow_null=True)
+    lead_status = serializers.CharField(source="lead.status", read_only=True, default="")
+
+    class Meta:
+        model = OperationEntry
+        fields = [
+            "id",
+            "day",
+            "lead",
+            "lead_id",
+            "lead_status",
+            "note",
+            "created_at",
+            "recorded_by",
+        ]
+        read_only_fields = fields
+
+
+class OperationArrestInSerializer(serializers.Serializer):
+    """Arrests on a day of the operation; the number of persons is checked like on the
+    page (1 to 500)."""
+
+    day = serializers.DateField()
+    persons = serializers.IntegerField(help_text="Persons arrested: 1 to 500.")
+    incident = serializers.CharField(
+        max_length=24, required=False, allow_blank=True, default="",
+        help_text="The incident's reference (SJ…), optional.",
+    )  # fmt: skip
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=400, required=False, allow_blank=True, default="")
+
+
+class OperationPatrolInSerializer(serializers.Serializer):
+    """A patrol on a day of the operation: 1 to 1,000 officers, more than 0 and up to 24
+    hours."""
+
+    day = serializers.DateField()
+    officers = serializers.IntegerField()
+    hours = serializers.FloatField()
+    incident = serializers.CharField(max_length=24, required=False, allow_blank=True, default="")
+    place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=400, required=False, allow_blank=True, default="")
+
+
+class OperationLeadInSerializer(serializers.Serializer):
+    """Link a lead the officer can see, by its reference, once per operation."""
+
+    lead = serializers.CharField(max_length=24, help_text="The lead's reference, XS….")
+    day = serializers.DateField(
+        required=False,
+        help_text="The day it was taken up, in the operation's period; default today "
+        "(the operation's last day once it is over).",
+    )
+    note = serializers.CharField(max_length=400, required=False, allow_blank=True, default="")
 
 
 class DispatchImportSerializer(serializers.Serializer):

@@ -551,6 +551,31 @@ def add_operation_entry(
     return entry
 
 
+def unlink_operation_lead(entry: OperationEntry, *, user: Any) -> None:
+    """Take a lead off an operation (linked by mistake, or to another operation's work):
+    police with ``operations`` write, the entry in their scope — the caller has checked.
+    The lead itself is untouched and is offered again on the page. Audited
+    ``intel.operation.unlink`` with the lead's reference."""
+    if not is_police(user):
+        raise PermissionDenied
+    if entry.kind != OperationEntry.Kind.LEAD:
+        raise ValidationError({"lead": _("This record is not a linked lead.")})
+    with transaction.atomic():
+        # lock the row alone: PostgreSQL refuses FOR UPDATE across the nullable lead join
+        entry = OperationEntry.objects.select_for_update().get(pk=entry.pk)
+        audit.record(
+            "intel.operation.unlink",
+            entry.operation,
+            user=user,
+            detail={
+                "kind": entry.kind,
+                "day": entry.day.isoformat(),
+                "lead": entry.lead.reference if entry.lead else "",
+            },
+        )
+        entry.delete()
+
+
 def suggested_leads(operation: Operation, user: Any, today: dt.date, limit: int = 20) -> list:
     """Leads the officer can see, received in the operation's period so far, placed in
     its area (near its schools, inside its polygon or districts) and not linked yet: the
