@@ -2,14 +2,26 @@
 the operation, against a matched comparison area over the same periods, with an honest
 interval.
 
-The comparison area is made of schools outside the operation's area that had a similar
-incident rate before it (matching on the "before" period): for each school of the area,
-the ``per_school`` (3) outside schools whose incident count within 1 km in the before
-period is closest to its own (ties: the nearest), each used once. Schools within
-``buffer_km`` (2 km) of the area, in its districts or inside its drawn polygon are left
-out, so that incidents displaced next door (or deterred there) do not contaminate the
-comparison. Without any school in the area or any candidate, the comparison falls back
-to the rest of the city's school surroundings (and the page says so).
+The comparison area is made of schools outside the operation's area that looked like
+the area's schools before it: for each school of the area, the ``per_school`` (3)
+outside schools of the same kind (kindergarten, primary, …; another kind only when none
+is left) that are nearest on a standardised distance over
+
+* the incidents within 1 km in the "before" period (the level),
+* the incidents in the second half of that period minus the first half (the trend: a
+  school whose incidents were already falling is no comparison for one where they were
+  rising),
+* the number of students, on the log scale (the size: 3,000 pupils draw more trouble
+  to the gate than 150),
+
+each measure divided by its standard deviation over the schools considered (a measure
+that does not vary counts for nothing), ties broken by distance and then id, each school
+used once — deterministic. Schools within ``buffer_km`` (2 km) of the area, in its
+districts or inside its drawn polygon are left out, so that incidents displaced next
+door (or deterred there) do not contaminate the comparison. ``Effect.matching`` says
+what was used and how alike the two groups came out (the page shows it). Without any
+school in the area or any candidate, the comparison falls back to the rest of the
+city's school surroundings (and the page says so).
 
 Rates are incidents per school per 30 days. Two figures:
 
@@ -26,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from django.utils import timezone
@@ -87,12 +99,36 @@ class Contrast:
 
 
 @dataclass
+class Balance:
+    """One matching measure: its mean over the area's schools and over the comparison's."""
+
+    measure: str  # "incidents", "trend", "students"
+    area: float
+    comparison: float
+
+
+@dataclass
+class Matching:
+    """What the comparison schools were matched on, and how alike they came out."""
+
+    measures: tuple[str, ...]  # "kind" (exact where possible) and the distance's measures
+    same_kind: int = 0  # comparison schools of the same kind as their area school
+    other_kind: int = 0  # taken from another kind: none of the same kind was left
+    balance: list[Balance] = field(default_factory=list)
+
+    @property
+    def all_same_kind(self) -> bool:
+        return self.other_kind == 0
+
+
+@dataclass
 class Effect:
     periods: list[Period]
     contrasts: list[Contrast] = field(default_factory=list)
     method: str = "matched"  # or "rest": the rest of the city (no match possible)
     area_school_ids: list[int] = field(default_factory=list)
     comparison_school_ids: list[int] = field(default_factory=list)
+    matching: Matching | None = None  # None when nothing was matched ("rest")
 
     def _during(self) -> Contrast | None:
         return next((c for c in self.contrasts if c.label == "during"), None)
@@ -182,34 +218,91 @@ def _in_polygon(polygon, lats, lons):
     return inside
 
 
+DISTANCE_MEASURES = ("incidents", "trend", "students")
+
+
+@dataclass
+class SchoolFeatures:
+    """The schools a match is made from, one entry per school (numpy arrays)."""
+
+    ids: np.ndarray
+    kind: np.ndarray  # School.Kind values
+    lat: np.ndarray
+    lon: np.ndarray
+    incidents: np.ndarray  # within 1 km in the before period
+    trend: np.ndarray  # second half of the before period minus the first half
+    students: np.ndarray
+
+    def take(self, index: np.ndarray) -> SchoolFeatures:
+        return SchoolFeatures(*(getattr(self, f.name)[index] for f in fields(self)))
+
+    def values(self, measure: str) -> np.ndarray:
+        if measure == "students":
+            return np.log1p(self.students.astype(float))
+        return getattr(self, measure).astype(float)
+
+
+def standardised_distance(
+    area: SchoolFeatures, candidates: SchoolFeatures, measures=DISTANCE_MEASURES
+) -> np.ndarray:
+    """(area × candidates) Euclidean distance over ``measures``, each divided by its
+    standard deviation over area and candidates together; rounded to 1e-9 so that
+    equal schools tie exactly (and the tie-breaks decide, the same on every machine)."""
+    total = np.zeros((len(area.ids), len(candidates.ids)))
+    for measure in measures:
+        a, c = area.values(measure), candidates.values(measure)
+        spread = float(np.std(np.concatenate([a, c]))) if len(a) + len(c) else 0.0
+        if spread > 0:
+            total += ((a[:, None] - c[None, :]) / spread) ** 2
+    return np.round(np.sqrt(total), 9)
+
+
 def match_comparison(
-    area_ids: np.ndarray,
-    area_pre: np.ndarray,
-    area_lat: np.ndarray,
-    area_lon: np.ndarray,
-    cand_ids: np.ndarray,
-    cand_pre: np.ndarray,
-    cand_lat: np.ndarray,
-    cand_lon: np.ndarray,
+    area: SchoolFeatures,
+    candidates: SchoolFeatures,
     per_school: int = 3,
-) -> list[int]:
-    """Nearest-rate matching without replacement: ``per_school`` rounds, in each every
-    area school (most incidents first) takes the free candidate whose before-count is
-    closest to its own, the nearest on a tie."""
-    free = np.ones(len(cand_ids), dtype=bool)
+    *,
+    measures=DISTANCE_MEASURES,
+    exact_kind: bool = True,
+) -> tuple[list[int], int]:
+    """Nearest-neighbour matching without replacement: ``per_school`` rounds, in each
+    every area school (most incidents first, then id) takes the free candidate nearest
+    on the standardised distance — among those of its own kind while any is free
+    (``exact_kind``) — then the nearest in km, then the lowest id. Returns the chosen
+    ids and how many of them are of another kind than their area school."""
+    if not len(area.ids) or not len(candidates.ids):
+        return [], 0
+    distance = standardised_distance(area, candidates, measures)
+    free = np.ones(len(candidates.ids), dtype=bool)
     chosen: list[int] = []
-    order = sorted(range(len(area_ids)), key=lambda i: (-area_pre[i], area_ids[i]))
+    other_kind = 0
+    order = sorted(range(len(area.ids)), key=lambda i: (-area.incidents[i], area.ids[i]))
     for _round in range(per_school):
         for i in order:
             if not free.any():
-                return chosen
-            gap = np.abs(cand_pre - area_pre[i]).astype(float)
-            km = km_between(area_lat[i], area_lon[i], cand_lat, cand_lon)
-            cost = np.where(free, gap * 1e6 + km, np.inf)
-            best = int(np.argmin(cost))
+                return chosen, other_kind
+            pool = free
+            same = free & (candidates.kind == area.kind[i])
+            if exact_kind and same.any():
+                pool = same
+            index = np.nonzero(pool)[0]
+            km = km_between(area.lat[i], area.lon[i], candidates.lat[index], candidates.lon[index])
+            best = int(index[np.lexsort((candidates.ids[index], km, distance[i, index]))[0]])
             free[best] = False
-            chosen.append(int(cand_ids[best]))
-    return chosen
+            chosen.append(int(candidates.ids[best]))
+            other_kind += int(candidates.kind[best] != area.kind[i])
+    return chosen, other_kind
+
+
+def _balance(area: SchoolFeatures, comparison: SchoolFeatures) -> list[Balance]:
+    return [
+        Balance(
+            measure,
+            float(getattr(area, measure).mean()) if len(area.ids) else 0.0,
+            float(getattr(comparison, measure).mean()) if len(comparison.ids) else 0.0,
+        )
+        for measure in DISTANCE_MEASURES
+    ]
 
 
 def _periods(operation: Operation, today: dt.date) -> list[Period]:
@@ -239,10 +332,15 @@ def operation_effect(
     police: bool = True,
     per_school: int = 3,
     buffer_km: float = 2.0,
+    measures: tuple[str, ...] = DISTANCE_MEASURES,
+    exact_kind: bool = True,
 ) -> Effect:
     """Counts per period in the area and the matched comparison, and the contrasts
     (during and after, each against before). ``police`` False leaves police-only
-    incidents out (the education bureau's reading)."""
+    incidents out (the education bureau's reading). ``measures`` and ``exact_kind`` say
+    what the comparison is matched on (the default: everything; ``("incidents",)``
+    without kind is the old count-only matching, kept for comparison in tests and the
+    benchmark)."""
     periods = _periods(operation, today)
     before = periods[0]
     start = timezone.make_aware(dt.datetime.combine(before.start, dt.time.min))
@@ -263,7 +361,7 @@ def operation_effect(
     schools = list(
         School.objects.exclude(latitude=None)
         .exclude(longitude=None)
-        .values_list("pk", "latitude", "longitude", "region_id")
+        .values_list("pk", "latitude", "longitude", "region_id", "kind", "students")
     )
     ids = np.array([s[0] for s in schools], dtype=int)
     lat = np.array([s[1] for s in schools], dtype=float)
@@ -287,28 +385,32 @@ def operation_effect(
     for school_id in ids[area_mask]:
         area_incidents |= links.get(int(school_id), set())
 
-    def pre_count(school_id: int) -> int:
-        return sum(1 for i in links.get(school_id, ()) if day_of[i] <= before.end)
-
     method = "matched"
     comparison_ids: list[int] = []
+    matching = None
     if area_mask.any():
         near = np.zeros(len(ids), dtype=bool)
         for i in np.nonzero(area_mask)[0]:
             near |= km_between(lat[i], lon[i], lat, lon) <= buffer_km
         candidates = ~area_mask & ~near
-        area_idx, cand_idx = np.nonzero(area_mask)[0], np.nonzero(candidates)[0]
-        comparison_ids = match_comparison(
-            ids[area_idx],
-            np.array([pre_count(int(ids[i])) for i in area_idx]),
-            lat[area_idx],
-            lon[area_idx],
-            ids[cand_idx],
-            np.array([pre_count(int(ids[i])) for i in cand_idx]),
-            lat[cand_idx],
-            lon[cand_idx],
+        features = _features(schools, ids, lat, lon, links, day_of, before)
+        area_features = features.take(np.nonzero(area_mask)[0])
+        cand_features = features.take(np.nonzero(candidates)[0])
+        comparison_ids, other_kind = match_comparison(
+            area_features,
+            cand_features,
             per_school=per_school,
+            measures=measures,
+            exact_kind=exact_kind,
         )
+        if comparison_ids:
+            picked = features.take(np.nonzero(np.isin(ids, comparison_ids))[0])
+            matching = Matching(
+                ("kind", *measures) if exact_kind else tuple(measures),
+                same_kind=len(comparison_ids) - other_kind,
+                other_kind=other_kind,
+                balance=_balance(area_features, picked),
+            )
     if comparison_ids:
         comparison_incidents = set().union(*(links.get(s, set()) for s in comparison_ids))
         n_area, n_comparison = int(area_mask.sum()), len(comparison_ids)
@@ -343,4 +445,34 @@ def operation_effect(
         method=method,
         area_school_ids=[int(i) for i in ids[area_mask]],
         comparison_school_ids=comparison_ids,
+        matching=matching,
+    )
+
+
+def _features(schools, ids, lat, lon, links, day_of, before: Period) -> SchoolFeatures:
+    """Every school's matching measures over the before period: its incidents within
+    1 km, the second half's minus the first half's (the middle day of an odd-length
+    period left out), its kind and students."""
+    half = before.days // 2
+    first_end = before.start + dt.timedelta(days=half - 1)
+    second_start = before.end - dt.timedelta(days=half - 1)
+    incidents = np.zeros(len(ids), dtype=int)
+    trend = np.zeros(len(ids), dtype=int)
+    for k, school_id in enumerate(ids):
+        for i in links.get(int(school_id), ()):
+            day = day_of[i]
+            if day <= before.end:
+                incidents[k] += 1
+                if half and day <= first_end:
+                    trend[k] -= 1
+                elif half and day >= second_start:
+                    trend[k] += 1
+    return SchoolFeatures(
+        ids=ids,
+        kind=np.array([s[4] for s in schools], dtype=object),
+        lat=lat,
+        lon=lon,
+        incidents=incidents,
+        trend=trend,
+        students=np.array([s[5] or 0 for s in schools], dtype=int),
     )
