@@ -2,12 +2,14 @@
 # Smoke test of the container image as people run it, against this host's PostgreSQL,
 # Redis and MQTT broker (host network): the migrate one-off, then `serve --role
 # web,http-ingest`, `sip`, `mqtt` and `jobs` as four containers. Prints each check and
-# its time, stops every container with SIGTERM (`docker stop`), exits non-zero if any
-# check failed, and removes its containers and its database whatever happened.
+# its time, stops every container with SIGTERM (`docker stop`). Then the same through
+# deploy/compose.yaml with deploy/compose.local-services.yaml (engines built from Debian
+# packages by deploy/local-services.sh; SMOKE_COMPOSE=0 skips it). Exits non-zero if any
+# check failed, and removes its containers, volumes and database whatever happened.
 #   deploy/smoke.sh                      # image campus-safety:local
 #   IMAGE=campus-safety:0.1.0 deploy/smoke.sh
 # Needs docker, curl, sipp, mosquitto_pub and the PostgreSQL client tools; not in CI
-# (it needs the Docker daemon and takes about a minute). docs/deployment.md, "Containers".
+# (it needs the Docker daemon and takes minutes). docs/deployment.md, "Containers, run here".
 set -euo pipefail
 IMAGE=${IMAGE:-campus-safety:local}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432} PGUSER=${PGUSER:-postgres}
@@ -29,6 +31,7 @@ ok() { printf '  ok    %-58s %s\n' "$1" "${2:-}"; }
 fail() { printf '  FAIL  %-58s %s\n' "$1" "${2:-}"; failed=1; }
 cleanup() {
     for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
+    [ -z "${compose_up:-}" ] || "${COMPOSE[@]}" down -v >/dev/null 2>&1 || true
     dropdb --if-exists "$DB" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -91,6 +94,53 @@ poll() {  # poll LABEL SECONDS 'SHELL TEST': until the test (evaluated anew) hol
 
 sql() { psql -d "$DB" -tAc "$1"; }
 
+sipp_keepalive() {  # sipp_keepalive PORT TRANSPORT (u1, t1): a device registers, keepalive
+    local t work label="sip: sipp REGISTER (digest) 401/200, Keepalive 200 (-t $2)"
+    t=$(now)
+    work=$(mktemp -d)
+    if sipp "127.0.0.1:$1" -sf "$DIR/tests/gateway/gb28181/sipp/keepalive.xml" -m 1 \
+        -timeout 10s -timeout_error -nostdin -t "$2" -i 127.0.0.1 -p $(($1 + 1)) \
+        -au "$DEVICE" -ap "$PASSWORD" -key platform_id 37140000002000000001 \
+        -key domain 3714000000 -key device_id "$DEVICE" >"$work/sipp.out" 2>&1; then
+        ok "$label" "$(since "$t")"
+    else
+        fail "$label" "$(since "$t")"
+        tail -5 "$work/sipp.out" | sed 's/^/        /'
+    fi
+    rm -rf "$work"
+}
+
+compose_stack() {  # deploy/compose.yaml with deploy/compose.local-services.yaml, on a bridge
+    local t c name project=${RUN//-/} port=$((BASE_PORT + 200))
+    for image in postgres redis mosquitto; do
+        docker image inspect "campus-safety/local-$image:bookworm" >/dev/null 2>&1 ||
+            { fail "compose: campus-safety/local-$image:bookworm (deploy/local-services.sh)"; return; }
+    done
+    export IMAGE SECRET_KEY="$RUN-$RANDOM" PERSONAL_DATA_HASH_KEY="$RUN-$RANDOM"
+    export PERSONAL_DATA_KEYS="$(head -c 32 /dev/urandom | base64 | tr '+/' '-_')"
+    export GB28181_PASSWORD="$PASSWORD" PUBLISH_HTTP_PORT=$port
+    export PUBLISH_SIP_PORT=$((port + 60)) PUBLISH_MQTT_PORT=$((port + 83))
+    COMPOSE=(docker-compose -p "$project" -f "$DIR/deploy/compose.yaml"
+        -f "$DIR/deploy/compose.local-services.yaml")
+    compose_up=1
+    t=$(now)
+    if "${COMPOSE[@]}" up -d >/dev/null 2>&1; then ok "compose: up -d (engines, migrate, then the roles)" "$(since "$t")"
+    else fail "compose: up -d" "$(since "$t")"; return; fi
+    for name in web sip mqtt jobs; do  # compose's healthcheck, every 10 s; jobs: 2 replicas
+        poll "compose: $name healthy (its healthcheck)" 90 '"${COMPOSE[@]}" ps '"$name"' | grep -q "(healthy)" && ! "${COMPOSE[@]}" ps '"$name"' | grep -q -E "starting|unhealthy|Exit"'
+    done
+    http "compose: login page through the published port" 200 "http://127.0.0.1:$port/accounts/login/"
+    "${COMPOSE[@]}" exec -T web campus-safety shell -c "from campus_safety.devices.models import Device
+Device.objects.create(device_id='$DEVICE', name='smoke NVR', kind='nvr', protocol='gb28181', password='$PASSWORD')" >/dev/null 2>&1 || true
+    sipp_keepalive "$PUBLISH_SIP_PORT" u1
+    sipp_keepalive "$PUBLISH_SIP_PORT" t1
+    t=$(now)
+    "${COMPOSE[@]}" stop web sip mqtt jobs >/dev/null 2>&1
+    codes=$("${COMPOSE[@]}" ps -q web sip mqtt jobs | xargs docker inspect -f '{{.State.ExitCode}}' | sort -u | tr '\n' ' ')
+    if [ "$codes" = "0 " ]; then ok "compose: stop web, sip, mqtt, 2 jobs → all exit 0" "$(since "$t")"
+    else fail "compose: stop web, sip, mqtt, 2 jobs → all exit 0" "exit codes $codes"; fi
+}
+
 echo "image $IMAGE ($(docker image inspect -f '{{.Size}}' "$IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"
 createdb "$DB"
 one_off migrate migrate --noinput
@@ -111,18 +161,7 @@ http "web: browser library from the npm stage (htmx)" 200 \
 
 start sip sip $((BASE_PORT + 1))
 http "sip: pages not served by a sip-only process" 404 "http://127.0.0.1:$((BASE_PORT + 1))/accounts/login/"
-t=$(now)
-work=$(mktemp -d)
-if sipp "127.0.0.1:$SIP_PORT" -sf "$DIR/tests/gateway/gb28181/sipp/keepalive.xml" -m 1 \
-    -timeout 10s -timeout_error -nostdin -t u1 -i 127.0.0.1 -p $((SIP_PORT + 1)) \
-    -au "$DEVICE" -ap "$PASSWORD" -key platform_id 37140000002000000001 \
-    -key domain 3714000000 -key device_id "$DEVICE" >"$work/sipp.out" 2>&1; then
-    ok "sip: sipp REGISTER (digest) 401/200, Keepalive 200 over UDP" "$(since "$t")"
-else
-    fail "sip: sipp REGISTER (digest) 401/200, Keepalive 200 over UDP" "$(since "$t")"
-    tail -5 "$work/sipp.out" | sed 's/^/        /'
-fi
-rm -rf "$work"
+sipp_keepalive "$SIP_PORT" u1
 poll "sip: registration in PostgreSQL" 5 \
     '[ "$(sql "select count(*) from devices_device where device_id = '"'$DEVICE'"' and registered_at is not null")" = 1 ]'
 
@@ -155,6 +194,8 @@ for name in web sip mqtt jobs; do
     if [ "$code" = 0 ]; then ok "$name: docker stop (SIGTERM) → exit 0" "$(since "$t")"
     else fail "$name: docker stop (SIGTERM) → exit 0" "exit $code after $(since "$t")"; fi
 done
+
+[ "${SMOKE_COMPOSE:-1}" = 0 ] || compose_stack
 
 [ "$failed" = 0 ] && echo "all checks passed" || echo "SOME CHECKS FAILED"
 exit "$failed"
