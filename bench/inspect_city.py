@@ -8,6 +8,13 @@ time ``daily.run_daily_inspection`` for yesterday ``--runs`` times (each run sco
 and ranks every school and upserts its result) and print each run and the median.
 Target: median ≤ 30 s.
 
+A seeded city's devices have not been heard from yet (未知): ``serve --simulate``
+registers them before its first night's inspection. The bench first scores yesterday
+as seeded (the devices items fail everywhere: the figure a bench without the simulator
+used to print), then brings the devices online as the simulator's fleet does (a demo
+with its MQTT broker) and times the runs on that city, printing the seeded history's
+figures for the same day beside them: the two should tell the same story.
+
 With ``--sweep N`` it also starts the simulator's snapshot server for N of the city's
 cameras — in a process of its own, as cameras are machines of their own — and runs the
 VQD sweep over them (HTTP fetch → decode → diagnose → store), printing cameras per
@@ -121,14 +128,34 @@ def _sweep(count: int, workers: int) -> None:
 
 
 def _daily(runs: int) -> None:
+    from django.db.models import Avg
     from django.utils import timezone
 
     from campus_safety import clock
+    from campus_safety.devices.models import Device
     from campus_safety.inspections import daily
+    from campus_safety.inspections.models import DailyResult
     from campus_safety.orgs.models import School
 
-    day = timezone.localdate(clock.now()) - dt.timedelta(days=1)
-    print(f"daily inspection of {School.objects.count():,} schools for {day}:")
+    now = clock.now()
+    day = timezone.localdate(now) - dt.timedelta(days=1)
+    print(f"local time {timezone.localtime(now):%Y-%m-%d %H:%M %Z}; yesterday is {day}")
+    seeded = DailyResult.objects.filter(day=day)
+    print(
+        f"  seeded history for {day}: mean score "
+        f"{seeded.aggregate(m=Avg('score'))['m'] or 0:.1f}, "
+        f"{seeded.filter(score__lt=daily.PASS_SCORE).count()} below 60"
+    )
+    as_seeded = daily.score_day(day, now)
+    print(
+        f"  as seeded (devices never heard from): mean score "
+        f"{sum(r.score for r in as_seeded) / max(1, len(as_seeded)):.1f}, "
+        f"{sum(1 for r in as_seeded if r.score < daily.PASS_SCORE)} below 60"
+    )
+    Device.objects.filter(is_approved=True).update(
+        status=Device.Status.ONLINE, status_since=now, last_seen_at=now
+    )
+    print(f"daily inspection of {School.objects.count():,} schools for {day} (devices online):")
     times = []
     for i in range(1, runs + 1):
         summary = daily.run_daily_inspection(day)

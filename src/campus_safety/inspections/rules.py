@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from campus_safety.alarms.models import AlarmEvent, TestWindow
@@ -24,12 +25,16 @@ from campus_safety.hazards.models import Hazard
 from campus_safety.orgs.models import School
 from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn, TourRound
 
-VERSION = "2026.2"  # 2026.2: gate registers weigh 5 (taken from cameras offline > 24 h)
+VERSION = "2026.3"  # 2026.3: alarm tests within a quarter; a day in progress judged so far
+# 2026.2: gate registers weigh 5 (taken from cameras offline > 24 h)
 ONLINE_RATE = 0.9  # devices online at inspection time
 OFFLINE_HOURS = 24  # a camera offline longer than this fails the school
-ALARM_TEST_DAYS = 31  # one-key alarms tested within this many days
+# RULES.md §4: one-key alarm buttons are tested monthly or quarterly (with notice to
+# 110), so a school keeping the quarterly schedule is not failed two months in three.
+ALARM_TEST_DAYS = 92
 MIN_ROUNDS = 5  # GB/T 29315-2022: key areas patrolled ≥ 5 times a day
 NIGHT_HOURS = (22, 6)  # a round starting in [22:00, 06:00) is a night round
+SCHOOL_DAY_ENDS = dt.time(18)  # gate registers of a day in progress judged from then
 # Key areas that must have a working camera (GB/T 29315-2022 "应"), by school.
 REQUIRED_AREAS = (KeyArea.OUTSIDE_GATE, KeyArea.ENTRANCE, KeyArea.GATE_ROOM)
 BOARDING_AREAS = (KeyArea.DORMITORY,)
@@ -44,6 +49,13 @@ class Context:
     day: dt.date
     now: dt.datetime
     schools: dict[int, dict[str, Any]]  # id → {"kind", "is_boarding", "guard_gap", …}
+
+    @property
+    def is_day_over(self) -> bool:
+        """Today inspected at 07:00 is judged on the rounds and post windows already
+        over, not failed for the ones still to come."""
+        end = dt.datetime.combine(self.day + dt.timedelta(days=1), dt.time.min)
+        return self.now >= timezone.make_aware(end)
 
 
 Failures = dict[int, tuple[Any, str]]  # school id → (figure, words)
@@ -144,24 +156,36 @@ def _staffing(ctx: Context) -> Failures:
 
 
 def _tours(ctx: Context) -> Failures:
+    """A day in progress fails only once the rounds still to come can no longer make
+    up the five (or the night's rounds are all over and none was walked)."""
     night = Q(starts_at__hour__gte=NIGHT_HOURS[0]) | Q(starts_at__hour__lt=NIGHT_HOURS[1])
+    done = Q(status__in=ROUND_DONE)
+    to_come = Q(status=TourRound.Status.PENDING, closes_at__gt=ctx.now)
     rows = (
         TourRound.objects.filter(day=ctx.day)
         .values("school")
         .annotate(
-            done=Count("id", filter=Q(status__in=ROUND_DONE)),
+            done=Count("id", filter=done),
+            to_come=Count("id", filter=to_come),
             night_planned=Count("id", filter=night),
-            night_done=Count("id", filter=night & Q(status__in=ROUND_DONE)),
+            night_done=Count("id", filter=night & done),
+            night_to_come=Count("id", filter=night & to_come),
         )
     )
     figures = {row["school"]: row for row in rows}
+    over = ctx.is_day_over
     out: Failures = {}
     for school_id in ctx.schools:
-        row = figures.get(school_id, {"done": 0, "night_planned": 0, "night_done": 0})
-        no_night = (row["night_planned"] or ctx.schools[school_id]["is_boarding"]) and not row[
-            "night_done"
-        ]
-        if row["done"] < MIN_ROUNDS or no_night:
+        row = figures.get(school_id)
+        if row is None:
+            if over:
+                out[school_id] = (0, f"0/{MIN_ROUNDS}")
+            continue  # a day in progress without rounds yet: nothing to judge
+        to_come = 0 if over else row["to_come"]
+        night_to_come = 0 if over else row["night_to_come"]
+        boards = over and ctx.schools[school_id]["is_boarding"]
+        no_night = (row["night_planned"] or boards) and not (row["night_done"] or night_to_come)
+        if row["done"] + to_come < MIN_ROUNDS or no_night:
             out[school_id] = (row["done"], f"{row['done']}/{MIN_ROUNDS}")
     return out
 
@@ -170,11 +194,10 @@ def _peak_posts(ctx: Context) -> Failures:
     with_post = set(
         PeakPost.objects.filter(is_active=True).values_list("school", flat=True).distinct()
     )
-    due = (
-        PostAssignment.objects.filter(day=ctx.day)
-        .values("school")
-        .annotate(posts=Count("post", distinct=True))
-    )
+    assignments = PostAssignment.objects.filter(day=ctx.day)
+    if not ctx.is_day_over:  # a day in progress: the windows already over
+        assignments = assignments.filter(ends_at__lte=ctx.now)
+    due = assignments.values("school").annotate(posts=Count("post", distinct=True))
     staffed = (
         PostCheckIn.objects.filter(checked_in_at__date=ctx.day)
         .values("school")
@@ -203,9 +226,13 @@ def _hazards_overdue(ctx: Context) -> Failures:
 
 def _gate_registers(ctx: Context) -> Failures:
     """A school whose gate register is in service and recorded nobody that school day
-    (campus_safety.gate.registers); a school without a gate terminal is not judged."""
+    (campus_safety.gate.registers); a school without a gate terminal is not judged, nor
+    a day before its school day is over (at 00:30 nobody has come through any gate)."""
     from campus_safety.gate import registers
 
+    ends = timezone.make_aware(dt.datetime.combine(ctx.day, SCHOOL_DAY_ENDS))
+    if ctx.now < ends:
+        return {}
     return {school: (0, "0") for school in registers.unkept(ctx.day) if school in ctx.schools}
 
 
@@ -241,7 +268,7 @@ ITEMS: tuple[Item, ...] = (
         _("One-key alarms tested"),
         _(
             "Schools with one-key alarm boxes tested them (a test window or a test alarm) "
-            "within the last 31 days."
+            "within the last 92 days (a quarter: buttons are tested monthly or quarterly)."
         ),
         10,
         _alarm_tested,

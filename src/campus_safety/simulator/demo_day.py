@@ -38,9 +38,10 @@ def make_today(now: dt.datetime | None = None, *, is_fresh: bool = False) -> dic
     hazards_carried = demo_hazards.carry_forward(now)  # first: before any new hazard
     counts = patrol_history.fill_tours(now)
     counts["hazards_carried"] = hazards_carried
-    counts.update(_demo_inspections().fill_inspections(now))  # inspections (issue #19)
     counts.update(patrol_history.fill_posts(now))
     counts.update(demo_gate.fill_gate_day(now))  # gate (issue #17)
+    # after the days' tours and posts: yesterday is judged on them (issue #19)
+    counts.update(_demo_inspections().fill_inspections(now))
     counts["alarm_cases"] = demo_alarms.fill_alarm_history(now)
     return counts
 

@@ -1,8 +1,15 @@
-"""The demo city's online inspection (issue #19): thirty days of daily results (the
-last day inspected for real over the seeded records, the days before generated from
-each school's habits), picture faults on a few percent of the cameras with the
-diagnosed pictures, patrol plans and video patrols, and notices at every stage (open,
-answered, returned, accepted, overdue and escalated). Deterministic for a seed.
+"""The demo city's online inspection (issue #19): thirty days of daily results, picture
+faults on a few percent of the cameras with the diagnosed pictures, patrol plans and
+video patrols, and notices at every stage (open, answered, returned, accepted, overdue
+and escalated). Deterministic for a seed.
+
+One truth: the last day of the history is the real rule set (rules.py) run over the
+seeded records — yesterday's tours and gate posts, guards, hazards, alarm tests, camera
+faults — and the days before fail each item as often as that day did, so the first
+night's real inspection tells the same story as the history. Only the device items
+(online rate, cameras offline, key-area cameras) cannot be judged at seeding time: no
+device has been heard from yet (未知 until the simulator registers them), so they
+fail at each school's habitual rate.
 """
 
 from __future__ import annotations
@@ -40,19 +47,12 @@ from campus_safety.simulator.snapshots import render_snapshot
 
 HISTORY_DAYS = 30
 PICTURES = 120  # faulty cameras whose diagnosed picture is kept in the demo
-# How often each item fails on an ordinary day for an average school.
-FAIL_RATES = {
-    "device_online": 0.06,
-    "cameras_offline": 0.08,
-    "alarm_tested": 0.1,
-    "key_area_cameras": 0.07,
-    "staffing": 0.12,
-    "tours": 0.15,
-    "peak_posts": 0.1,
-    "hazards_overdue": 0.05,
-    "video_quality": 0.06,
-    "gate_registers": 0.0,
-}
+# The device items, judged on devices' live status, which nobody has reported yet when
+# the city is seeded: how often each fails on an ordinary day for an average school.
+DEVICE_FAIL_RATES = {"device_online": 0.035, "cameras_offline": 0.045, "key_area_cameras": 0.04}
+# Items that stay as the records make them every day of the history (the demo's
+# guards do not change from one day to the next).
+STEADY_ITEMS = ("staffing",)
 
 
 def fill_inspections(now: dt.datetime | None = None, *, is_fresh: bool = False) -> dict[str, int]:
@@ -64,9 +64,9 @@ def fill_inspections(now: dt.datetime | None = None, *, is_fresh: bool = False) 
     if not School.objects.exists():
         return {"inspection_results": 0}
     counts: dict[str, int] = {}
-    if is_fresh:
-        counts["inspection_results"] = write_history(now, yesterday)
+    if is_fresh:  # the faults first: the history's last day is judged on them
         counts["camera_faults"] = write_camera_faults(now)
+        counts["inspection_results"] = write_history(now, yesterday)
     if not InspectionRun.objects.filter(day=yesterday).exists():
         counts["inspection_results"] = counts.get("inspection_results", 0) + (
             daily.run_daily_inspection(yesterday, now).schools
@@ -77,11 +77,18 @@ def fill_inspections(now: dt.datetime | None = None, *, is_fresh: bool = False) 
 
 
 def write_history(now: dt.datetime, last_day: dt.date) -> int:
-    """``HISTORY_DAYS`` days up to ``last_day``: each school fails items at its own
-    habitual rate."""
+    """``HISTORY_DAYS`` days up to ``last_day``: ``last_day`` as the real rules judge the
+    seeded records (the device items aside, see the module's docstring), each day
+    before it failing every item about as often, at each school's own habitual rate."""
     rng = random.Random(371419)
+    real = {r.school_id: r for r in daily.score_day(last_day, now)}
     schools = list(School.objects.values("id", "region_id"))
-    habit = {s["id"]: rng.betavariate(2, 5) * 2 for s in schools}  # mean ≈ 0.57, long tail
+    habit = {s["id"]: rng.betavariate(2, 5) * 3.5 for s in schools}  # mean 1, long tail
+    share = {
+        item.code: sum(1 for r in real.values() if not r.items[item.code]["ok"]) / len(real)
+        for item in rules.ITEMS
+    }
+    share.update(DEVICE_FAIL_RATES)
     ctx = rules.Context(day=last_day, now=now, schools={s["id"]: s for s in schools})
     written = 0
     with transaction.atomic():
@@ -89,20 +96,18 @@ def write_history(now: dt.datetime, last_day: dt.date) -> int:
             day = last_day - dt.timedelta(days=back)
             results = []
             for school in schools:
+                judged = real[school["id"]].items
                 items: dict[str, Any] = {}
-                lost = 0.0
                 for item in rules.ITEMS:
-                    rate = FAIL_RATES.get(item.code, 0) * habit[school["id"]]
-                    if item.weight and rng.random() < rate:
-                        items[item.code] = {
-                            "ok": False,
-                            "lost": item.weight,
-                            "value": 0,
-                            "detail": "",
-                        }
-                        lost += item.weight
+                    as_judged = back == 0 and item.code not in DEVICE_FAIL_RATES
+                    if as_judged or item.code in STEADY_ITEMS:
+                        items[item.code] = judged[item.code]
+                    elif item.weight and rng.random() < share[item.code] * habit[school["id"]]:
+                        items[item.code] = {"ok": False, "lost": item.weight, "value": 0,
+                                            "detail": ""}  # fmt: skip
                     else:
                         items[item.code] = {"ok": True}
+                lost = sum(v.get("lost", 0) for v in items.values() if not v["ok"])
                 results.append(DailyResult(
                     school_id=school["id"], day=day, ruleset=rules.VERSION,
                     score=max(0.0, 100 - lost), items=items,
