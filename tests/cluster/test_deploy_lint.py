@@ -118,3 +118,12 @@ def test_the_image_bases_are_pinned_to_exact_releases():
         image = service.get("image", "")
         if not image.startswith("campus-safety"):
             assert re.search(r":\d+\.\d+(\.\d+)?", image), f"{name}: {image} is not pinned"
+
+
+def test_the_image_runs_as_a_numeric_non_root_user():
+    """Kubernetes' runAsNonRoot (deploy/k8s/) refuses to start an image whose USER is a
+    name: it cannot tell whether the name is root."""
+    users = re.findall(r"^USER\s+(\S+)", (DEPLOY / "Dockerfile").read_text(), re.MULTILINE)
+    assert users, "the image runs as root"
+    uid = users[-1].split(":")[0]
+    assert uid.isdigit() and int(uid) != 0, users[-1]
