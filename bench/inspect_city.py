@@ -133,7 +133,7 @@ def _daily(runs: int) -> None:
 
     from campus_safety import clock
     from campus_safety.devices.models import Device
-    from campus_safety.inspections import daily
+    from campus_safety.inspections import daily, rules
     from campus_safety.inspections.models import DailyResult
     from campus_safety.orgs.models import School
 
@@ -155,6 +155,13 @@ def _daily(runs: int) -> None:
     Device.objects.filter(is_approved=True).update(
         status=Device.Status.ONLINE, status_since=now, last_seen_at=now
     )
+    print("  failing schools by item, seeded history → as the rules judge it (devices online):")
+    live = daily.score_day(day)
+    for item in rules.ITEMS:
+        before = sum(1 for items in seeded.values_list("items", flat=True)
+                     if not items[item.code]["ok"])  # fmt: skip
+        after = sum(1 for r in live if not r.items[item.code]["ok"])
+        print(f"    {item.code:<17} {before:5,} → {after:5,}")
     print(f"daily inspection of {School.objects.count():,} schools for {day} (devices online):")
     times = []
     for i in range(1, runs + 1):
