@@ -10,13 +10,9 @@ against a real peer, sipp, is ``test_plates_sipp.py``."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Iterator
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
 from django.utils import timezone
 
 from campus_safety.alarms.models import AlarmCase, AlarmEvent
@@ -26,7 +22,8 @@ from campus_safety.gate.models import VehiclePassage, WatchlistHit
 from campus_safety.gateway import ingest
 from campus_safety.gateway.gb28181 import manscdp, platform
 from campus_safety.gateway.gb28181.server import ReceivedAlarm, Remote
-from tests.devices.support import DeviceFactory, fresh_liveness
+from tests.devices.support import fresh_liveness
+from tests.gate.sip_support import gate_camera_of, platform_sip_server
 from tests.gateway.gb28181.harness import PASSWORD
 from tests.gateway.gb28181.peer import UdpPeer
 
@@ -130,35 +127,14 @@ def test_an_unknown_direction_is_passed_on_for_the_ingestion_to_refuse():
 @pytest.fixture
 def gate_camera(school, settings) -> Iterator[Device]:
     settings.GB28181_PASSWORD = PASSWORD
-    camera = DeviceFactory(
-        device_id=CAMERA_ID,
-        kind=Device.Kind.CAMERA,
-        protocol=Device.Protocol.GB28181,
-        school=school,
-        password="",
-    )
-    fresh_liveness()
-    yield camera
-    liveness.reset()
+    with gate_camera_of(school, CAMERA_ID) as camera:
+        yield camera
 
 
 @pytest.fixture
 def server(gate_camera) -> Iterator[int]:
-    """The real GB/T 28181 server bound to the platform, on a loop of its own."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    running = asyncio.run_coroutine_threadsafe(platform.start("127.0.0.1", 0), loop).result(10)
-    try:
-        yield running.port
-    finally:
-        running.close()
-        asyncio.run_coroutine_threadsafe(running.wait_closed(), loop).result(5)
-        # the worker thread's connection, or PostgreSQL cannot drop the test database
-        asyncio.run_coroutine_threadsafe(sync_to_async(connections.close_all)(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+    with platform_sip_server() as port:
+        yield port
 
 
 @pytest.fixture

@@ -12,28 +12,22 @@ The scripted-peer tests of the same path are in ``test_gb28181_plates.py``."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
-from django.db import connections
 from django.utils import timezone
 
 from campus_safety.alarms.models import AlarmCase, AlarmEvent
-from campus_safety.devices import liveness
 from campus_safety.devices.models import Device, DeviceEvent
 from campus_safety.gate.models import VehiclePassage, WatchlistHit
-from campus_safety.gateway.gb28181 import platform
 from campus_safety.simulator.ports import free_port
-from tests.devices.support import DeviceFactory, fresh_liveness
+from tests.gate.sip_support import gate_camera_of, platform_sip_server
 from tests.gateway.gb28181.harness import PASSWORD
 
 SCENARIOS = Path(__file__).parent / "sipp"
@@ -46,36 +40,14 @@ WATCHED_PLATE = "鲁N99999"  # the ``entry`` fixture's plate
 @pytest.fixture
 def gate_camera(school, settings) -> Iterator[Device]:
     settings.GB28181_PASSWORD = PASSWORD
-    camera = DeviceFactory(
-        device_id=CAMERA_ID,
-        kind=Device.Kind.CAMERA,
-        protocol=Device.Protocol.GB28181,
-        school=school,
-        password="",
-    )
-    fresh_liveness()
-    yield camera
-    liveness.reset()
+    with gate_camera_of(school, CAMERA_ID) as camera:
+        yield camera
 
 
 @pytest.fixture
 def server_port(gate_camera) -> Iterator[int]:
-    """The real GB/T 28181 server bound to the platform, on a loop of its own. Its
-    database work runs in asgiref's worker thread, whose connection is closed after
-    (else PostgreSQL cannot drop the test database: "being accessed by other users")."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    running = asyncio.run_coroutine_threadsafe(platform.start("127.0.0.1", 0), loop).result(10)
-    try:
-        yield running.port
-    finally:
-        running.close()
-        asyncio.run_coroutine_threadsafe(running.wait_closed(), loop).result(5)
-        asyncio.run_coroutine_threadsafe(sync_to_async(connections.close_all)(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.close()
+    with platform_sip_server() as port:
+        yield port
 
 
 def run_camera(server_port: int, workdir: Path, alarm_time: str) -> subprocess.CompletedProcess:
