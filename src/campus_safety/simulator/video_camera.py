@@ -7,8 +7,12 @@ at 25 fps), the encoder started on the INVITE so the first frame sent is a key f
 
 The H.264 comes from the Debian ``ffmpeg`` binary (``-f h264``, an access-unit
 delimiter before each frame); the PS and RTP around it are the video app's own builders,
-as a camera's firmware would make them. Over UDP, or over TCP (RFC 4571) to a platform
-that offered ``TCP/RTP/AVP`` with ``a=setup:passive``. A channel in
+as a camera's firmware would make them. Over UDP, or over TCP with RFC 4571 framing
+(GB/T 28181-2016 adds both TCP modes, the INVITE's ``a=setup`` choosing): to a platform
+that offered ``a=setup:passive`` the camera connects; to one that offered
+``a=setup:active`` it answers ``a=setup:passive`` with a port of its own, listens there
+for the platform's one connection (``LISTEN_SECONDS`` at most, and not after BYE) and
+sends over it. A channel in
 ``OPTIONS.h265_channels`` sends H.265 instead (libx265, ``-f hevc``, an AUD — NAL type
 35 — before each frame; the PSM names stream type 0x24), as many newer cameras'
 main streams do.
@@ -44,6 +48,7 @@ AUD_H265 = b"\x00\x00\x00\x01\x46\x01"  # H.265's (NAL type 35, layer 0, tempora
 AUDS = {"h264": AUD, "h265": AUD_H265}
 MAX_AU = 4 * 1024 * 1024
 METHODS = ("INVITE", "ACK", "BYE", "INFO")
+LISTEN_SECONDS = 10.0  # TCP active: a platform that has not connected by then never will
 
 
 @dataclass
@@ -61,6 +66,9 @@ class VideoOptions:
     source_file: str = ""
     # channels whose encoder makes H.265 (libx265) instead of H.264, live and recorded
     h265_channels: set[str] = field(default_factory=set)
+    # channel → the TCP port its answer names instead of its own listener's (a device
+    # behind a firewall or NAT: the platform's connection goes nowhere; tests)
+    answered_ports: dict[str, int] = field(default_factory=dict)
 
 
 OPTIONS = VideoOptions()
@@ -258,11 +266,18 @@ async def replayed(path: str) -> AsyncIterator[bytes]:
 
 
 class _TcpSender(asyncio.Protocol):
-    def __init__(self) -> None:
+    """The camera's end of a TCP media connection, whichever side opened it."""
+
+    def __init__(self, connected: asyncio.Future | None = None) -> None:
         self.transport: asyncio.Transport | None = None
+        self.connected = connected
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        if self.connected is not None and not self.connected.done():
+            self.connected.set_result(self)
+        elif self.connected is not None:  # one media connection per dialog
+            transport.close()
 
 
 class CameraStream:
@@ -293,7 +308,10 @@ class CameraStream:
         self.task: asyncio.Task | None = None
         self.udp: asyncio.DatagramTransport | None = None
         self.tcp: _TcpSender | None = None
+        self.listener: asyncio.AbstractServer | None = None  # TCP active: ours
+        self._connected: asyncio.Future | None = None
         self.local_port = 0
+        self.answer = b""  # the SDP of our 200 OK
         self.frames = 0
         self.first_sent_at: float | None = None  # wall time of the first frame sent
 
@@ -301,6 +319,9 @@ class CameraStream:
         loop = asyncio.get_running_loop()
         media = self.offer.video
         assert media is not None
+        if media.is_tcp and media.setup == "active":
+            await self._listen(local_host)
+            return
         if media.is_tcp:
             return
         self.udp, _ = await loop.create_datagram_endpoint(
@@ -310,6 +331,26 @@ class CameraStream:
         )
         self.local_port = self.udp.get_extra_info("sockname")[1]
 
+    async def _listen(self, local_host: str) -> None:
+        """The platform will connect (it offered ``a=setup:active``): a port of our own
+        for its one connection, closed once it came or after LISTEN_SECONDS."""
+        loop = asyncio.get_running_loop()
+        connected: asyncio.Future = loop.create_future()
+        self._connected = connected
+        self.listener = await loop.create_server(lambda: _TcpSender(connected), local_host, 0)
+        self.local_port = self.listener.sockets[0].getsockname()[1]
+        connected.add_done_callback(lambda _: self._close_listener())
+        loop.call_later(LISTEN_SECONDS, self._give_up_listening)
+
+    def _give_up_listening(self) -> None:
+        if self._connected is not None and not self._connected.done():
+            log.info("video: no TCP media connection for %s", self.channel_id)
+            self._connected.cancel()  # closes the listener; _run ends
+
+    def _close_listener(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+
     def start(self, silent: bool) -> None:
         self.task = asyncio.ensure_future(self._run(silent))
 
@@ -317,7 +358,12 @@ class CameraStream:
         loop = asyncio.get_running_loop()
         media = self.offer.video
         assert media is not None
-        if media.is_tcp:
+        if self._connected is not None:
+            try:
+                self.tcp = await self._connected
+            except asyncio.CancelledError:
+                return  # nobody connected: nothing to send to
+        elif media.is_tcp:
             _, self.tcp = await loop.create_connection(
                 _TcpSender, self.offer.connection_address, media.port
             )
@@ -421,6 +467,9 @@ class CameraStream:
         self._kill()
         if self.udp is not None:
             self.udp.close()
+        if self._connected is not None and not self._connected.done():
+            self._connected.cancel()
+        self._close_listener()
         if self.tcp is not None and self.tcp.transport is not None:
             self.tcp.transport.close()
 
@@ -534,14 +583,18 @@ class FleetVideo:
                 sip.build_response(request, 500), self.fleet.server
             )
             return
+        tcp_setup = ""
+        if offer.video.is_tcp:  # the other end of the platform's choice (RFC 4145)
+            tcp_setup = "passive" if offer.video.setup == "active" else "active"
         body = sdp.answer(
             channel_id=channel_id,
             address=host,
-            port=stream.local_port or 9,
+            port=OPTIONS.answered_ports.get(channel_id) or stream.local_port or 9,
             ssrc=offer.ssrc,
             session_name=offer.session_name or "Play",
-            tcp_setup="active" if offer.video.is_tcp else "",
+            tcp_setup=tcp_setup,
         )
+        stream.answer = body
         answer = sip.build_response(
             request,
             200,

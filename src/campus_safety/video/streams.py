@@ -361,15 +361,20 @@ class Session:
             self.expected_ssrc = int(described.ssrc)
         self._take_peer({described.connection_address, answer.remote_host} - {""})
         if tcp_setup == "active" and described.video is not None:
+            # bounded like the wait for media: a port behind a firewall that drops the
+            # SYN would otherwise hold the viewer for the kernel's two minutes of retries
             try:
-                await loop.create_connection(
-                    lambda: _TcpReceiver(self),
-                    described.connection_address,
-                    described.video.port,
+                await asyncio.wait_for(
+                    loop.create_connection(
+                        lambda: _TcpReceiver(self),
+                        described.connection_address,
+                        described.video.port,
+                    ),
+                    settings.VIDEO_NO_MEDIA_SECONDS,
                 )
-            except OSError:
+            except (OSError, TimeoutError):
                 await self.stop("could not connect to the device's TCP media port")
-                raise StreamError(_("The camera's media port could not be reached.")) from None
+                raise NoMedia(_("The camera's media port could not be reached.")) from None
         wait = settings.VIDEO_NO_MEDIA_SECONDS
         ask_after = min(settings.VIDEO_KEY_FRAME_ASK_SECONDS, wait)
         try:
