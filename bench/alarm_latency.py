@@ -148,6 +148,7 @@ class LiveClient:
         # (device_id, key) -> (monotonic receipt, seconds from the live log write to it)
         self.received: dict[tuple[str, str], tuple[float, float]] = {}
         self.reconnects = -1
+        self.gaps = 0  # live.gap: more was missed than a replay carries (a browser reloads)
         self.error = ""
         self.attached = threading.Event()
         self._last_id = ""
@@ -226,6 +227,8 @@ class LiveClient:
         event = fields.get("event")
         if event == "live.hello":
             self.attached.set()
+        elif event == "live.gap":
+            self.gaps += 1
         elif event == "alarm.event":
             data = json.loads(fields["data"])
             payload = data["payload"]
@@ -502,7 +505,8 @@ async def _burst(args, senders: Senders, lives: list[LiveClient], count: int) ->
         last = max((live.received[k][0] for k in sent if k in live.received), default=started)
         consoles.append({"received": len(got), "last": last - started,
                          "p50": percentile([g * 1000 for g in got], 50),
-                         "p99": percentile([g * 1000 for g in got], 99)})  # fmt: skip
+                         "p99": percentile([g * 1000 for g in got], 99),
+                         "reconnects": live.reconnects, "gaps": live.gaps})  # fmt: skip
     return {"sent": len(sent), "took": took, "failed": senders.failures - failures,
             "consoles": consoles}  # fmt: skip
 
@@ -514,7 +518,8 @@ def burst_summary(result: dict, stored: int, engine: str) -> None:
     for number, console in enumerate(result["consoles"], 1):
         print(f"  console {number}: received {console['received']:,} of {result['sent']:,}, "
               f"the last {console['last']:.2f} s after the first send; latency p50 "
-              f"{console['p50']:.0f} ms, p99 {console['p99']:.0f} ms")  # fmt: skip
+              f"{console['p50']:.0f} ms, p99 {console['p99']:.0f} ms; stream reopened "
+              f"{console['reconnects']} time(s), live.gap {console['gaps']} time(s)")  # fmt: skip
     worst = max(c["last"] for c in result["consoles"])
     complete = all(c["received"] == result["sent"] for c in result["consoles"])
     ok = complete and result["failed"] == 0 and stored == result["sent"] and worst <= 5
