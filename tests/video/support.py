@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -79,6 +80,18 @@ def rig(settings):
     server.call(end())
     media_control.disconnect(server.server.dialogs)
     server.stop()
+
+
+def collect(viewer: streams.Viewer, seconds: float) -> bytes:
+    """What a viewer gets within ``seconds`` (until its stream ends)."""
+    out = bytearray()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        data = viewer.get(0.2)
+        if data is None:
+            break
+        out += data
+    return bytes(out)
 
 
 def probe(ts_bytes: bytes) -> str:

@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from campus_safety.simulator import video_camera
 from campus_safety.video import ps, streams, ts
-from tests.video.support import CAMERAS, probe
+from tests.video.support import CAMERAS, collect, probe
 
 pytestmark = pytest.mark.skipif(not shutil.which("ffmpeg"), reason="needs Debian's ffmpeg")
 H265_CAMERA = CAMERAS[2]
@@ -39,17 +39,6 @@ def sent(rig, monkeypatch) -> list[bytes]:
 
     monkeypatch.setattr(video_camera.CameraStream, "_send_unit", recorded)
     return units
-
-
-def _collect(viewer: streams.Viewer, seconds: float) -> bytes:
-    out = bytearray()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        data = viewer.get(0.2)
-        if data is None:
-            break
-        out += data
-    return bytes(out)
 
 
 def _video_stream_type(data: bytes) -> int:
@@ -94,7 +83,7 @@ def test_an_h265_camera_is_relayed_as_hevc_byte_for_byte(rig, sent):
     session = rig.call(rig.hub.attach(rig.target(H265_CAMERA), viewer))
     assert session.codec == "h265"
     assert [s.codec for s in rig.camera_streams()] == ["h265"]
-    data = _collect(viewer, 2.5)
+    data = collect(viewer, 2.5)
 
     assert _video_stream_type(data) == ps.STREAM_H265 == 0x24
     assert probe(data) == "hevc,640,360"

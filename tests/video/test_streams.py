@@ -13,25 +13,14 @@ import pytest
 from campus_safety import clock
 from campus_safety.simulator import video_camera
 from campus_safety.video import rtp, streams, ts
-from tests.video.support import CAMERAS, probe
-
-
-def _collect(viewer: streams.Viewer, seconds: float) -> bytes:
-    out = bytearray()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        data = viewer.get(0.2)
-        if data is None:
-            break
-        out += data
-    return bytes(out)
+from tests.video.support import CAMERAS, collect, probe
 
 
 def test_a_viewer_gets_h264_in_mpeg_ts_from_the_first_key_frame(rig):
     viewer = streams.Viewer()
     session = rig.call(rig.hub.attach(rig.target(), viewer))
     assert session.state == "live" and session.codec == "h264"
-    data = _collect(viewer, 1.5)
+    data = collect(viewer, 1.5)
     packets = ts.parse_packets(data)
     assert packets[0][0] == 0 and packets[1][0] == ts.PMT_PID  # starts with the tables
     assert probe(data) == "h264,640,360"  # FFmpeg reads what we remuxed: no transcoding
@@ -41,7 +30,7 @@ def test_a_viewer_gets_h264_in_mpeg_ts_from_the_first_key_frame(rig):
 def test_one_device_stream_is_shared_and_a_late_viewer_starts_from_the_cached_gop(rig):
     first, second = streams.Viewer(), streams.Viewer()
     session = rig.call(rig.hub.attach(rig.target(), first))
-    _collect(first, 0.6)
+    collect(first, 0.6)
     again = rig.call(rig.hub.attach(rig.target(), second))
     assert again is session and len(rig.camera_streams()) == 1  # one INVITE
     data = second.get(1.0)
@@ -121,7 +110,7 @@ def test_rtp_over_tcp_passive(rig, settings):
     viewer = streams.Viewer()
     session = rig.call(rig.hub.attach(rig.target(), viewer))
     assert session._tcp is not None
-    assert probe(_collect(viewer, 1.0)) == "h264,640,360"
+    assert probe(collect(viewer, 1.0)) == "h264,640,360"
 
 
 def test_a_stopping_process_ends_every_viewers_response(rig):
@@ -235,7 +224,7 @@ def test_a_camera_that_stops_sending_mid_stream_ends_it_for_its_viewers(rig, mon
             camera.task.cancel()  # the dialog stays, the packets stop
 
     rig.call(camera_goes_dark())
-    _collect(viewer, 3.0)  # the hub's own sweep, once a second
+    collect(viewer, 3.0)  # the hub's own sweep, once a second
     assert viewer.closed_reason == "no media"
     assert CAMERAS[0] not in rig.hub.sessions
     time.sleep(0.3)
@@ -289,14 +278,14 @@ def test_a_tcp_media_connection_the_device_closes_ends_the_stream_at_once(rig, s
     settings.VIDEO_RTP_TRANSPORT = "tcp_passive"
     viewer = streams.Viewer()
     session = rig.call(rig.hub.attach(rig.target(), viewer))
-    assert _collect(viewer, 0.5)
+    assert collect(viewer, 0.5)
 
     async def camera_hangs_up() -> None:
         for camera in rig.camera_streams():
             camera.tcp.transport.close()
 
     rig.call(camera_hangs_up())
-    _collect(viewer, 3.0)
+    collect(viewer, 3.0)
     assert viewer.closed_reason == "connection lost"  # not the 10-s stall check
     assert session.stats["connection_lost"] == 1
     assert CAMERAS[0] not in rig.hub.sessions

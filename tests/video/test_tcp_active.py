@@ -19,23 +19,12 @@ from django.urls import reverse
 
 from campus_safety.simulator import video_camera
 from campus_safety.video import media_control, sdp, streams, ts, views
-from tests.video.support import CAMERAS, probe
+from tests.video.support import CAMERAS, collect, probe
 
 
 @pytest.fixture
 def tcp_active(settings):
     settings.VIDEO_RTP_TRANSPORT = "tcp_active"
-
-
-def _collect(viewer: streams.Viewer, seconds: float) -> bytes:
-    out = bytearray()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        data = viewer.get(0.2)
-        if data is None:
-            break
-        out += data
-    return bytes(out)
 
 
 def _decoded_frames(ts_bytes: bytes) -> int:
@@ -91,7 +80,7 @@ def black_hole() -> Iterator[int]:
 def test_a_viewer_gets_h264_from_a_camera_the_platform_connects_to(rig, tcp_active):
     viewer = streams.Viewer()
     session = rig.call(rig.hub.attach(rig.target(), viewer))
-    data = _collect(viewer, 1.5)
+    data = collect(viewer, 1.5)
     assert session.state == "live" and session.codec == "h264"
     assert probe(data) == "h264,640,360"  # remuxed, not transcoded
     assert _decoded_frames(data) >= 10
@@ -116,7 +105,7 @@ def test_a_viewer_gets_h264_from_a_camera_the_platform_connects_to(rig, tcp_acti
 def test_bye_ends_the_stream_and_the_cameras_connection(rig, tcp_active):
     viewer = streams.Viewer()
     session = rig.call(rig.hub.attach(rig.target(), viewer))
-    assert _collect(viewer, 0.5)
+    assert collect(viewer, 0.5)
     [camera] = rig.camera_streams()
     rig.call(session.stop("idle"))  # what the idle sweep does: BYE
     time.sleep(0.3)
