@@ -150,12 +150,15 @@ def test_the_people_on_duty_answer_most_alarms_and_leave_a_few(demo_clock):
     )
     still_open = cases.filter(closed_at__isnull=True)
     assert cases.count() >= 30
-    assert 1 <= still_open.count() <= duty.MOST_LEFT  # a few for the user …
-    assert set(still_open.values_list("state", flat=True)) == {AlarmCase.State.RECEIVED}, [
-        (c.pk, c.state, c.opened_at, c.acknowledged_at, c.acknowledged_by_id,
-         [e.event_id for e in c.events.all()])
-        for c in still_open
-    ]  # fmt: skip
+    # Left ones wait unacknowledged; one that grew LEFT_HOURS old meanwhile (the demo
+    # clock also runs with the wall clock, so a slow run passes that age) was taken by
+    # a colleague and is being worked on.
+    aged = dt.timedelta(hours=duty.LEFT_HOURS)
+    taken = [c for c in still_open if c.state != AlarmCase.State.RECEIVED]
+    assert all(
+        c.acknowledged_at is not None and c.acknowledged_at - c.opened_at >= aged for c in taken
+    ), [(c.pk, c.state, c.opened_at, c.acknowledged_at, c.acknowledged_by_id) for c in taken]
+    assert 1 <= still_open.filter(state=AlarmCase.State.RECEIVED).count() <= duty.MOST_LEFT
     closed = cases.filter(closed_at__isnull=False)
     assert closed.count() >= 0.8 * cases.count()  # … the rest answered and closed
     assert set(closed.values_list("state", flat=True)) == {"resolved", "false_alarm"}
