@@ -3,7 +3,16 @@
 
 The event is written once, by the process that published it (recording.py); this module
 only moves the written row. Streams run on an event loop, the bus calls from other
-threads: each stream owns an asyncio queue and is fed with ``loop.call_soon_threadsafe``.
+threads: each stream owns an asyncio queue and is fed with ``loop.call_soon_threadsafe``,
+only with what its user hears (the filter runs before the queue, so a station's console
+is not filled by a city-wide storm it would discard). A delivery's SSE frame is encoded
+once per process, however many streams send it.
+
+A stream that falls ``QUEUE_SIZE`` behind (a 1,000-alarm earthquake on a busy process) is
+not closed: its listener drops what comes while it is behind, remembers the lowest id it
+dropped, and the stream reads everything from that id on from the live log in pages
+(views.py) before it goes back to the queue — no reconnect, and no ``live.gap`` however
+large the burst (within ``LIVE_REPLAY_MINUTES``).
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,7 +39,7 @@ from campus_safety.live import addressing
 log = logging.getLogger(__name__)
 
 CHANNEL = "campus-safety:live"
-QUEUE_SIZE = 1000  # a stream this far behind is closed; the browser replays from the log
+QUEUE_SIZE = 1000  # a stream this far behind catches up from the log (views.py)
 _origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 _lock = threading.Lock()
 _listeners: set[Listener] = set()
@@ -74,41 +84,85 @@ class Delivery:
         """The recipients as a set, parsed once per process however many streams ask."""
         return addressing.decode(self.recipients)
 
+    @functools.cached_property
+    def frame(self) -> str:
+        """The SSE frame, encoded once per process however many streams send it."""
+        return sse_frame(
+            self.id,
+            self.name,
+            {
+                "id": self.id,
+                "name": self.name,
+                "at": self.at,
+                "school_id": self.school_id,
+                "region_code": self.region_code,
+                "police_station_id": self.police_station_id,
+                "payload": self.payload,
+            },
+        )
+
+
+def sse_frame(event_id: int | None, name: str, data: Any) -> str:
+    """One SSE frame (JSON has no raw newlines, so ``data`` is one line)."""
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return f"{head}event: {name}\ndata: {body}\n\n"
+
 
 class Listener:
-    """One open stream's mailbox; ``None`` in the queue means "close now": the stream fell
-    behind (``has_overflowed``) or the server is stopping (``is_stopping``)."""
+    """One open stream's mailbox. Everything on it runs on the stream's loop.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    ``None`` in the queue wakes the stream for something other than a delivery: the
+    server is stopping (``is_stopping``: close), or the stream fell behind
+    (``behind_from`` is the lowest id dropped since: read the log from there, then
+    ``resume``)."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, hears: Callable[[Delivery], bool] | None = None
+    ) -> None:
         self.loop = loop
+        self.hears = hears
         self.queue: asyncio.Queue[Delivery | None] = asyncio.Queue(QUEUE_SIZE)
-        self.has_overflowed = False
+        self.behind_from: int | None = None
         self.is_stopping = False
 
+    @property
+    def has_overflowed(self) -> bool:
+        return self.behind_from is not None
+
     def offer(self, delivery: Delivery) -> None:
-        """Runs on the stream's loop."""
-        if self.has_overflowed or self.is_stopping:
+        if self.is_stopping or (self.hears is not None and not self.hears(delivery)):
+            return
+        if self.behind_from is not None:
+            self.behind_from = min(self.behind_from, delivery.id)
             return
         try:
             self.queue.put_nowait(delivery)
         except asyncio.QueueFull:
-            self.has_overflowed = True
-            self._close()
+            queued = [self.queue.get_nowait() for _ in range(self.queue.qsize())]
+            self.behind_from = min([delivery.id, *(d.id for d in queued if d is not None)])
+            self.queue.put_nowait(None)
+
+    def resume(self) -> int:
+        """Take deliveries into the queue again; returns the lowest id dropped, which the
+        stream reads from the log (every dropped row was committed before it was offered)."""
+        behind_from, self.behind_from = self.behind_from, None
+        assert behind_from is not None
+        return behind_from
 
     def stop(self) -> None:
-        """Runs on the stream's loop."""
         self.is_stopping = True
-        self._close()
-
-    def _close(self) -> None:
         while not self.queue.empty():
             self.queue.get_nowait()
         self.queue.put_nowait(None)
 
 
-def attach(loop: asyncio.AbstractEventLoop) -> Listener:
-    """A mailbox for a stream on ``loop``; call ``detach`` when the stream ends."""
-    listener = Listener(loop)
+def attach(
+    loop: asyncio.AbstractEventLoop, hears: Callable[[Delivery], bool] | None = None
+) -> Listener:
+    """A mailbox for a stream on ``loop`` that takes what ``hears`` accepts (all when
+    None); call ``detach`` when the stream ends."""
+    listener = Listener(loop, hears)
     with _lock:
         _listeners.add(listener)
         is_stopping = _is_stopping

@@ -5,7 +5,9 @@ First a ``live.hello`` event naming the events the stream carries. Then frames:
 line every ``LIVE_HEARTBEAT_SECONDS`` keeps proxies from closing an idle stream. A
 reconnecting browser sends ``Last-Event-ID`` (or ``?since=<id>``) and first receives
 what it missed and may see (bounded by ``LIVE_REPLAY_MINUTES`` / ``LIVE_REPLAY_MAX``; a
-``live.gap`` event says "more was missed, reload"). A stream ends after
+``live.gap`` event says "more was missed, reload"). A stream that falls behind a storm
+reads what it dropped from the log in pages and goes on, without a gap (fanout.py). A
+stream ends after
 ``LIVE_STREAM_MAX_SECONDS`` (the browser reconnects and its scope is read again), and at
 once when the server stops (``fanout.end_streams``: a last comment and ``retry:``, and
 the browser reconnects to the next process); ``?once=1`` sends the replay and ends
@@ -15,8 +17,8 @@ the browser reconnects to the next process); ``?once=1`` sends the replay and en
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
-import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -95,27 +97,11 @@ def _since(request: HttpRequest) -> int | None:
     return int(raw) if raw.strip().isdigit() else None
 
 
-def frame(event_id: int | None, name: str, data: Any) -> str:
-    """One SSE frame (JSON has no raw newlines, so ``data`` is one line)."""
-    head = f"id: {event_id}\n" if event_id is not None else ""
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return f"{head}event: {name}\ndata: {body}\n\n"
+frame = fanout.sse_frame
 
 
 def frame_of(delivery: fanout.Delivery) -> str:
-    return frame(
-        delivery.id,
-        delivery.name,
-        {
-            "id": delivery.id,
-            "name": delivery.name,
-            "at": delivery.at,
-            "school_id": delivery.school_id,
-            "region_code": delivery.region_code,
-            "police_station_id": delivery.police_station_id,
-            "payload": delivery.payload,
-        },
-    )
+    return delivery.frame
 
 
 def missed_events(user: Any, since: int) -> tuple[list[fanout.Delivery], bool]:
@@ -125,6 +111,14 @@ def missed_events(user: Any, since: int) -> tuple[list[fanout.Delivery], bool]:
     rows = list(_replayable(user).filter(pk__gt=since, at__gte=cutoff).order_by("-pk")[: limit + 1])
     is_cut = len(rows) > limit
     return [fanout.Delivery.from_row(r) for r in reversed(rows[:limit])], is_cut
+
+
+def log_after(user: Any, after: int, limit: int) -> list[fanout.Delivery]:
+    """A page of what ``user`` may see after id ``after``, oldest first (a stream that
+    fell behind reads the log in these pages)."""
+    cutoff = clock.now() - dt.timedelta(minutes=settings.LIVE_REPLAY_MINUTES)
+    rows = _replayable(user).filter(pk__gt=after, at__gte=cutoff).order_by("pk")[:limit]
+    return [fanout.Delivery.from_row(r) for r in rows]
 
 
 def _replayable(user: Any) -> Any:
@@ -138,23 +132,46 @@ def _replayable(user: Any) -> Any:
     return LiveEvent.objects.visible_to(user) | addressed
 
 
+class Sent:
+    """The ids a stream has sent lately: a catch-up from the log and the queue may both
+    bring one."""
+
+    KEPT = 20_000
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self.order: collections.deque[int] = collections.deque()
+
+    def __contains__(self, event_id: int) -> bool:
+        return event_id in self.ids
+
+    def add(self, event_id: int) -> None:
+        self.ids.add(event_id)
+        self.order.append(event_id)
+        if len(self.order) > self.KEPT:
+            self.ids.discard(self.order.popleft())
+
+
+BATCH_FRAMES = 200  # frames written in one send when the queue holds many
+
+
 async def _frames(
     user: Any, audience: Audience, since: int | None, once: bool
 ) -> AsyncIterator[str]:
     """Attach first, then replay, then live: nothing falls between the two."""
     loop = asyncio.get_running_loop()
-    listener = None if once else fanout.attach(loop)
+    listener = None if once else fanout.attach(loop, audience.hears)
     try:
         yield f"retry: {settings.LIVE_RETRY_MS}\n\n"
         yield frame(None, "live.hello", {"events": [*recording.carried_events(), "live.gap"]})
-        sent: set[int] = set()
+        sent = Sent()
         if since is not None:
             missed, is_cut = await _read(missed_events, user, since)
             if is_cut:
                 yield frame(None, "live.gap", {"since": since})
             for delivery in missed:
                 sent.add(delivery.id)
-                yield frame_of(delivery)
+                yield delivery.frame
         if listener is None:
             return
         deadline = loop.time() + settings.LIVE_STREAM_MAX_SECONDS
@@ -165,13 +182,52 @@ async def _frames(
             except TimeoutError:
                 yield f": heartbeat {clock.now().isoformat()}\n\n"
                 continue
-            if delivery is None:  # fell behind or stopping: close, the browser replays
-                if listener.is_stopping:
-                    yield f": server stopping, reconnect\nretry: {settings.LIVE_RETRY_MS}\n\n"
+            if delivery is None and listener.is_stopping:
+                yield f": server stopping, reconnect\nretry: {settings.LIVE_RETRY_MS}\n\n"
                 return
-            if delivery.id in sent or not audience.hears(delivery):
+            if delivery is None:  # fell behind: what it dropped is in the log
+                async for chunk in _catch_up(user, listener.resume() - 1, sent):
+                    yield chunk
                 continue
-            yield frame_of(delivery)
+            chunk = _take(delivery, listener, sent)
+            if chunk:
+                yield chunk
     finally:
         if listener is not None:
             fanout.detach(listener)
+
+
+def _take(first: fanout.Delivery, listener: fanout.Listener, sent: Sent) -> str:
+    """``first`` and what else waits in the queue (up to ``BATCH_FRAMES``), as one chunk:
+    a storm is written in a few sends, not one per event. A ``None`` met here is put back
+    for the loop."""
+    frames = []
+    delivery: fanout.Delivery | None = first
+    while True:
+        if delivery.id not in sent:
+            sent.add(delivery.id)
+            frames.append(delivery.frame)
+        if len(frames) >= BATCH_FRAMES or listener.queue.empty():
+            break
+        delivery = listener.queue.get_nowait()
+        if delivery is None:
+            listener.queue.put_nowait(None)  # (the queue was just emptied by one: it fits)
+            break
+    return "".join(frames)
+
+
+async def _catch_up(user: Any, after: int, sent: Sent) -> AsyncIterator[str]:
+    """Everything after ``after`` from the log, page by page, skipping what was sent."""
+    limit = settings.LIVE_REPLAY_MAX
+    while True:
+        page = await _read(log_after, user, after, limit)
+        chunk = []
+        for delivery in page:
+            if delivery.id not in sent:
+                sent.add(delivery.id)
+                chunk.append(delivery.frame)
+        if chunk:
+            yield "".join(chunk)
+        if len(page) < limit:
+            return
+        after = page[-1].id
