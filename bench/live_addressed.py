@@ -90,7 +90,7 @@ def main() -> None:
     print(
         f"  one event per school: median {many_s * 1000:.0f} ms of filtering "
         f"({many_s / one_s:.0f}x), heard {many_heard} times, {n} queue entries per stream "
-        f"(queue {fanout.QUEUE_SIZE}: every stream overflows and reconnects)"
+        f"(queue {fanout.QUEUE_SIZE}: every stream overflows and reads the log to catch up)"
     )
 
 
