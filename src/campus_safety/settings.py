@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "campus_safety.imports",
     "campus_safety.simulator",
     "campus_safety.video",
+    "campus_safety.messaging",
     "campus_safety.gate",
     "campus_safety.intel",
     "campus_safety.inspections",
@@ -663,6 +664,25 @@ POST_DISMISSAL_TAIL_MINUTES = int(os.environ.get("POST_DISMISSAL_TAIL_MINUTES", 
 POST_MAX_ACCURACY_M = int(os.environ.get("POST_MAX_ACCURACY_M", "100"))
 # Checking out is allowed until this many minutes after the window closes.
 POST_CHECKOUT_GRACE_MINUTES = int(os.environ.get("POST_CHECKOUT_GRACE_MINUTES", "15"))
+
+# --- SMS (messaging/): refused pick-ups, pick-up codes, guardian links; docs/deployment.md ---
+# "log" (the demo: written to the log, phone masked) or "http" (the operator's SMS gateway:
+# a signed JSON POST to SMS_HTTP_URL, HMAC-SHA256 with SMS_HTTP_SECRET).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL", "")
+SMS_HTTP_SECRET = os.environ.get("SMS_HTTP_SECRET", "")
+SMS_HTTP_TIMEOUT = float(os.environ.get("SMS_HTTP_TIMEOUT", "5"))
+# Tries per message (5xx, timeouts), the first retry's delay in seconds (doubling, ≤ 1 h),
+# how often the sender runs, and when a message left "sending" by a dead process is retried.
+SMS_MAX_ATTEMPTS = int(os.environ.get("SMS_MAX_ATTEMPTS", "5"))
+SMS_RETRY_SECONDS = float(os.environ.get("SMS_RETRY_SECONDS", "30"))
+SMS_SEND_SECONDS = float(os.environ.get("SMS_SEND_SECONDS", "10"))
+SMS_SENDING_STALE_SECONDS = float(os.environ.get("SMS_SENDING_STALE_SECONDS", "300"))
+SMS_RETENTION_DAYS = int(os.environ.get("SMS_RETENTION_DAYS", "180"))
+# The carrier-registered signature put in front of every text as 【…】 ("" for none).
+SMS_SIGNATURE = os.environ.get("SMS_SIGNATURE", "校园安全")
+# The platform's address as guardians reach it: the links sent by SMS start with it.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}").rstrip("/")
 
 # --- Police-school linkage (linkage/, issue #20); numbers and sources in docs/linkage.md ---
 # 训诫教育 records are sealed this many days after they were recorded (the follow-up period).

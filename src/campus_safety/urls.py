@@ -32,6 +32,7 @@ urlpatterns = [
     path("imports/", include("campus_safety.imports.urls")),
     path("video/", include("campus_safety.video.urls")),
     path("gate/", include("campus_safety.gate.urls")),
+    path("messages/", include("campus_safety.messaging.urls")),
     path("intel/", include("campus_safety.intel.urls")),
     path("inspections/", include("campus_safety.inspections.urls")),
     path("linkage/", include("campus_safety.linkage.urls")),
