@@ -434,7 +434,8 @@ class GuardianLink(models.Model):
 
 
 class PickupNotification(models.Model):
-    """A message the platform sent about a refused pick-up (class teacher, guardians)."""
+    """A message the platform sends about a refused pick-up (class teacher, guardians):
+    the record the school sees, with its SMS's state (已发送/待发送/发送失败)."""
 
     pickup = models.ForeignKey(
         Pickup, verbose_name=_("pick-up"), on_delete=models.CASCADE, related_name="notifications"
@@ -443,6 +444,16 @@ class PickupNotification(models.Model):
     phone = EncryptedCharField(_("phone"), max_plain_length=20)
     message = models.CharField(_("message"), max_length=255)
     at = models.DateTimeField(_("at"))
+    # The SMS that carries it (messaging/); none when the recipient has no mobile number,
+    # or once the message outlived its retention.
+    sms = models.OneToOneField(
+        "messaging.OutboundMessage",
+        verbose_name=_("SMS"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="pickup_notification",
+    )
 
     objects = ScopedQuerySet.as_manager()
     scope_paths = ScopePaths.through("pickup__school")

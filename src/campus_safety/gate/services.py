@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import translation
 from django.utils.timezone import get_current_timezone, localtime
 from django.utils.translation import gettext as _
@@ -46,7 +47,10 @@ from campus_safety.gate.models import (
     VisitInvitation,
     WatchlistEntry,
     WatchlistHit,
+    mask_name,
 )
+from campus_safety.messaging import services as messaging
+from campus_safety.messaging.models import OutboundMessage
 from campus_safety.orgs.models import Organisation, School
 
 HOLD_MESSAGE = "请稍候，需核验"  # what the gate sees on a hit; never more
@@ -1042,8 +1046,10 @@ PICKUP_ACTIONS = {
 
 
 def _notify_refusal(pickup: Pickup, now: dt.datetime) -> None:
-    """Tell the class teacher and every guardian that a pick-up was refused (the SMS
-    gateway reads these rows; the message carries no third party's details)."""
+    """Tell the class teacher and every guardian that a pick-up was refused: a
+    ``PickupNotification`` each (what the school sees) carried by an SMS queued in this
+    transaction (messaging/; a rolled-back refusal sends nothing). The message carries
+    no third party's details."""
     student = pickup.student
     with translation.override(settings.LANGUAGE_CODE):
         message = _("%(class)s %(student)s: a pick-up was refused at %(time)s (%(reason)s).") % {
@@ -1054,25 +1060,41 @@ def _notify_refusal(pickup: Pickup, now: dt.datetime) -> None:
         }
     notes = []
     if student.class_teacher:
-        notes.append(
-            PickupNotification(
-                pickup=pickup,
-                recipient=student.class_teacher,
-                phone=student.teacher_phone,
-                message=message,
-                at=now,
-            )
+        note = PickupNotification(
+            pickup=pickup,
+            recipient=student.class_teacher,
+            phone=student.teacher_phone,
+            message=message,
+            at=now,
         )
+        note.sms = messaging.enqueue(
+            purpose=OutboundMessage.Purpose.PICKUP_REFUSED,
+            phone=student.teacher_phone,
+            text=message,
+            recipient=mask_name(student.class_teacher),
+            key=f"gate.pickup-refused:{pickup.pk}:teacher",
+            school=pickup.school,
+            now=now,
+        )
+        notes.append(note)
     for guardian in student.pickup_persons.filter(is_guardian=True, is_active=True):
-        notes.append(
-            PickupNotification(
-                pickup=pickup,
-                recipient=guardian.masked_name,
-                phone=guardian.phone,
-                message=message,
-                at=now,
-            )
+        note = PickupNotification(
+            pickup=pickup,
+            recipient=guardian.masked_name,
+            phone=guardian.phone,
+            message=message,
+            at=now,
         )
+        note.sms = messaging.enqueue(
+            purpose=OutboundMessage.Purpose.PICKUP_REFUSED,
+            phone=guardian.phone,
+            text=message,
+            recipient=guardian.masked_name,
+            key=f"gate.pickup-refused:{pickup.pk}:person:{guardian.pk}",
+            school=pickup.school,
+            now=now,
+        )
+        notes.append(note)
     for note in notes:  # EncryptedCharField encrypts in pre_save: no bulk_create
         note.save()
     bus.publish_on_commit(
@@ -1124,13 +1146,27 @@ def issue_pickup_code(
             created_at=clock.now(),
             created_by=by if getattr(by, "pk", None) else None,
         )
+        shown = f"{code[:4]}-{code[4:]}"
+        with translation.override(settings.LANGUAGE_CODE):
+            text = _(
+                "Pick-up code for %(student)s on %(day)s: %(code)s. Valid that day, once; "
+                "show it at the school gate and do not pass it on."
+            ) % {"student": person.student.masked_name, "day": f"{day:%m-%d}", "code": shown}
+        messaging.enqueue(
+            purpose=OutboundMessage.Purpose.PICKUP_CODE,
+            phone=person.phone,
+            text=text,
+            recipient=person.masked_name,
+            key=f"gate.pickup-code:{issued.pk}",
+            school=person.student.school,
+        )
         record(
             "gate.pickup_code_issue",
             issued,
             user=by,
             detail={"student_id": person.student_id, "person_id": person.pk, "day": str(day)},
         )
-    return issued, f"{code[:4]}-{code[4:]}"
+    return issued, shown
 
 
 def release_with_code(code: str, school: School, *, by: Any) -> Release:
@@ -1208,13 +1244,28 @@ def issue_guardian_link(person: PickupPerson, *, by: Any) -> tuple[GuardianLink,
             created_by=by if getattr(by, "pk", None) else None,
             expires_at=now + dt.timedelta(days=guardian_link_days()),
         )
+        token = signing.dumps({"l": link.pk, "n": link.nonce}, salt=LINK_SALT)
+        url = f"{settings.PUBLIC_BASE_URL}{reverse('gate:guardian')}?t={token}"
+        with translation.override(settings.LANGUAGE_CODE):
+            text = _(
+                "Please confirm who may collect %(student)s from school, or ask for a "
+                "delegate, within %(days)s days: %(url)s"
+            ) % {"student": person.student.masked_name, "days": guardian_link_days(), "url": url}
+        messaging.enqueue(
+            purpose=OutboundMessage.Purpose.GUARDIAN_LINK,
+            phone=person.phone,
+            text=text,
+            recipient=person.masked_name,
+            key=f"gate.guardian-link:{link.pk}",
+            school=person.student.school,
+        )
         record(
             "gate.guardian_link_issue",
             link,
             user=by,
             detail={"person_id": person.pk, "student_id": person.student_id},
         )
-    return link, signing.dumps({"l": link.pk, "n": link.nonce}, salt=LINK_SALT)
+    return link, token
 
 
 def guardian_link(token: str) -> GuardianLink:

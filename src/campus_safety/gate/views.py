@@ -313,6 +313,7 @@ def pickups(request: HttpRequest) -> HttpResponse:
     if outcome in Pickup.Outcome.values:
         rows = rows.filter(outcome=outcome)
     rows = rows.select_related("school", "student", "person").order_by("-at", "-pk")
+    rows = rows.prefetch_related("notifications__sms")  # each refusal's SMS states
     if request.GET.get("export") == "xlsx":
         if not can(request.user, EXPORT, "pickups"):
             raise PermissionDenied
