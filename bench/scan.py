@@ -37,6 +37,7 @@ from campus_safety.simulator.city import build_city
 
 DAYS = 365
 RADIUS_KM = 1.5
+POISSON_ABOVE = 2_000_000
 
 
 def geography(locations: int) -> tuple[np.ndarray, np.ndarray]:
@@ -49,6 +50,11 @@ def geography(locations: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def null_counts(rng: np.random.Generator, weight: np.ndarray, cases: int) -> np.ndarray:
+    """A year of cases by school size, uniform in time. Above ``POISSON_ABOVE`` cases the
+    cells are drawn as independent Poisson counts (the same null model up to the total,
+    without an array per case)."""
+    if cases > POISSON_ABOVE:
+        return rng.poisson(np.outer(weight * cases / DAYS, np.ones(DAYS))).astype(np.int64)
     counts = np.zeros((len(weight), DAYS), dtype=np.int64)
     where = rng.choice(len(weight), size=cases, p=weight)
     when = rng.integers(0, DAYS, size=cases)
