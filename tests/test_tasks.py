@@ -16,6 +16,7 @@ def test_the_runtime_finds_every_apps_periodic_jobs_once():
             "patrol-sweep",
             "hazard-deadlines",
             "gate-overstays",
+            "sms-sender",
             "import-jobs",
             "scheduled-reports",
             "screen-snapshots",

@@ -34,10 +34,19 @@ def scope_matrix_objects(school, station, mark: str) -> dict:
         school, plate=vehicle.plate, direction="in", source="camera"
     )
     student = services.save_student(
-        school, by=None, student_number=mark, name="学生", class_name=mark, class_teacher=mark
+        school,
+        by=None,
+        student_number=mark,
+        name="学生",
+        class_name=mark,
+        class_teacher=mark,
+        teacher_phone="13900000001",
     )
-    person = services.add_pickup_person(student, by=None, name="家长", relation="mother")
+    person = services.add_pickup_person(
+        student, by=None, name="家长", relation="mother", phone="13900000002"
+    )
     pickup = services.release(student, school, by=None, person=person).pickup
+    services.release(student, school, by=None, person_name="陌生人")  # SMS naming the class
     entry = services.create_entry(
         by=_police_user(station),
         station=station,

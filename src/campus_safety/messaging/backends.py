@@ -130,6 +130,8 @@ class HttpBackend:
         )
 
     def send(self, delivery: Delivery) -> Outcome:
+        # the wall clock, not clock.now(): the gateway checks it against its own (a demo
+        # started at another hour would otherwise sign with a stale timestamp)
         request = self.request(delivery, str(int(time.time())))
         try:
             with self.opener.open(request, timeout=self.timeout) as response:
