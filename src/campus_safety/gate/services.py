@@ -1127,7 +1127,8 @@ def issue_pickup_code(
     person: PickupPerson, *, by: Any, day: dt.date | None = None
 ) -> tuple[PickupCode, str]:
     """A one-time code for ``person`` to collect their child on ``day`` (today by
-    default): returned once, stored only as a keyed hash."""
+    default): returned once and texted to the person's phone (the SMS's text, encrypted,
+    is wiped once it is sent or given up); the code itself is stored only as a keyed hash."""
     if by is not None:
         _require(by, "students")
     today = localtime(clock.now()).date()
@@ -1229,7 +1230,8 @@ def guardian_link_days() -> int:
 def issue_guardian_link(person: PickupPerson, *, by: Any) -> tuple[GuardianLink, str]:
     """A signed link (the token of ``/gate/guardian/?t=…``) for a guardian to confirm
     who may collect their child and to ask for a delegate; expires after
-    ``GATE_GUARDIAN_LINK_DAYS`` and replaces the guardian's earlier links."""
+    ``GATE_GUARDIAN_LINK_DAYS`` and replaces the guardian's earlier links. The link is
+    also texted to the guardian, starting with ``PUBLIC_BASE_URL``."""
     from django.core import signing
 
     _require(by, "students")
