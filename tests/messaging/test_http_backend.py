@@ -127,3 +127,12 @@ def test_the_backend_needs_an_http_url_and_a_secret():
         HttpBackend("file:///etc/passwd", SECRET, 5)
     with pytest.raises(ImproperlyConfigured):
         HttpBackend("https://sms.example/send", "", 5)
+
+
+def test_a_gateway_s_reason_quoting_the_number_is_kept_masked(school, clock, gateway, caplog):
+    gateway.answers = [Answer(400, {"error": f"blacklisted number {PHONE}"})]
+    queue(school)
+    services.send_due(clock.now())
+    message = OutboundMessage.objects.get()
+    assert message.last_error == "HTTP 400: blacklisted number 139****0002"
+    assert PHONE not in caplog.text

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -63,11 +64,20 @@ class Outcome:
 
     @classmethod
     def retry(cls, error: str) -> Outcome:
-        return cls("retry", error=error[:REASON_MAX_CHARS])
+        return cls("retry", error=_masked(error)[:REASON_MAX_CHARS])
 
     @classmethod
     def failed(cls, error: str) -> Outcome:
-        return cls("failed", error=error[:REASON_MAX_CHARS])
+        return cls("failed", error=_masked(error)[:REASON_MAX_CHARS])
+
+
+MOBILE_NUMBER = re.compile(r"(?<!\d)1\d{10}(?!\d)")
+
+
+def _masked(reason: str) -> str:
+    """A gateway's reason may quote the number ("invalid phone 139…"): the reason is
+    shown on the SMS page and logged, so any mobile number in it is masked."""
+    return MOBILE_NUMBER.sub(lambda found: mask_phone(found.group()), reason)
 
 
 class Backend(Protocol):
