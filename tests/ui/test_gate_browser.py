@@ -476,3 +476,34 @@ def test_a_hit_on_the_police_consoles_as_they_see_it(asgi_browser, asgi_server, 
         for context in contexts:
             context.close()
         connection.close()
+
+
+# --- the SMS the gate sends ----------------------------------------------------------------
+
+
+def test_the_school_sees_its_texts_go_out(browser, live_server, gate):
+    """A refused pick-up queues texts to the teacher and the guardian; the school's
+    message page shows them waiting, then sent once the sender job ran — masked phones,
+    on a desktop and on a phone."""
+    from campus_safety.messaging import services as messaging
+
+    child = gate["children"][0]
+    refused = services.release(child, gate["school"], by=gate["guard"], person_name="陌生人")
+    assert not refused.released
+    context, page = tab(browser, live_server, gate["head"], DESKTOP)
+    page.goto(f"{live_server.url}/messages/")
+    body = page.locator("main").inner_text()
+    assert body.count("待发送") >= 2 and "13900000001" not in body
+    messaging.send_due()
+    page.reload()
+    body = page.locator("main").inner_text()
+    assert body.count("已发送") >= 2 and "待发送" not in body.split("已发送", 1)[1]
+    assert "13900000001" not in body and "13900000002" not in body
+    shot(page, "gate-messages-desktop")
+    assert page.errors == []
+    context.close()
+    context, page = tab(browser, live_server, gate["head"], PHONE)
+    page.goto(f"{live_server.url}/messages/")
+    assert overflow(page) <= 0
+    shot(page, "gate-messages-phone")
+    context.close()
