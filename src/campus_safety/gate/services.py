@@ -1058,43 +1058,28 @@ def _notify_refusal(pickup: Pickup, now: dt.datetime) -> None:
             "time": localtime(now).strftime("%H:%M"),
             "reason": pickup.get_reason_display(),
         }
+
+    def note(recipient: str, masked: str, phone: str, who: str) -> PickupNotification:
+        sms = messaging.enqueue(
+            purpose=OutboundMessage.Purpose.PICKUP_REFUSED,
+            phone=phone,
+            text=message,
+            recipient=masked,
+            key=f"gate.pickup-refused:{pickup.pk}:{who}",
+            school=pickup.school,
+            now=now,
+        )
+        return PickupNotification(
+            pickup=pickup, recipient=recipient, phone=phone, message=message, at=now, sms=sms
+        )
+
     notes = []
     if student.class_teacher:
-        note = PickupNotification(
-            pickup=pickup,
-            recipient=student.class_teacher,
-            phone=student.teacher_phone,
-            message=message,
-            at=now,
-        )
-        note.sms = messaging.enqueue(
-            purpose=OutboundMessage.Purpose.PICKUP_REFUSED,
-            phone=student.teacher_phone,
-            text=message,
-            recipient=mask_name(student.class_teacher),
-            key=f"gate.pickup-refused:{pickup.pk}:teacher",
-            school=pickup.school,
-            now=now,
-        )
-        notes.append(note)
+        teacher = student.class_teacher
+        notes.append(note(teacher, mask_name(teacher), student.teacher_phone, "teacher"))
     for guardian in student.pickup_persons.filter(is_guardian=True, is_active=True):
-        note = PickupNotification(
-            pickup=pickup,
-            recipient=guardian.masked_name,
-            phone=guardian.phone,
-            message=message,
-            at=now,
-        )
-        note.sms = messaging.enqueue(
-            purpose=OutboundMessage.Purpose.PICKUP_REFUSED,
-            phone=guardian.phone,
-            text=message,
-            recipient=guardian.masked_name,
-            key=f"gate.pickup-refused:{pickup.pk}:person:{guardian.pk}",
-            school=pickup.school,
-            now=now,
-        )
-        notes.append(note)
+        name = guardian.masked_name
+        notes.append(note(name, name, guardian.phone, f"person:{guardian.pk}"))
     for note in notes:  # EncryptedCharField encrypts in pre_save: no bulk_create
         note.save()
     bus.publish_on_commit(
