@@ -64,10 +64,12 @@ def test_a_demo_started_days_after_seeding_shows_a_normal_day(demo_clock, client
     assert not TourRound.objects.filter(closes_at__lt=start, status="pending").exists()
     for day in (DAY - dt.timedelta(days=1), DAY):  # the gap and today, up to now
         assert 0.70 <= statistics.tour_compliance_rate(every_school(), day) <= 1.0
+    # About 2 % of rounds are missed (patrol_walkers.MISSED), chosen by round id: at 07:00
+    # only the few night rounds have closed, where one or two misses are chance (stop
+    # 26's CI on PostgreSQL: 20 % of them), so the bound allows two on top of 10 %.
     walked = TourRound.objects.filter(day=DAY, closes_at__lt=start)
-    if walked.exists():
-        missed = walked.filter(status="missed").count() / walked.count()
-        assert missed < 0.10
+    missed = walked.filter(status="missed").count()
+    assert missed <= 2 + 0.10 * walked.count(), (missed, walked.count())
     upcoming = TourRound.objects.filter(day=DAY, starts_at__gt=start)
     assert set(upcoming.values_list("status", flat=True)) <= {"pending"}
     if upcoming.exists():
