@@ -90,6 +90,8 @@ from campus_safety.devices.models import Device
 from campus_safety.live.models import LiveEvent
 print(json.dumps({
     "events": list(AlarmEvent.objects.values_list("device__device_id", "event_id")),
+    "received": {e: t.timestamp() for e, t in AlarmEvent.objects.values_list(
+        "event_id", "received_at")},
     "live": [e.payload.get("event_id") for e in LiveEvent.objects.filter(name="alarm.event")],
     "devices": {
         d.device_id: [d.status, d.registered_at.timestamp() if d.registered_at else None]
@@ -168,6 +170,7 @@ class Console:
         self.alarms: Counter[str] = Counter()
         self.switches = 0
         self.ready = asyncio.Event()
+        self.received_at: dict[str, float] = {}  # alarm event id → when it came
 
     async def run(self, stop: asyncio.Event) -> None:
         index = 0
@@ -213,7 +216,9 @@ class Console:
                         self.ready.set()
                     if name == "alarm.event":
                         payload = json.loads(text[6:]).get("payload") or {}
-                        self.alarms[str(payload.get("event_id"))] += 1
+                        event = str(payload.get("event_id"))
+                        self.alarms[event] += 1
+                        self.received_at.setdefault(event, time.time())
                     if event_id:
                         self.last_id = event_id
                     event_id = name = None
@@ -295,6 +300,9 @@ async def _burst(cluster, devices, secret, env, consoles) -> dict:
     sip_sent: Counter[str] = Counter()
     moved: dict[str, float] = {}  # device → when it registered with the survivor
     killed_at: list[float] = []
+    kill_times: dict[str, float] = {}  # role → when its SIGKILL was sent
+    http_waits: list[tuple[float, float]] = []  # (first attempt, acknowledged) per alarm
+    mqtt_published: dict[str, float] = {}  # MQTT event id → when the device published it
     jobs_killed_at: list[float] = []
     acked_at: dict[str, list[float]] = defaultdict(list)  # GB/T 28181 device → ack times
     sip_kill: dict[str, Any] = {}  # the SIP gateway's kill: begun, reaped, its devices
@@ -325,11 +333,13 @@ async def _burst(cluster, devices, secret, env, consoles) -> dict:
         for _ in range(ALARMS):
             fleet = http_fleets[index % 2]
             event = fleet.event("alarm", priority=1, description="一键报警")
+            first = time.time()
             for attempt in range(60):
                 status, answer = await http_fleets[(index + attempt) % 2].post(device, [event])
                 if status == 200:
                     assert answer["results"][0]["outcome"] in ("accepted", "duplicate")
                     acked["http"].add((device.device_id, event["event_id"]))
+                    http_waits.append((first, time.time()))
                     break
                 await asyncio.sleep(0.1)
             await asyncio.sleep(0.1)
@@ -337,14 +347,15 @@ async def _burst(cluster, devices, secret, env, consoles) -> dict:
     async def mqtt_devices() -> None:
         for n in range(ALARMS):
             for device_id in devices["mqtt"]:
+                mqtt_published[f"failover-{device_id[-4:]}-{n}"] = time.time()
                 mqtt.publish(device_id, f"failover-{device_id[-4:]}-{n}")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.25)  # on past the kill: new alarms go to the survivor
 
     async def kill() -> None:
         await asyncio.sleep(KILL_AFTER)
         killed_at.append(time.time())
         for role in ("web", "sip", "mqtt", "jobs"):
-            begun = time.time()
+            begun = kill_times[role] = time.time()
             await asyncio.to_thread(cluster[role][0].kill)
             if role == "sip":  # reaped: whatever is acknowledged from now on, sip2 did
                 sip_kill["begun"], sip_kill["reaped"] = begun, time.time()
@@ -399,7 +410,54 @@ async def _burst(cluster, devices, secret, env, consoles) -> dict:
             f"(max) after the kill"
         )
     return {"acked": acked, "sip_sent": sip_sent, "moved": moved, "killed_at": killed_at[0],
-            "jobs_killed_at": jobs_killed_at[0]}  # fmt: skip
+            "jobs_killed_at": jobs_killed_at[0], "kill_times": kill_times,
+            "http_waits": http_waits, "mqtt_published": mqtt_published}  # fmt: skip
+
+
+def _print_flow_again(outcome: dict, received: dict[str, float], consoles: list) -> None:
+    """Figures, not assertions: how long alarms stopped flowing when each role's process
+    was killed — an HTTP alarm's wait from its first attempt to its 200 (the device
+    retries on the other web process), an MQTT alarm's time from publish to stored
+    (the other consumer of the shared subscription), an alarm's time from stored to
+    each console (the console moves to the other web process and replays)."""
+    kills = outcome["kill_times"]
+    around = [(a, b) for a, b in outcome["http_waits"] if abs(a - kills["web"]) <= 1.0]
+    if around:
+        print(
+            f"HTTP alarms sent within 1 s of the web kill ({len(around)}): acknowledged "
+            f"after {max(b - a for a, b in around):.2f} s at most"
+        )
+    after = [
+        received[e] - t
+        for e, t in outcome["mqtt_published"].items()
+        if t >= kills["mqtt"] and e in received
+    ]
+    before = [
+        received[e] - t
+        for e, t in outcome["mqtt_published"].items()
+        if kills["mqtt"] - 1.0 <= t < kills["mqtt"] and e in received
+    ]
+    if after:
+        print(
+            f"MQTT alarms published after the consumer kill ({len(after)}): stored after "
+            f"{statistics.median(after):.2f} s (median), {max(after):.2f} s (max)"
+        )
+    if before:
+        print(
+            f"MQTT alarms published in the second before it ({len(before)}): stored after "
+            f"{statistics.median(before):.2f} s (median), {max(before):.2f} s (max)"
+        )
+    for n, console in enumerate(consoles, 1):
+        late = [
+            console.received_at[e] - t
+            for e, t in received.items()
+            if t >= kills["web"] and e in console.received_at
+        ]
+        if late:
+            print(
+                f"console {n}: alarms stored after the web kill ({len(late)}) reached it "
+                f"after {statistics.median(late):.2f} s (median), {max(late):.2f} s (max)"
+            )
 
 
 def test_killing_one_process_of_each_role_mid_burst_loses_nothing(database_url, tmp_path):
@@ -453,6 +511,7 @@ def test_killing_one_process_of_each_role_mid_burst_loses_nothing(database_url, 
     finally:
         for process in processes:
             process.stop()
+    _print_flow_again(outcome, found["received"], consoles)
     starts = {p.name: p.log.read_text().count("Uvicorn running") for p in processes}
     assert starts["mqtt1"] == 2, "the killed MQTT consumer was not started again"
 
