@@ -126,7 +126,12 @@ def offer_for(target: Target, *, address: str, port: int, ssrc: str, tcp_setup: 
 
 class Viewer:
     """One browser's queue of TS bytes: filled on the stream's loop, read by a request
-    (a thread under WSGI, a coroutine under ASGI)."""
+    (a thread under WSGI, a coroutine under ASGI).
+
+    The only place the platform drops frames on purpose: a viewer that reads so slowly
+    that ``max_backlog`` bytes wait for it loses what waits and every frame up to the
+    next key frame (it plays on from there instead of falling ever further behind live).
+    ``dropped`` counts those frames (the cached GOP a joining viewer gets is one)."""
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop | None = None, max_backlog: int = MAX_VIEWER_BACKLOG
@@ -140,6 +145,7 @@ class Viewer:
         self.lagging = False
         self.closed_reason: str | None = None
         self.sent = 0
+        self.dropped = 0  # frames dropped because this viewer fell max_backlog behind
 
     def _wake(self) -> None:
         if self._event is not None and self._loop is not None:
@@ -155,8 +161,15 @@ class Viewer:
     def push(self, data: bytes, *, is_key: bool) -> None:
         with self._condition:
             if self.lagging and not is_key:
+                self.dropped += 1
                 return
             if self._size + len(data) > self.max_backlog:
+                if not self.lagging:
+                    log.info(
+                        "video: a viewer fell %d bytes behind; it skips to the next key frame",
+                        self._size,
+                    )
+                self.dropped += len(self._chunks) + 1
                 self._chunks.clear()
                 self._size = 0
                 self.lagging = True
