@@ -16,7 +16,9 @@ as in ``serve --simulate``. Four parts, medians and ratios printed:
    its stream come from a small HTTP server in this process, not Django (its views add
    one database read per start).
 3. **scale** — N streams of a 1080p H.264 clip at 2 Mbit/s (replayed, no encoder per
-   camera), 4 viewers each: the platform loop thread's CPU (% of one core) and the
+   camera), 4 viewers each, each an HTTP client reading its stream over loopback TCP as
+   a browser does (``--in-process-viewers``: queues drained on the platform's loop): the
+   platform loop thread's CPU (% of one core, the HTTP writes included) and the
    simulator's over the window, and an exact frame account. Each camera keeps the RTP
    timestamp of every frame it sends; at the window's end every camera stops at once
    (the end marker), the platform empties its sockets, and each viewer's MPEG-TS is read
@@ -34,6 +36,7 @@ as in ``serve --simulate``. Four parts, medians and ratios printed:
 
     .venv/bin/python bench/video.py [--trials 10] [--streams 1,4,16] [--seconds 10]
         [--skip-browser] [--parts 1,2,3,4] [--stall-ms 0] [--receive-buffer BYTES]
+        [--in-process-viewers]
 
 ``--stall-ms`` blocks the platform's loop across the window's end (what a loaded
 machine does to it: the in-window counters part, nothing is lost); ``--receive-buffer``
@@ -285,6 +288,9 @@ class MiniServer:
         finally:
             writer.close()
 
+    def close(self) -> None:
+        self.rig.platform.loop.call_soon_threadsafe(self.server.close)
+
     @staticmethod
     async def _reply(writer, kind: str, body: bytes, status: int = 200) -> None:
         writer.write(
@@ -418,14 +424,45 @@ def in_flight(cameras: dict, sessions: dict) -> int:
     )
 
 
-def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: float = 0.0) -> dict:
+async def watch_over_http(port: int, channel: str, chunks: list[bytes]) -> None:
+    """One viewer as a browser is one: ``GET /stream/<channel>`` over TCP, every byte of
+    the response body kept until the platform closes it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(f"GET /stream/{channel} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(f"stream {channel}: {head[:40]!r}")
+        while data := await reader.read(1 << 16):
+            chunks.append(data)
+    finally:
+        writer.close()
+
+
+def bench_scale(
+    rig: Rig,
+    count: int,
+    seconds: float,
+    viewers: int = 4,
+    stall: float = 0.0,
+    http: bool = True,
+) -> dict:
     """``count`` streams × ``viewers``: CPU over the window; then every camera stops at
     once (the end marker), the platform empties its sockets, and each viewer's MPEG-TS
     is read back: the frames the camera sent from that viewer's first key frame to the
-    marker against the frames the viewer got, by PTS."""
+    marker against the frames the viewer got, by PTS.
+
+    ``http``: each viewer is an HTTP client on a loop of its own (the "browsers"),
+    reading ``GET /stream/<channel>`` over loopback TCP from a server on the platform's
+    loop, so the platform's CPU includes writing to every viewer's socket and a viewer
+    that reads too slowly would meet the platform's backlog limit; otherwise each viewer
+    is drained in process on the platform's loop (the remux and fan-out alone)."""
     channels = rig.channels[:count]
     watched: list[tuple[str, list[bytes]]] = []
     draining: list[asyncio.Future] = []
+    mini = MiniServer(rig) if http else None
+    browsers = LoopThread("browsers") if http else None
 
     async def drain(viewer: streams.Viewer, chunks: list[bytes]) -> None:
         while (data := await viewer.aget(5)) is not None:
@@ -440,13 +477,34 @@ def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: f
                 watched.append((channel, chunks))
                 draining.append(asyncio.ensure_future(drain(viewer, chunks)))
 
+    async def open_http() -> None:
+        for channel in channels:
+            for _ in range(viewers):
+                chunks: list[bytes] = []
+                watched.append((channel, chunks))
+                draining.append(asyncio.ensure_future(watch_over_http(mini.port, channel, chunks)))
+
+    async def finished() -> None:
+        await asyncio.gather(*draining)
+
+    def attached() -> int:
+        return sum(len(s.viewers) for c, s in list(rig.hub.sessions.items()) if c in channels)
+
     async def stop_sending(cameras: list[CountedCameraStream]) -> None:
         for camera in cameras:
             camera.task.cancel()
         await asyncio.gather(*(camera.task for camera in cameras), return_exceptions=True)
 
     kernel_before = udp_counters()
-    rig.platform.call(open_all())
+    if browsers is not None:
+        browsers.call(open_http())
+        deadline = time.monotonic() + 30
+        while attached() < count * viewers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if attached() < count * viewers:
+            raise RuntimeError(f"only {attached()} of {count * viewers} viewers attached")
+    else:
+        rig.platform.call(open_all())
     time.sleep(2.0)  # settle
     sessions = {c: rig.hub.sessions[c] for c in channels}
     cameras = {s.channel_id: s for s in video_camera.streams(rig.fleet) if s.channel_id in sessions}
@@ -458,6 +516,7 @@ def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: f
     sent_before = sum(len(c.sent_timestamps) for c in cameras.values())
     platform_before = thread_cpu(rig.platform.native_id)
     simulator_before = thread_cpu(rig.simulator.native_id)
+    browsers_before = thread_cpu(browsers.native_id) if browsers else 0.0
     began = time.perf_counter()
     if stall:  # the platform's loop blocked at the window's end, as a loaded machine does
         time.sleep(max(seconds - stall / 2, 0))
@@ -468,6 +527,9 @@ def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: f
     elapsed = time.perf_counter() - began
     platform = (thread_cpu(rig.platform.native_id) - platform_before) / elapsed * 100
     simulator = (thread_cpu(rig.simulator.native_id) - simulator_before) / elapsed * 100
+    readers = 0.0
+    if browsers is not None:
+        readers = (thread_cpu(browsers.native_id) - browsers_before) / elapsed * 100
     flight_after = in_flight(cameras, sessions)
     frames_window = sum(s.stats["frames"] for s in sessions.values()) - frames_before
     sent_window = sum(len(c.sent_timestamps) for c in cameras.values()) - sent_before
@@ -480,7 +542,8 @@ def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: f
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(s.last_pts != last[c] for c, s in sessions.items()):
         time.sleep(0.05)
-    rig.platform.call(asyncio.sleep(0.2))  # the viewers read their last frames
+    if browsers is None:
+        rig.platform.call(asyncio.sleep(0.2))  # the viewers read their last frames
     drops = sum(d for _, d in udp_sockets(set(ports)).values())
     receive_buffers = {
         s._transport.get_extra_info("socket").getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
@@ -490,11 +553,18 @@ def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: f
     stats = collections.Counter()
     for session in sessions.values():
         stats.update(session.stats)
+    # the platform's one deliberate drop: a viewer max_backlog behind skips to a key frame
+    viewer_drops = sum(v.dropped for session in sessions.values() for v in session.viewers)
     rig.stop_all()
+    if browsers is not None:  # each response ends once its viewer has had every byte
+        browsers.call(finished())
+        browsers.loop.call_soon_threadsafe(browsers.loop.stop)
+        mini.close()
     kernel_after = udp_counters()
 
     expected = received = lost = duplicates = unexpected = not_key_first = 0
     per_viewer_sent, per_viewer_got = [], []
+    per_stream: dict[str, list[tuple[int, int]]] = collections.defaultdict(list)
     for channel, chunks in watched:
         shown = shown_frames(b"".join(chunks))
         sent = cameras[channel].sent_timestamps
@@ -510,9 +580,13 @@ def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: f
         unexpected += len(set(got) - set(span))
         per_viewer_sent.append(len(span))
         per_viewer_got.append(len(got))
+        per_stream[channel].append((len(span) - len(missing), len(span)))
     return {
         "streams": count,
         "viewers": count * viewers,
+        "http": http,
+        "per_stream": dict(per_stream),
+        "readers_cpu_pct": readers,
         "seconds": elapsed,
         "load": load,
         "platform_cpu_pct": platform,
@@ -526,6 +600,7 @@ def bench_scale(rig: Rig, count: int, seconds: float, viewers: int = 4, stall: f
         "viewer_sent": (min(per_viewer_sent), max(per_viewer_sent)),
         "viewer_got": (min(per_viewer_got), max(per_viewer_got)),
         "camera_sent": sum(len(c.sent_timestamps) for c in cameras.values()),
+        "viewer_drops": viewer_drops,
         "rtp_lost": stats["lost"],
         "rtp_late": stats["late"],
         "frames_skipped": stats["frames_skipped"],
@@ -547,10 +622,13 @@ def print_scale(row: dict) -> None:
         return "–".join(map(str, sorted(set(pair))))
 
     load = " ".join(f"{v:.1f}" for v in row["load"])
+    kind = "HTTP clients over loopback TCP" if row["http"] else "in-process queues"
     print(
-        f"   {row['streams']} streams × {row['viewers'] // row['streams']} viewers "
-        f"(load average {load}): platform loop {row['platform_cpu_pct']:.1f} % of a core, "
-        f"simulator {row['simulator_cpu_pct']:.1f} %"
+        f"   {row['streams']} streams × {row['viewers'] // row['streams']} viewers ({kind}; "
+        f"load average {load}): platform loop {row['platform_cpu_pct']:.1f} % of a core"
+        + (" (with the HTTP writes)" if row["http"] else "")
+        + f", simulator {row['simulator_cpu_pct']:.1f} %"
+        + (f", the viewers' reading {row['readers_cpu_pct']:.1f} %" if row["http"] else "")
     )
     print(
         f"     per viewer, its first key frame to the end marker: camera sent "
@@ -560,10 +638,13 @@ def print_scale(row: dict) -> None:
     )
     print(
         f"     RTP lost {row['rtp_lost']}, late {row['rtp_late']}; frames skipped before a "
-        f"key {row['frames_skipped']}, early dropped {row['early_dropped']}; SO_RCVBUF "
+        f"key {row['frames_skipped']}, early dropped {row['early_dropped']}, dropped for "
+        f"a viewer too far behind {row['viewer_drops']}; SO_RCVBUF "
         f"{row['receive_buffer']:,} B, socket drops {row['socket_drops']}, kernel UDP "
         f"RcvbufErrors +{row['rcvbuf_errors']} (whole namespace)"
     )
+    for channel, counts in row["per_stream"].items():  # frames got / sent, each viewer
+        print(f"     {channel}: " + ", ".join(f"{got}/{sent}" for got, sent in counts))
     print(
         f"     in the {row['seconds']:.0f}-s window: camera sent {row['window_sent']:,}, "
         f"platform demuxed {row['window_out']:,}; in flight (sent, not yet demuxed) at its "
@@ -648,6 +729,10 @@ def main() -> None:
         help="scale: ask this SO_RCVBUF for the RTP sockets instead of the platform's 4 MB "
              "(212992: Linux's default net.core.rmem_max)",
     )  # fmt: skip
+    parser.add_argument(
+        "--in-process-viewers", action="store_true",
+        help="scale: drain each viewer's queue on the platform's loop instead of over HTTP",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.receive_buffer:
         streams.RTP_RECEIVE_BUFFER = args.receive_buffer  # read as each socket opens
@@ -685,7 +770,11 @@ def main() -> None:
             video_camera.OPTIONS.source_file = str(clip)
             video_camera.CameraStream = CountedCameraStream  # what FleetVideo starts on INVITE
             for count in counts:
-                print_scale(bench_scale(rig, count, args.seconds, stall=args.stall_ms / 1000))
+                row = bench_scale(
+                    rig, count, args.seconds, stall=args.stall_ms / 1000,
+                    http=not args.in_process_viewers,
+                )  # fmt: skip
+                print_scale(row)
         if 4 in parts:
             print(
                 "== 4. ratio: this platform's RTP→PS→TS against `ffmpeg -f mpeg -c copy -f mpegts`"

@@ -15,7 +15,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from campus_safety.simulator import fleet
+from campus_safety.simulator import fleet, video_camera
 
 
 class Command(BaseCommand):
@@ -47,11 +47,20 @@ class Command(BaseCommand):
         )
         parser.add_argument("--snapshot-url", default=None, help="default SIMULATOR_SNAPSHOT_URL")
         parser.add_argument("--duration", type=float, default=0, help="seconds; 0 = until Ctrl-C")
+        parser.add_argument(
+            "--h265-camera",
+            action="append",
+            default=[],
+            metavar="CHANNEL_ID",
+            help="this camera channel sends H.265 (libx265, PS stream type 0x24) instead of "
+            "H.264, live and recorded; repeat for more",
+        )
 
     def handle(self, *args, **options) -> None:
         if not (options["demo"] or options["devices"] or options["school"]):
             raise CommandError("say which devices: --demo, --devices N or --school ID")
         logging.getLogger("campus_safety.simulator").setLevel(logging.INFO)
+        video_camera.OPTIONS.h265_channels.update(options["h265_camera"])
         plan = fleet.load_plan(limit=options["devices"], schools=options["school"])
         if not plan.count:
             raise CommandError("no approved devices to emulate: run `campus-safety seed-demo`")
