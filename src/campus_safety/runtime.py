@@ -206,9 +206,9 @@ async def _start_sip(parts: Parts, options: Options) -> None:
 
 async def _start_mqtt(parts: Parts, options: Options) -> None:
     if settings.MQTT_URL:
-        from campus_safety.gateway.mqtt import start_mqtt
+        from campus_safety.gateway.mqtt_adoption import start_consumer
 
-        parts.mqtt = await asyncio.to_thread(start_mqtt)
+        parts.mqtt = await asyncio.to_thread(start_consumer)
 
 
 async def _start_jobs(parts: Parts, options: Options) -> None:

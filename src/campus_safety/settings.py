@@ -530,6 +530,12 @@ MQTT_SHARE_GROUP = os.environ.get("MQTT_SHARE_GROUP", "campus-safety")
 MQTT_TOPIC_ROOT = os.environ.get("MQTT_TOPIC_ROOT", "campus/v1")
 MQTT_KEEPALIVE_SECONDS = int(os.environ.get("MQTT_KEEPALIVE_SECONDS", "30"))
 MQTT_RECONNECT_MAX_SECONDS = int(os.environ.get("MQTT_RECONNECT_MAX_SECONDS", "30"))
+# A consumer killed with a shared subscription leaves its persistent session collecting
+# its share of the messages until it is back; the live consumer with the lowest client ID
+# drains it meanwhile (gateway/mqtt_adoption.py), told by presence announcements on
+# <MQTT_PRESENCE_TOPIC>/<client ID> (default campus-safety/consumers/<share group>).
+MQTT_SESSION_ADOPTION = _env_bool("MQTT_SESSION_ADOPTION", True)
+MQTT_PRESENCE_TOPIC = os.environ.get("MQTT_PRESENCE_TOPIC", "")
 # The gateway package hosts the `campus-safety mqtt` command (no models).
 INSTALLED_APPS += ["campus_safety.gateway"]
 

@@ -25,12 +25,9 @@ import itertools
 import json
 import os
 import secrets
-import signal
 import socket
 import statistics
-import subprocess
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -42,13 +39,13 @@ from campus_safety.simulator.http_devices import HttpDevice, HttpFleet
 from campus_safety.simulator.ports import free_port
 from campus_safety.simulator.sip_devices import SipDevice, SipFleet, SipTarget
 from tests.gateway.serve_process import (
-    COMMAND,
     DOMAIN,
     MQTT_URL,
     PASSWORD,
     PLATFORM_ID,
     ROOT,
     MqttDevices,
+    Process,
     manage,
     set_up_devices,
 )
@@ -114,50 +111,6 @@ def _require_services() -> None:
     host, _, port = MQTT_URL.removeprefix("mqtt://").partition(":")
     with socket.create_connection((host, int(port or 1883)), timeout=3):
         pass
-
-
-class Process:
-    """One ``serve --role …`` process in its own process group."""
-
-    def __init__(self, name: str, roles: str, env: dict[str, str], log_dir: Path) -> None:
-        self.name, self.roles, self.env = name, roles, env
-        self.port = free_port()
-        self.log = log_dir / f"{name}.log"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(
-                [*COMMAND, "serve", "--role", self.roles, "--host", "127.0.0.1",
-                 "--port", str(self.port)],
-                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-
-    def wait_healthy(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"{self.name} died:\n{self.tail()}"
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
-                return
-            except OSError:
-                time.sleep(0.3)
-        raise AssertionError(f"{self.name} did not start:\n{self.tail()}")
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
 
 
 class Console:

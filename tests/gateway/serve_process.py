@@ -18,6 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from campus_safety.simulator.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = [sys.executable, "-m", "campus_safety.cli"]
 MQTT_URL = os.environ.get("MQTT_URL", "mqtt://127.0.0.1:1883")
@@ -148,3 +150,47 @@ class MqttDevices:
     def close(self) -> None:
         self.client.loop_stop()
         self.client.disconnect()
+
+
+class Process:
+    """One ``serve --role …`` process in its own process group."""
+
+    def __init__(self, name: str, roles: str, env: dict[str, str], log_dir: Path) -> None:
+        self.name, self.roles, self.env = name, roles, env
+        self.port = free_port()
+        self.log = log_dir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                [*COMMAND, "serve", "--role", self.roles, "--host", "127.0.0.1",
+                 "--port", str(self.port)],
+                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+
+    def wait_healthy(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"{self.name} died:\n{self.tail()}"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"{self.name} did not start:\n{self.tail()}")
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from campus_safety.devices import liveness
-from campus_safety.gateway.mqtt import start_mqtt
+from campus_safety.gateway.mqtt_adoption import start_consumer
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
-        subscriber = start_mqtt(url)
+        subscriber = start_consumer(url)
         self.stdout.write(f"mqtt: subscribing {subscriber.config.subscription} (Ctrl-C to stop)")
         try:
             while not stop.wait(report_every):
