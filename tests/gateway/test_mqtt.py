@@ -188,6 +188,59 @@ def test_the_topic_must_name_a_device_and_a_known_kind():
             parse_topic(bad)
 
 
+def test_heartbeats_are_counted_as_the_full_path_counts_them(mqtt, live):
+    """The keepalive fast path accepts what ingestion accepts and leaves the rest to it:
+    a bad body is invalid, an unknown device or one of another protocol is rejected,
+    and only the good ones' devices are seen."""
+    device = DeviceFactory(protocol="mqtt")
+    sip_device = DeviceFactory(protocol="gb28181")
+    subscriber = mqtt.start()
+    publisher = mqtt.publisher()
+    good = json.dumps({"event_id": "hb-1", "ts": TS})
+    sent = [
+        (mqtt.topic(device, "heartbeat"), good),
+        (mqtt.topic(device, "heartbeat"), b""),
+        (mqtt.topic(device, "heartbeat"), b"{not json"),
+        (mqtt.topic(device, "heartbeat"), json.dumps({"device_id": sip_device.device_id})),
+        (mqtt.topic(device, "heartbeat"), json.dumps({"ts": "2026-03-02T08:15:00"})),
+        (mqtt.topic(sip_device, "heartbeat"), good),
+        (f"{mqtt.root}/37140200111347999999/heartbeat", good),
+    ]
+    for topic, body in sent:
+        publisher.publish(topic, body)
+    assert eventually(lambda: subscriber.metrics["acked"] == len(sent))
+    counts = subscriber.metrics.snapshot()
+    assert (counts["accepted"], counts["invalid"], counts["rejected"]) == (2, 3, 2)
+    assert set(live.store.snapshot()[0]) == {device.device_id}
+    assert not DeviceEvent.objects.exists()
+
+
+def test_a_burst_with_a_message_larger_than_a_read_is_taken_whole(mqtt, live):
+    """Hundreds of PUBLISHes arrive in a few large reads, and one of 70 kB spans
+    several: every one is parsed, counted and acknowledged, the alarm after it stored."""
+    devices = DeviceFactory.create_batch(3, protocol="mqtt")
+    subscriber = mqtt.start()
+    publisher = mqtt.publisher()
+    infos = [
+        publisher.client.publish(
+            mqtt.topic(devices[n % 3], "heartbeat"),
+            json.dumps({"event_id": f"hb-{n}", "ts": TS}),
+            qos=1,
+        )
+        for n in range(300)
+    ]
+    big = alarm_body("too-big", description="x" * 70_000)
+    infos.append(publisher.client.publish(mqtt.topic(devices[0], "alarm"), big, qos=1))
+    infos.append(publisher.client.publish(mqtt.topic(devices[1], "alarm"), alarm_body("after"), 1))
+    for info in infos:
+        info.wait_for_publish(10)
+    assert eventually(lambda: subscriber.metrics["acked"] == 302, timeout=15)
+    counts = subscriber.metrics.snapshot()
+    assert (counts["received"], counts["accepted"], counts["invalid"]) == (302, 301, 1)
+    assert AlarmEvent.objects.filter(event_id="after").count() == 1
+    assert set(live.store.snapshot()[0]) == {d.device_id for d in devices}
+
+
 def hold_alarm_inserts(device, event_id: str):
     """Keep the database from committing this alarm: an uncommitted row with the same
     key (PostgreSQL makes the second insert wait; SQLite reports the table locked)."""

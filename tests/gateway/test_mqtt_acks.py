@@ -11,11 +11,12 @@ import pytest
 from campus_safety.gateway.mqtt import MqttConfig, MqttSubscriber
 from campus_safety.simulator.mqtt_devices import _remaining_length
 
+TOPIC = b"campus/v1/37140200111347000001/heartbeat"
 
-def message(mid: int, qos: int = 1) -> paho.MQTTMessage:
-    received = paho.MQTTMessage(mid, b"campus/v1/37140200111347000001/heartbeat")
-    received.qos = qos
-    return received
+
+def message(generation: int, mid: int, qos: int = 1) -> tuple[int, int, int, bytes, bytes]:
+    """What the network thread hands the worker (``mqtt.Incoming``)."""
+    return (generation, mid, qos, TOPIC, b"")
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def subscriber(monkeypatch):
 
 def test_a_batch_is_acknowledged_in_one_write_in_arrival_order(subscriber):
     subscriber._generation = 3
-    subscriber._ack([(3, message(7)), (3, message(5)), (3, message(9, qos=0)), (2, message(1))])
+    subscriber._ack([message(3, 7), message(3, 5), message(3, 9, qos=0), message(2, 1)])
     assert len(subscriber.queued) == 1
     command, packets, _mid, _qos = subscriber.queued[0]
     assert command == paho.PUBACK
@@ -44,7 +45,7 @@ def test_a_batch_is_acknowledged_in_one_write_in_arrival_order(subscriber):
 
 
 def test_a_batch_with_nothing_to_acknowledge_writes_nothing(subscriber):
-    subscriber._ack([(subscriber._generation, message(3, qos=0))])
+    subscriber._ack([message(subscriber._generation, 3, qos=0)])
     assert subscriber.queued == [] and subscriber.metrics["acked"] == 0
 
 

@@ -16,8 +16,12 @@
 * Reconnects with backoff after the broker restarts; a database outage holds the
   acknowledgements back and retries, it does not drop messages.
 
-The network loop runs in paho's thread and only hands messages over; ingestion runs in
-one worker thread (sync ORM), which acknowledges a whole batch in one write.
+The network loop runs in paho's thread and only hands messages over (``mqtt_client``:
+buffered reads, a PUBLISH handed over as bytes); ingestion runs in one worker thread
+(sync ORM), which acknowledges a whole batch in one write. A heartbeat whose body is
+certainly valid (``mqtt_heartbeat``) takes a short way: the device looked up in memory
+and its last-seen time recorded, as ``ingest_batch`` would, without building an event;
+any other message, or a heartbeat the short way is unsure of, takes the full path.
 """
 
 from __future__ import annotations
@@ -40,10 +44,15 @@ from django.db import DatabaseError, close_old_connections, connection
 from campus_safety.devices import liveness
 from campus_safety.gateway import committer, contract, ingest
 from campus_safety.gateway.contract import TOPIC_ROOT
+from campus_safety.gateway.mqtt_client import BufferedClient
+from campus_safety.gateway.mqtt_heartbeat import is_valid_heartbeat
 
 log = logging.getLogger(__name__)
 
 _PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet ID
+# what the network thread hands the worker: (connection generation, packet ID, QoS,
+# topic, payload) — topic and payload as the bytes that came in
+Incoming = tuple[int, int, int, bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -171,7 +180,7 @@ class MqttSubscriber:
     def __init__(self, config: MqttConfig) -> None:
         self.config = config
         self.metrics = Metrics()
-        self._queue: queue.SimpleQueue[tuple[int, paho.MQTTMessage]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Incoming] = queue.SimpleQueue()
         self._generation = 0  # bumped per connection: stale message IDs are never acked
         self._connected = threading.Event()
         self._subscribed = threading.Event()
@@ -182,12 +191,13 @@ class MqttSubscriber:
 
     def _make_client(self) -> paho.Client:
         config = self.config
-        client = paho.Client(
+        client = BufferedClient(
             callback_api_version=paho.CallbackAPIVersion.VERSION2,
             client_id=config.client_id,
             clean_session=False,
             protocol=paho.MQTTv311,
             manual_ack=True,
+            on_publish_raw=self._on_publish,
         )
         if config.username:
             client.username_pw_set(config.username, config.password or None)
@@ -263,9 +273,16 @@ class MqttSubscriber:
             self.metrics.add("disconnects")
             log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
 
-    def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+    def _on_publish(self, topic: bytes, payload: bytes, qos: int, mid: int) -> None:
+        """Every QoS 0/1 PUBLISH (``BufferedClient``): counted and handed to the worker."""
         self.metrics.count_received()
-        self._queue.put((self._generation, message))
+        self._queue.put((self._generation, mid, qos, topic, payload))
+
+    def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
+        """What paho itself delivers (QoS 2, which devices do not use)."""
+        self.metrics.count_received()
+        self._queue.put((self._generation, message.mid, message.qos, message._topic,
+                         message.payload))  # fmt: skip
 
     # --- the worker (one thread, in order) ---
 
@@ -288,27 +305,46 @@ class MqttSubscriber:
                 self._ack(batch)
         connection.close()  # this thread's connection
 
-    def _handle(self, batch: list[tuple[int, paho.MQTTMessage]]) -> None:
+    def _handle(self, batch: list[Incoming]) -> None:
         messages = []
         root = self.config.topic_root
-        invalid = 0
-        for _generation, message in batch:
+        invalid = accepted = 0
+        limit = settings.INGEST_MAX_EVENT_BYTES
+        live = liveness.default()
+        for _generation, _mid, _qos, raw_topic, payload in batch:
             try:
-                device_id, kind = parse_topic(message.topic, root)
-                messages.append(ingest.parse_json_event(device_id, kind, message.payload, "mqtt"))
+                topic = raw_topic.decode()
+            except UnicodeDecodeError:
+                topic = raw_topic.decode(errors="replace")
+                invalid += 1
+                self._quiet_log.warning("bad MQTT message on %s: topic is not UTF-8", topic)
+                continue
+            try:
+                device_id, kind = parse_topic(topic, root)
+                if (
+                    kind == "heartbeat"
+                    and is_valid_heartbeat(device_id, payload, limit)
+                    and live.record_keepalive(device_id, protocol="mqtt")
+                ):
+                    accepted += 1  # as ingest_batch: last-seen recorded, nothing stored
+                    continue
+                messages.append(ingest.parse_json_event(device_id, kind, payload, "mqtt"))
             except ingest.InvalidEvent as exc:
                 invalid += 1
-                self._quiet_log.warning("bad MQTT message on %s: %s", message.topic, exc.reason)
+                self._quiet_log.warning("bad MQTT message on %s: %s", topic, exc.reason)
         if invalid:
             self.metrics.add("invalid", invalid)
-        results = self._ingest(messages)
-        if results is None:
-            return  # stopping while the database was away: leave it to redelivery
         outcomes: Counter[str] = Counter()
-        for result in results:
-            outcomes[result.outcome] += 1
-            if result.outcome == ingest.REJECTED:
-                self._quiet_log.warning("MQTT event rejected: %s", result.reason)
+        if accepted:
+            outcomes[ingest.ACCEPTED] = accepted
+        if messages:
+            results = self._ingest(messages)
+            if results is None:
+                return  # stopping while the database was away: leave it to redelivery
+            for result in results:
+                outcomes[result.outcome] += 1
+                if result.outcome == ingest.REJECTED:
+                    self._quiet_log.warning("MQTT event rejected: %s", result.reason)
         self.metrics.add_all(outcomes)
         self._ack(batch)
 
@@ -333,20 +369,20 @@ class MqttSubscriber:
                     return None
                 delay = min(delay * 2, 10.0)
 
-    def _ack(self, batch: list[tuple[int, paho.MQTTMessage]]) -> None:
+    def _ack(self, batch: list[Incoming]) -> None:
         """PUBACK the batch, in the order it came in. ``client.ack`` writes each PUBACK
         on its own and wakes paho's thread for it (a send per message); here the batch's
         PUBACKs go out as one write. QoS 2 (not used by devices) keeps ``client.ack``."""
         generation = self._generation  # stale message IDs are never acked
         pubacks = bytearray()
         count = 0
-        for message_generation, message in batch:
-            if message.qos == 0 or message_generation != generation:
+        for message_generation, mid, qos, _topic, _payload in batch:
+            if qos == 0 or message_generation != generation:
                 continue
-            if message.qos == 1:
-                pubacks += _PUBACK.pack(paho.PUBACK, 2, message.mid)
+            if qos == 1:
+                pubacks += _PUBACK.pack(paho.PUBACK, 2, mid)
             else:
-                self.client.ack(message.mid, message.qos)
+                self.client.ack(mid, qos)
             count += 1
         if pubacks:
             self._send_raw(bytes(pubacks))

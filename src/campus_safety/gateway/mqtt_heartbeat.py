@@ -1,0 +1,67 @@
+"""The MQTT keepalive fast path's check: is this heartbeat body certainly valid?
+
+At thousands of keepalives a second per consumer, building a ``DeviceMessage`` for each
+heartbeat (a fresh JSON decoder, the field checks, a dataclass, a trip through
+``ingest_batch``) cost about as much as the rest of the consumer. A heartbeat writes no
+row: once its body is valid, all that is left is "is the device known, and does it
+speak MQTT" and a last-seen time in memory.
+
+``is_valid_heartbeat`` answers True only for a body that ``ingest.parse_json_event``
+accepts as a heartbeat (ARCHITECTURE.md §5, docs/devices.md): empty, or a UTF-8 JSON
+object within the size limit whose ``event_id`` (optional) is 1–64 characters without
+control characters, whose ``ts`` (optional) is RFC 3339 with an offset, and whose
+``device_id`` (optional) is the sender's. Anything it is not sure of — another type
+where the contract allows one, another encoding, any error — is False, and the caller
+takes the full path, which gives the same answer and its reason. Pure: no Django.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"JSON {name} is not allowed")
+
+
+_DECODE = json.JSONDecoder(parse_constant=_no_constants).decode  # one decoder, reused
+
+
+def is_valid_heartbeat(device_id: str, body: bytes, limit: int) -> bool:
+    """True if ``body`` is certainly a valid heartbeat from ``device_id`` (at most
+    ``limit`` bytes); False means "take the full path", not necessarily "invalid"."""
+    if not body.strip():
+        return True
+    # '{' then a non-NUL byte: what json.loads would decode as UTF-8 (not UTF-16/32)
+    if len(body) > limit or body[:1] != b"{" or body[1:2] == b"\x00":
+        return False
+    try:
+        data = _DECODE(body.decode())
+    except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
+        return False
+    if type(data) is not dict:
+        return False
+    claimed = data.get("device_id")
+    if claimed is not None and claimed != device_id:
+        return False
+    if "event_id" in data:
+        event_id = data["event_id"]
+        if type(event_id) is not str or not 1 <= len(event_id) <= 64:
+            return False
+        if _CONTROL.search(event_id):
+            return False
+    if "ts" in data:
+        ts = data["ts"]
+        if type(ts) is not str or not 10 <= len(ts) <= 40:
+            return False
+        try:
+            parsed = dt.datetime.fromisoformat(ts)
+        except ValueError:
+            return False
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            return False
+    return True
