@@ -16,7 +16,7 @@ within a second of the last send. Printed: the highest sustained rate of each si
 per message of the receiving processes (from /proc), and the platform : peer ratios.
 
     .venv/bin/python bench/keepalive_peer.py [--devices 20000] [--seconds 10]
-        [--rates 5000,10000,15000,20000,30000,40000]
+        [--rates 5000,10000,15000,20000,30000,40000] [--only sip|mqtt]
 """
 
 from __future__ import annotations
@@ -67,8 +67,9 @@ DOMAIN = "3714000000"
 PEER_ROOT = "peer/v1"  # the C subscriber's topics: the platform subscribes to campus/v1
 
 
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds of ``root`` and its children (Kamailio forks its workers)."""
+def process_tree_cpu(root: int, part: slice = slice(11, 13)) -> float:
+    """CPU seconds of ``root`` and its children (Kamailio forks its workers): user and
+    system time, or ``part`` of them (``USER``, ``SYSTEM``)."""
     total = 0.0
     pids = [root]
     children = Path(f"/proc/{root}/task/{root}/children")
@@ -79,8 +80,11 @@ def process_tree_cpu(root: int) -> float:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total += sum(int(ticks) for ticks in fields[part]) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+USER, SYSTEM = slice(11, 12), slice(12, 13)
 
 
 class Kamailio:
@@ -148,15 +152,18 @@ class CSubscriber:
         self.process.wait(10)
 
 
-def step_figures(rate: float, sent: int, done: int, window: float, cpu: float, seconds: float):
+def step_figures(rate: float, sent: int, done: int, window: float, cpu: float, seconds: float,
+                 system: float = float("nan")):  # fmt: skip
     return {
         "offered": rate, "sent": sent, "processed": done, "rate": done / window,
         "cpu": 100 * cpu / window, "sustained": is_sustained(sent, done, window, seconds),
+        "per": 1e6 * cpu / max(done, 1), "system": 1e6 * system / max(done, 1),
     }  # fmt: skip
 
 
 async def sip_peer_phase(fleet, devices: list, peer: Kamailio, rate: float, seconds: float):
     cpu0, t0 = peer.cpu_seconds(), time.monotonic()
+    system0 = process_tree_cpu(peer.process.pid, SYSTEM)
     answered, last = [0], [t0]
 
     def done(response: bytes | None) -> None:
@@ -170,7 +177,8 @@ async def sip_peer_phase(fleet, devices: list, peer: Kamailio, rate: float, seco
         await asyncio.sleep(0.1)
     window = max(last[0], send_end) - t0
     cpu = peer.cpu_seconds() - cpu0
-    return step_figures(rate, sent, answered[0], window, cpu, seconds)
+    system = process_tree_cpu(peer.process.pid, SYSTEM) - system0
+    return step_figures(rate, sent, answered[0], window, cpu, seconds, system)
 
 
 async def mqtt_peer_phase(mqtt, ids: list, peer: CSubscriber, rate: float, seconds: float):
@@ -185,20 +193,32 @@ async def mqtt_peer_phase(mqtt, ids: list, peer: CSubscriber, rate: float, secon
     return step_figures(rate, sent, delivered, window, cpu, seconds)
 
 
+async def platform_costs(platform: Platform, phase) -> dict:
+    """``phase`` (keepalive.sip_phase or mqtt_phase) with the platform's CPU per message
+    and the system part of it."""
+    system0 = process_tree_cpu(platform.process.pid, SYSTEM)
+    step = await phase
+    system = process_tree_cpu(platform.process.pid, SYSTEM) - system0
+    processed = max(step["processed"], 1)
+    window = step["processed"] / step["rate"] if step["rate"] else 1.0
+    return {**step, "per": step["cpu"] * window * 10_000 / processed,
+            "system": 1e6 * system / processed}  # fmt: skip
+
+
 async def steps(rates: list[float], label: str, measure) -> dict:
     """Each rate while sustained; the highest sustained step (else the first)."""
     done = []
     for rate in rates:
         step = await measure(rate)
         done.append(step)
-        per = step["cpu"] * 10_000 / max(step["rate"], 1)  # µs of CPU per message
         print(f"  {label} at {rate:,.0f}/s: {step['processed']:,} of {step['sent']:,} "
-              f"({step['rate']:,.0f}/s), CPU {step['cpu']:.0f}% of a core, ~{per:.0f} µs each"
+              f"({step['rate']:,.0f}/s), CPU {step['cpu']:.0f}% of a core, ~{step['per']:.0f} µs "
+              f"each (system {step['system']:.0f} µs)"
               + ("" if step["sustained"] else ": not sustained"))  # fmt: skip
         if not step["sustained"]:
             break
     kept = [s for s in done if s["sustained"]]
-    return kept[-1] if kept else {**done[0], "rate": 0.0}
+    return kept[-1] if kept else {**done[0], "rate": 0.0}  # ("per": that step's CPU)
 
 
 async def drive(args, platform: Platform, peer: Kamailio, broker: Broker) -> dict[str, dict]:
@@ -206,12 +226,20 @@ async def drive(args, platform: Platform, peer: Kamailio, broker: Broker) -> dic
 
     django.setup()
     from campus_safety.simulator.bench_devices import bench_ids
-    from campus_safety.simulator.mqtt_devices import RawMqttFleet
-    from campus_safety.simulator.sip_devices import SipDevice, SipFleet, SipTarget
+    from campus_safety.simulator.sip_devices import SipDevice
 
     ids = bench_ids(args.devices)
     devices = [SipDevice(device_id, "") for device_id in ids]
     figures: dict[str, dict] = {}
+    if "sip" in args.only:
+        await sip_figures(args, devices, platform, peer, figures)
+    if "mqtt" in args.only:
+        await mqtt_figures(args, ids, platform, broker, figures)
+    return figures
+
+
+async def sip_figures(args, devices: list, platform: Platform, peer: Kamailio, figures: dict):
+    from campus_safety.simulator.sip_devices import SipFleet, SipTarget
 
     # GB/T 28181 — the peer first: it needs no registration
     kam = SipFleet(SipTarget("127.0.0.1", peer.port, PLATFORM_ID, DOMAIN, PASSWORD), devices,
@@ -241,10 +269,16 @@ async def drive(args, platform: Platform, peer: Kamailio, broker: Broker) -> dic
 
     async def platform_step(rate: float) -> dict:
         fleet.stats.clear()
-        return await sip_phase(fleet, devices, platform, rate, args.seconds)
+        return await platform_costs(
+            platform, sip_phase(fleet, devices, platform, rate, args.seconds)
+        )
 
     figures["sip platform"] = await steps(args.rates, "platform (GB28181)", platform_step)
     fleet.close()
+
+
+async def mqtt_figures(args, ids: list, platform: Platform, broker: Broker, figures: dict):
+    from campus_safety.simulator.mqtt_devices import RawMqttFleet
 
     # MQTT — the C subscriber first, on topics of its own (the platform sees none)
     to_peer = RawMqttFleet(broker.url, connections=4, client_prefix=f"cs-bench-p{os.getpid()}",
@@ -269,10 +303,9 @@ async def drive(args, platform: Platform, peer: Kamailio, broker: Broker) -> dic
     await asyncio.sleep(DIRECTORY_REFRESH + 3)  # the platform's directory picks it up
     figures["mqtt platform"] = await steps(
         args.rates, "platform (MQTT)   ",
-        lambda rate: mqtt_phase(mqtt, ids, platform, rate, args.seconds),
+        lambda rate: platform_costs(platform, mqtt_phase(mqtt, ids, platform, rate, args.seconds)),
     )  # fmt: skip
     mqtt.close()
-    return figures
 
 
 def main() -> None:
@@ -280,7 +313,9 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=20_000)
     parser.add_argument("--rates", default="5000,10000,15000,20000,30000,40000")
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--only", default="sip,mqtt", help="sip, mqtt or both")
     args = parser.parse_args()
+    args.only = set(args.only.split(","))
     args.rates = [float(rate) for rate in args.rates.split(",")]
     args.devices = min(args.devices, 100_000)
     args.seconds = min(args.seconds, 60)
@@ -308,8 +343,10 @@ def main() -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
     print("highest sustained (platform : peer):")
     for protocol, name in (("sip", "GB/T 28181 vs Kamailio"), ("mqtt", "MQTT vs mosquitto_sub")):
+        if protocol not in args.only:
+            continue
         mine, theirs = figures[f"{protocol} platform"], figures[f"{protocol} peer"]
-        cost = [s["cpu"] * 10_000 / max(s["rate"], 1) for s in (mine, theirs)]
+        cost = [s["per"] for s in (mine, theirs)]
         ratio = mine["rate"] / theirs["rate"] if theirs["rate"] else float("nan")
         print(f"  {name:24s} {mine['rate']:8,.0f}/s : {theirs['rate']:8,.0f}/s = {ratio:.2f}; "
               f"CPU per message {cost[0]:.0f} µs : {cost[1]:.0f} µs")  # fmt: skip

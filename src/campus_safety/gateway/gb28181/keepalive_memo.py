@@ -27,30 +27,61 @@ class KeepaliveMemo:
     """One keepalive shape per registered device (its latest), bounded in number.
 
     Kept per device, not per body: a device that varies its bodies only replaces its
-    own entry, so memory follows the number of devices, whatever they send."""
+    own entry, so memory follows the number of devices, whatever they send.
+
+    A shape is the body's bytes before and after the SN digits. A body is of that shape
+    when it is the one before with other digits (1 to 18) between the two: that body's
+    first ``<SN>…</SN>`` is then at the same place (the one before had a single ``<sn``
+    in any case, at the end of the bytes before), so this is the test "the body without
+    its SN digits is the one before without its" done without a search or a copy."""
 
     def __init__(self, max_entries: int = 100_000) -> None:
         self.max_entries = max_entries
-        # device → (body without the SN digits, (root, cmd_type, device_id, status,
-        # other top-level fields))
-        self._entries: OrderedDict[str, tuple[bytes, _Known]] = OrderedDict()
+        # device → (bytes before the SN digits, bytes after, (root, cmd_type, device_id,
+        # status, other top-level fields))
+        self._entries: OrderedDict[str, tuple[bytes, bytes, _Known]] = OrderedDict()
         self.hits = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def _digits(self, data: bytes, sender: str) -> tuple[bytes, _Known] | None:
+        """The SN digits and the known shape when ``data`` is the sender's keepalive of
+        the shape before."""
+        known = self._entries.get(sender)
+        if known is None or len(data) > MAX_BODY:
+            return None
+        prefix, suffix, shape = known
+        digits = data[len(prefix) : len(data) - len(suffix)]
+        if (
+            0 < len(digits) <= 18
+            and digits.isdigit()  # bytes: ASCII digits only
+            and data.startswith(prefix)
+            and data.endswith(suffix)
+        ):
+            return digits, shape
+        return None
+
+    def is_keepalive(self, data: bytes, sender: str) -> bool:
+        """Whether ``parse(data, sender)`` would answer a Keepalive from the memo (the
+        keepalive fast path needs no message, only this). Not counted in ``hits``: the
+        caller counts it when it takes the keepalive as ``parse`` would have."""
+        return self._digits(data, sender) is not None
+
     def parse(self, data: bytes, sender: str | None = None) -> manscdp.Message:
         """``manscdp.parse(data)``; the keepalive of ``sender`` (a registered device)
         without parsing when it has the shape of the one before (its ``tree`` is then
         None: nothing reads a keepalive's tree)."""
-        if not sender or len(data) > MAX_BODY or (match := _SN_ELEMENT.search(data)) is None:
+        if not sender or len(data) > MAX_BODY:
+            return manscdp.parse(data)
+        found = self._digits(data, sender)
+        if found is not None:
+            self.hits += 1
+            return _keepalive(found[1], found[0].decode("ascii"))
+        match = _SN_ELEMENT.search(data)
+        if match is None:
             return manscdp.parse(data)
         digits = match.group(1)
-        key = data[: match.start(1)] + data[match.end(1) :]
-        known = self._entries.get(sender)
-        if known is not None and known[0] == key:
-            self.hits += 1
-            return _keepalive(known[1], digits.decode("ascii"))
         message = manscdp.parse(data)
         if (
             isinstance(message, manscdp.Keepalive)
@@ -61,7 +92,7 @@ class KeepaliveMemo:
                 self._entries.popitem(last=False)  # the oldest device
             fields = {k: v for k, v in message.fields.items() if k != "SN"}  # never mutated
             shape = (message.root, message.cmd_type, message.device_id, message.status, fields)
-            self._entries[sender] = (key, shape)
+            self._entries[sender] = (data[: match.start(1)], data[match.end(1) :], shape)
         return message
 
 

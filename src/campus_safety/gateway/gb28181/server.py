@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from campus_safety.devices.identifiers import InvalidDeviceId, validate_device_id
-from campus_safety.gateway.gb28181 import digest, manscdp, sip
+from campus_safety.gateway.gb28181 import digest, manscdp, plain_message, sip
 from campus_safety.gateway.gb28181.dialogs import MediaDialogs
 from campus_safety.gateway.gb28181.interface import (
     CatalogResult,
@@ -52,6 +52,7 @@ from campus_safety.gateway.gb28181.transactions import (
     IN_PROGRESS,
     REBUILD_200,
     ResponseCache,
+    derive_to_tag,
     to_tag,
     transaction_key,
 )
@@ -133,6 +134,10 @@ class Gb28181Server:
         # transaction cache), whole responses but bounded.
         self._replies = ResponseCache(ttl=16 * self.config.t1, max_entries=100_000)
         self.keepalive_bodies = KeepaliveMemo()  # one shape per device (keepalive_memo.py)
+        # the keepalive fast path (_keepalive) adds the User-Agent line to its answers;
+        # one the general path would refuse to send turns the fast path off
+        user_agent = f"User-Agent: {self.config.user_agent}"
+        self._fast_extra = None if sip._CONTROL.search(user_agent) else user_agent + "\r\n"
         self._limiter = RateLimiter(self.config.rate_per_second, self.config.rate_burst)
         self._limited = self.config.rate_per_second > 0
         self._client: dict[str, asyncio.Future] = {}
@@ -293,6 +298,8 @@ class Gb28181Server:
                 self.stats["retransmissions"] += 1
                 channel.send(reply)
                 return
+        if type(data) is bytes and self._fast_extra is not None and self._keepalive(data, channel):
+            return
         try:
             message = sip.parse_message(data, max_size=self.config.max_message_bytes)
         except sip.SipParseError as exc:
@@ -315,6 +322,60 @@ class Gb28181Server:
             self._on_response(message)
         else:
             self._on_request(message, channel, data)
+
+    def _keepalive(self, data: bytes, channel: Channel) -> bool:
+        """The fast path of a registered device's keepalive: what ``_on_request`` and
+        ``_message`` do with it, without a ``SipRequest`` or a ``manscdp.Message``.
+        False, having changed nothing, for anything else (the general path takes it):
+        a message that is not plain (``plain_message.read``), a sender without a live
+        registration from this address, a Content-Type without xml, a body that is not
+        the sender's keepalive of the shape before (``KeepaliveMemo.is_keepalive``)."""
+        message = plain_message.read(data, self.config.max_message_bytes)
+        if message is None:
+            return False
+        remote = channel.remote
+        sender = message.sender
+        registration = self.registration(sender)
+        if registration is None or registration.channel.remote.host != remote.host:
+            return False
+        if message.content_type and "xml" not in message.content_type:
+            return False
+        if not self.keepalive_bodies.is_keepalive(message.body, sender):
+            return False
+        source = (remote.host, remote.port)
+        key = message.transaction_key(source)
+        cached = self._responses.begin(key, time.monotonic())
+        if cached is not None:  # as _on_request: a resend of a transaction answered
+            self.stats["retransmissions"] += 1
+            if cached == REBUILD_200:
+                self._keepalive_ok(message, data, channel, key)
+            elif cached != IN_PROGRESS:
+                channel.send(cached)
+            return True
+        self.keepalive_bodies.hits += 1
+        if registration.channel.remote != remote or not registration.channel.is_open():
+            registration.channel = channel  # NAT rebinding or a new TCP connection
+        self.stats["keepalives"] += 1
+        try:
+            self.interface.on_keepalive(sender, remote)
+        except Exception:
+            log.exception("GB28181: on_keepalive failed for %s", sender)
+        self._keepalive_ok(message, data, channel, key)
+        return True
+
+    def _keepalive_ok(
+        self, message: plain_message.PlainMessage, raw: bytes, channel: Channel, key: Any
+    ) -> None:
+        """``respond(200)`` of ``_on_request`` for the fast path."""
+        remote = channel.remote
+        source = (remote.host, remote.port)
+        tag = derive_to_tag(message.call_id, message.from_tag, message.cseq_number)
+        data = message.ok(tag, source, self._fast_extra or "")
+        now = time.monotonic()
+        self._responses.finish(key, REBUILD_200, now)
+        if remote.transport == "udp":
+            self._replies.finish((raw, remote.host, remote.port), data, now)
+        channel.send(data)
 
     def _on_response(self, response: sip.SipResponse) -> None:
         try:

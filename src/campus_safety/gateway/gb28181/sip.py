@@ -771,12 +771,12 @@ def _header_lines(headers: Iterable[tuple[str, str]]) -> list[str]:
 _RPORT = re.compile(r";\s*rport(?=;|$)", re.IGNORECASE)
 
 
-def _top_via_with_received(request: SipRequest, line: str, received: tuple[str, int] | None) -> str:
-    """RFC 3261 18.2.1 / RFC 3581: record where the request really came from."""
+def top_via_with_received(line: str, via: Via, received: tuple[str, int] | None) -> str:
+    """RFC 3261 18.2.1 / RFC 3581: record where the request really came from, in the
+    first Via line (``via``: its first value, parsed)."""
     if received is None:
         return line
     values = split_list(line)
-    via = request.top_via
     top = values[0]
     wants_received = via.host != received[0] or "rport" in via.params
     if wants_received and "received" not in via.params:
@@ -804,7 +804,7 @@ def build_response(
         if name == "Via":
             if first_via:
                 with contextlib.suppress(SipParseError):
-                    value = _top_via_with_received(request, value, received)
+                    value = top_via_with_received(value, request.top_via, received)
                 first_via = False
             out.append((name, value))
     for name in ("From", "To", "Call-ID", "CSeq"):

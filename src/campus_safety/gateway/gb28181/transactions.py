@@ -41,7 +41,13 @@ def transaction_key(request: SipRequest, source: tuple[str, int]) -> Hashable:
 
 def to_tag(request: SipRequest) -> str:
     """Our To tag, derived from the request so a rebuilt answer is byte-identical."""
-    seed = f"{request.call_id}|{request.from_.tag}|{request.cseq.number}".encode()
+    return derive_to_tag(request.call_id, request.from_.tag, request.cseq.number)
+
+
+def derive_to_tag(call_id: str, from_tag: str | None, cseq_number: int) -> str:
+    """``to_tag`` from the three values it depends on (the keepalive fast path has no
+    ``SipRequest``)."""
+    seed = f"{call_id}|{from_tag}|{cseq_number}".encode()
     return hashlib.blake2s(seed, digest_size=5).hexdigest()
 
 
