@@ -25,7 +25,8 @@ from campus_safety.hazards.models import Hazard
 from campus_safety.orgs.models import School
 from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn, TourRound
 
-VERSION = "2026.3"  # 2026.3: alarm tests within a quarter; a day in progress judged so far
+VERSION = "2026.4"  # 2026.4: picture quality judged by the share of faulty cameras (完好率)
+# 2026.3: alarm tests within a quarter; a day in progress judged so far
 # 2026.2: gate registers weigh 5 (taken from cameras offline > 24 h)
 ONLINE_RATE = 0.9  # devices online at inspection time
 OFFLINE_HOURS = 24  # a camera offline longer than this fails the school
@@ -39,6 +40,12 @@ SCHOOL_DAY_ENDS = dt.time(18)  # gate registers of a day in progress judged from
 REQUIRED_AREAS = (KeyArea.OUTSIDE_GATE, KeyArea.ENTRANCE, KeyArea.GATE_ROOM)
 BOARDING_AREAS = (KeyArea.DORMITORY,)
 KINDERGARTEN_AREAS = (KeyArea.KINDERGARTEN_ROOMS,)
+# Picture quality (视频图像完好率 ≥ 90 %): a school fails when more than this share of
+# its cameras show a faulty picture, as the online rate allows a tenth offline. One
+# blurred camera among sixteen is a repair job (the camera's page and the VQD page list
+# it), not a failed day: with any fault failing, about 65 % of the demo's schools failed
+# the item every day, and the board could not tell the worst from the rest.
+VIDEO_FAULT_SHARE = 0.1
 ROUND_DONE = (TourRound.Status.COMPLETE, TourRound.Status.LATE, TourRound.Status.WRONG_ORDER)
 
 
@@ -237,15 +244,18 @@ def _gate_registers(ctx: Context) -> Failures:
 
 
 def _video_quality(ctx: Context) -> Failures:
-    from campus_safety.inspections.models import CameraQuality
-
+    faulty = Q(quality__isnull=False) & ~Q(quality__faults=[])  # its last picture is faulty
     rows = (
-        CameraQuality.objects.filter(school__isnull=False)
-        .exclude(faults=[])
+        Device.objects.filter(kind=Device.Kind.CAMERA, school__isnull=False, is_approved=True)
         .values("school")
-        .annotate(n=Count("id"))
+        .annotate(total=Count("id"), faulty=Count("id", filter=faulty))
+        .filter(faulty__gt=0)
     )
-    return {row["school"]: (row["n"], str(row["n"])) for row in rows}
+    return {
+        row["school"]: (row["faulty"], f"{row['faulty']}/{row['total']}")
+        for row in rows
+        if row["faulty"] / row["total"] > VIDEO_FAULT_SHARE
+    }
 
 
 ITEMS: tuple[Item, ...] = (
@@ -322,8 +332,9 @@ ITEMS: tuple[Item, ...] = (
         "video_quality",
         _("Camera picture quality"),
         _(
-            "No camera's last snapshot shows a picture fault (no signal, blur, too dark or "
-            "bright, colour cast, noise, frozen, covered, moved)."
+            "At most one camera in ten shows a picture fault in its last snapshot (no "
+            "signal, blur, too dark or bright, colour cast, noise, frozen, covered, moved): "
+            "picture quality of at least 90 per cent."
         ),
         5,
         _video_quality,
