@@ -6,10 +6,13 @@ byte at a time, then the rest) after a ``select`` of its own, then builds an
 and matches the topic against the callbacks under two locks. At 10,000 keepalives a
 second that was most of the consumer's network thread. ``BufferedClient``:
 
-* reads the socket in large chunks and hands paho its one-byte and rest-of-packet reads
-  from that buffer, draining every complete packet before going back to ``select``;
-* gives each MQTT 3.1.1 PUBLISH at QoS 0 or 1 straight to ``on_publish_raw(topic bytes,
-  payload bytes, qos, packet ID)`` — no message object, no callback matching.
+* reads the socket in large chunks and drains every complete packet in the chunk before
+  going back to ``select``;
+* takes each whole MQTT 3.1.1 PUBLISH at QoS 0 or 1 out of that buffer itself and gives
+  it straight to ``on_publish_raw(topic bytes, payload bytes, qos, packet ID)`` — no
+  message object, no callback matching, no packet state;
+* lets paho read any other packet, or one cut by the end of a read, through the same
+  buffer (its one-byte and rest-of-packet reads are served from it).
 
 Everything else (CONNACK, SUBACK, PINGRESP, QoS 2, MQTT 5, reconnects, TLS, the
 keepalive timer) stays paho's own code. Acknowledging is the caller's (``manual_ack``).
@@ -18,6 +21,7 @@ Pure: no Django.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import paho.mqtt.client as paho
@@ -55,12 +59,53 @@ class BufferedClient(paho.Client):
         return max(0, len(self._read_buffer) - self._read_at)
 
     def loop_read(self, max_packets: int = 1) -> paho.MQTTErrorCode:
-        """paho's, repeated while whole packets wait in the buffer: ``select`` cannot
-        see them."""
+        """paho's, then the buffer drained (``select`` cannot see what is in it): whole
+        PUBLISHes taken here, anything else read by paho."""
         rc = super().loop_read(max_packets)
         while rc == paho.MQTT_ERR_SUCCESS and self._sock is not None and self.buffered():
+            if self._in_packet["command"] == 0 and self._protocol != paho.MQTTv5:
+                self._take_publishes()
+                if not self.buffered():
+                    break
             rc = super().loop_read(max_packets)
         return rc
+
+    def _take_publishes(self) -> None:
+        """Hand over the whole QoS 0/1 PUBLISHes at the front of the buffer; stop at
+        anything else (another packet type, QoS 2, one not wholly read yet, a malformed
+        one) and leave it to paho. MQTT 3.1.1 §2.2 and §3.3: a fixed header byte, the
+        remaining length (1–4 bytes of 7 bits), the topic (2-byte length), the packet ID
+        at QoS > 0, then the payload."""
+        buffer, at, size = self._read_buffer, self._read_at, len(self._read_buffer)
+        start, handle = at, self.on_publish_raw
+        while at + 2 <= size:
+            command = buffer[at]
+            if command & 0xF0 != 0x30 or command & 0x06 > 2:  # not PUBLISH at QoS 0/1
+                break
+            length, shift, pos = 0, 0, at + 1
+            while pos < size and shift < 28:
+                byte = buffer[pos]
+                pos += 1
+                length |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+            else:
+                break  # the length not wholly read yet, or longer than 4 bytes
+            end = pos + length
+            if end > size or length < 2:
+                break
+            qos = (command & 0x06) >> 1
+            topic_end = pos + 2 + (buffer[pos] << 8 | buffer[pos + 1])
+            if topic_end + 2 * qos > end:
+                break  # malformed: paho refuses it
+            mid = (buffer[topic_end] << 8 | buffer[topic_end + 1]) if qos else 0
+            handle(buffer[pos + 2 : topic_end], buffer[topic_end + 2 * qos : end], qos, mid)
+            at = end
+        if at != start:
+            self._read_at = at
+            with self._msgtime_mutex:  # paho's keepalive timer: bytes came in
+                self._last_bytes_received = time.monotonic()
 
     def _handle_publish(self) -> paho.MQTTErrorCode:
         command = self._in_packet["command"]
