@@ -15,7 +15,7 @@ from campus_safety.alarms.models import TestWindow
 from campus_safety.devices.models import Device
 from campus_safety.gate.models import VehiclePassage
 from campus_safety.hazards.models import Hazard
-from campus_safety.inspections import daily, rules
+from campus_safety.inspections import daily, notices, rules
 from campus_safety.inspections.models import CameraQuality, DailyResult, InspectionRun
 from campus_safety.patrols.models import Holiday, PeakPost, PostCheckIn, TourRound
 from campus_safety.workforce.models import Guard
@@ -231,3 +231,34 @@ def test_many_schools_need_few_queries(county, django_assert_max_num_queries):
     SchoolFactory.create_batch(30, region=county)
     with django_assert_max_num_queries(20):
         daily.score_day(DAY, timezone.now())
+
+
+def test_the_summary_report_carries_the_latest_inspected_day(
+    school, other_school, far_school, world, inspector
+):
+    """The summary's ``inspections`` block: the latest day's schools, mean score and
+    schools below 60, open notices and cameras whose last picture is faulty — of the
+    reader's schools only."""
+    from campus_safety.reports.summary import summary
+
+    daily.run_daily_inspection(DAY - dt.timedelta(days=1), NOW - dt.timedelta(days=1))
+    daily.run_daily_inspection(DAY, NOW)
+    _picture_faults(school, world["cameras"][:1])
+    _picture_faults(far_school, [camera(far_school, "entrance")])
+    notices.issue_notice(
+        inspector,
+        school=school,
+        source="daily",
+        items=[{"code": "tours", "label": "Guard tours", "detail": ""}],
+    )
+    scores = dict(DailyResult.objects.filter(day=DAY).values_list("school", "score"))
+    mine = type(school).objects.filter(pk__in=[school.pk, other_school.pk])
+    block = summary(mine)["inspections"]
+    assert block == {
+        "date": DAY.isoformat(),
+        "schools_inspected": 2,
+        "mean_score": round((scores[school.pk] + scores[other_school.pk]) / 2, 1),
+        "schools_below_60": sum(1 for pk in (school.pk, other_school.pk) if scores[pk] < 60),
+        "open_notices": 1,
+        "cameras_with_faults": 1,
+    }
