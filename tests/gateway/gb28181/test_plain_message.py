@@ -327,3 +327,46 @@ def test_the_fast_path_takes_a_registered_devices_keepalive() -> None:
     assert len(sent) == 4 and all(answer.startswith(b"SIP/2.0 200 OK\r\n") for answer in sent)
     assert [device for device, _ in platform.keepalives] == [DEVICE] * 4
     assert server.stats["keepalives"] == 4 and server.keepalive_bodies.hits == 3
+
+
+PIECE = st.text(alphabet="aZ09.-_:;=[]\"' ,~", max_size=8)
+
+
+@given(
+    transport=st.sampled_from(["UDP", "TCP", "udp", "TLS", "SCTP"]),
+    space=st.sampled_from([" ", "  ", "\t", ""]),
+    host=st.text(alphabet="aZ09.-_:[]", min_size=0, max_size=12),
+    port=st.none() | st.text(alphabet="0123456789", min_size=0, max_size=6),
+    params=st.lists(st.tuples(PIECE, st.none() | PIECE), max_size=4),
+)
+@settings(max_examples=1000, deadline=None)
+def test_a_plain_via_reads_as_parse_via_reads_it(transport, space, host, port, params):
+    value = f"SIP/2.0/{transport}{space}{host}" + ("" if port is None else f":{port}")
+    value += "".join(f";{name}" + ("" if param is None else f"={param}") for name, param in params)
+    plain = plain_message._plain_via(value)
+    if plain is None:
+        return
+    assert plain == sip.parse_via(value)
+
+
+@given(
+    display=st.sampled_from(["", '"A" ', "B "]),
+    user=st.text(alphabet="aZ09.-@", max_size=8),
+    host=st.text(alphabet="aZ09.-", min_size=1, max_size=8),
+    port=st.none() | st.integers(0, 70_000),
+    tag=st.none() | st.text(alphabet="aZ09-;=", max_size=6),
+)
+@settings(max_examples=600, deadline=None)
+def test_user_and_tag_read_as_parse_name_addr_reads_them(display, user, host, port, tag):
+    value = f"{display}<sip:{user}@{host}{'' if port is None else f':{port}'}>"
+    value += "" if tag is None else f";tag={tag}"
+    sip._NAME_ADDRS.clear()
+    try:
+        expected = sip._parse_name_addr(value)
+    except sip.SipParseError:
+        try:
+            plain_message._user_and_tag(value)
+        except sip.SipParseError:
+            return
+        raise AssertionError(f"{value!r} read by the fast path, refused by the parser") from None
+    assert plain_message._user_and_tag(value) == (expected.uri.user, expected.tag)

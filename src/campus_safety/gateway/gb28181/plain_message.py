@@ -41,6 +41,12 @@ _MAX_NAMES = 1024
 _TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 _DIGITS = re.compile(r"[0-9]{1,10}")
 _HEAD_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # sip._CONTROL_IN_HEAD
+_PARAM = r"[a-z0-9\-.!%*_+`'~]+(?:=[A-Za-z0-9\-.!%*_+`'~]+)?"  # one of sip._PLAIN_PARAMS
+# A Via as devices write it: what matches, ``sip.parse_via`` reads the same way (its
+# host, port and plain parameters), only without its general expression
+_PLAIN_VIA = re.compile(
+    rf"SIP/2\.0/(UDP|TCP) ([A-Za-z0-9.\-]+)(?::([0-9]{{1,5}}))?;({_PARAM}(?:;{_PARAM})*)"
+)
 
 
 def _name(sent: str) -> int | None:
@@ -186,13 +192,18 @@ def read(data: bytes, max_size: int = sip.MAX_MESSAGE_BYTES) -> PlainMessage | N
     if not call_id or len(call_id) > 256 or " " in call_id.strip():
         return None
     try:
-        vias = [
-            sip.parse_via(value)
-            for line in via_lines
-            for value in ([line] if "," not in line and '"' not in line else sip.split_list(line))
-        ]
-        sender_address = sip.parse_name_addr(from_)
-        to_address = sip.parse_name_addr(to)
+        top_via = _plain_via(via_lines[0]) if len(via_lines) == 1 else None
+        if top_via is None:
+            vias = [
+                sip.parse_via(value)
+                for line in via_lines
+                for value in (
+                    [line] if "," not in line and '"' not in line else sip.split_list(line)
+                )
+            ]
+            top_via = vias[0]
+        sender, from_tag = _user_and_tag(from_)
+        has_to_tag = _user_and_tag(to)[1] is not None
     except sip.SipParseError:
         return None
     content_type = first[_TYPE]
@@ -203,10 +214,50 @@ def read(data: bytes, max_size: int = sip.MAX_MESSAGE_BYTES) -> PlainMessage | N
         cseq=cseq,
         cseq_number=int(parts[0]),
         from_=from_,
-        from_tag=sender_address.tag,
-        has_to_tag=to_address.tag is not None,
-        sender=sender_address.uri.user,
+        from_tag=from_tag,
+        has_to_tag=has_to_tag,
+        sender=sender,
         to=to,
-        top_via=vias[0],
+        top_via=top_via,
         via_lines=via_lines,
     )
+
+
+_new_via = object.__new__
+
+
+def _plain_via(value: str) -> sip.Via | None:
+    """``sip.parse_via(value)`` for a plain Via, else None (then that parses it)."""
+    match = _PLAIN_VIA.fullmatch(value)
+    if match is None:
+        return None
+    port = match.group(3)
+    if port is not None and not 0 < int(port) < 65536:
+        return None
+    params: dict[str, str | None] = {}
+    for item in match.group(4).split(";"):
+        name, eq, param = item.partition("=")
+        params[name] = param if eq else None
+    via = _new_via(sip.Via)  # frozen: filled as sip._frozen does
+    via.__dict__.update(
+        transport=match.group(1),
+        host=match.group(2),
+        port=None if port is None else int(port),
+        params=params,
+    )
+    return via
+
+
+def _user_and_tag(value: str) -> tuple[str, str | None]:
+    """The URI's user and the tag of ``sip.parse_name_addr(value)``. A device's From is
+    its own (a tag per device, or per request): the parser's cache of name-addresses
+    would only churn with it, so the plain form it reads with one expression is read
+    here with the same one, and other forms go to the parser."""
+    known = sip._NAME_ADDRS.get(value)
+    if known is None:
+        match = sip._PLAIN_NAME_ADDR.fullmatch(value)
+        port = match and match.group(3)
+        if match and (port is None or 0 < int(port) < 65536):
+            return match.group(1), match.group(4)
+        known = sip.parse_name_addr(value)
+    return known.uri.user, known.tag
