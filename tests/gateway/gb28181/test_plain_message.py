@@ -370,3 +370,12 @@ def test_user_and_tag_read_as_parse_name_addr_reads_them(display, user, host, po
             return
         raise AssertionError(f"{value!r} read by the fast path, refused by the parser") from None
     assert plain_message._user_and_tag(value) == (expected.uri.user, expected.tag)
+
+
+def test_answer_is_begin_and_finish_at_once() -> None:
+    cache = transactions.ResponseCache(ttl=32.0)
+    assert cache.answer("k", transactions.REBUILD_200, 0.0) is None
+    assert cache.begin("k", 1.0) == transactions.REBUILD_200  # a resend: the kept answer
+    assert cache.answer("k", b"other", 2.0) == transactions.REBUILD_200  # nothing changed
+    assert cache.answer("k", b"late", 40.0) is None  # expired: new again, kept
+    assert cache.get("k", 41.0) == b"late"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable
+from typing import Any
 
 from campus_safety.gateway.gb28181 import sip
 
@@ -80,9 +81,21 @@ class PlainMessage:
         "via_lines",
     )
 
-    def __init__(self, **values: object) -> None:
-        for name, value in values.items():
-            setattr(self, name, value)
+    def __init__(self, *values: Any) -> None:  # in the order of __slots__
+        (
+            self.body,
+            self.call_id,
+            self.content_type,
+            self.cseq,
+            self.cseq_number,
+            self.from_,
+            self.from_tag,
+            self.has_to_tag,
+            self.sender,
+            self.to,
+            self.top_via,
+            self.via_lines,
+        ) = values
 
     body: bytes
     call_id: str
@@ -148,36 +161,36 @@ def read(data: bytes, max_size: int = sip.MAX_MESSAGE_BYTES) -> PlainMessage | N
         return None
     names = _NAMES
     via_lines: list[str] = []
-    first: list[str | None] = [None] * 8
-    lengths: set[str] = set()
-    for position in range(1, len(lines)):
-        sent, colon, value = lines[position].partition(":")
-        kind = names.get(sent) if colon else None
+    found: list[str | None] = [None] * 8
+    length: str | None = None
+    for line in lines[1:]:
+        sent, colon, value = line.partition(":")
+        if not colon:
+            return None
+        kind = names.get(sent)
         if kind is None:
-            kind = _name(sent) if colon else None
+            kind = _name(sent)
             if kind is None:
                 return None
-        if kind <= _CSEQ:
-            value = value.strip(" \t")
-            if kind == _VIA:
-                via_lines.append(value)
-            elif first[kind] is None:
-                first[kind] = value
-        elif kind == _LENGTH:
-            lengths.add(value.strip())
-        elif kind == _TYPE:
-            if first[_TYPE] is None:
-                first[_TYPE] = value.strip(" \t")
+        if kind == _OTHER:
+            continue
+        if kind == _VIA:
+            via_lines.append(value.strip(" \t"))
+        elif kind == _LENGTH:  # every one the same (sip._body)
+            value = value.strip()
+            if length is None:
+                length = value
+            elif value != length:
+                return None
         elif kind == _GIVE_UP:
             return None
-    from_, to, call_id, cseq = first[_FROM], first[_TO], first[_CALL_ID], first[_CSEQ]
+        elif found[kind] is None:  # From, To, Call-ID, CSeq, Content-Type: the first
+            found[kind] = value.strip(" \t")
+    from_, to, call_id, cseq = found[_FROM], found[_TO], found[_CALL_ID], found[_CSEQ]
     if not via_lines or from_ is None or to is None or call_id is None or cseq is None:
         return None
     body = data[end + 4 :]
-    if lengths:
-        if len(lengths) > 1:
-            return None
-        (length,) = lengths
+    if length is not None:
         if not _DIGITS.fullmatch(length) or int(length) > len(body):
             return None
         body = body[: int(length)]
@@ -206,20 +219,20 @@ def read(data: bytes, max_size: int = sip.MAX_MESSAGE_BYTES) -> PlainMessage | N
         has_to_tag = _user_and_tag(to)[1] is not None
     except sip.SipParseError:
         return None
-    content_type = first[_TYPE]
+    content_type = found[_TYPE]
     return PlainMessage(
-        body=body,
-        call_id=call_id,
-        content_type=(content_type or "").split(";")[0].strip().lower(),
-        cseq=cseq,
-        cseq_number=int(parts[0]),
-        from_=from_,
-        from_tag=from_tag,
-        has_to_tag=has_to_tag,
-        sender=sender,
-        to=to,
-        top_via=top_via,
-        via_lines=via_lines,
+        body,
+        call_id,
+        (content_type or "").split(";")[0].strip().lower(),
+        cseq,
+        int(parts[0]),
+        from_,
+        from_tag,
+        has_to_tag,
+        sender,
+        to,
+        top_via,
+        via_lines,
     )
 
 

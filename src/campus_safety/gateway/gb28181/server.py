@@ -342,9 +342,9 @@ class Gb28181Server:
             return False
         if not self.keepalive_bodies.is_keepalive(message.body, sender):
             return False
-        source = (remote.host, remote.port)
-        key = message.transaction_key(source)
-        cached = self._responses.begin(key, time.monotonic())
+        key = message.transaction_key((remote.host, remote.port))
+        # begin() and finish(REBUILD_200) of _on_request at once: answered right here
+        cached = self._responses.answer(key, REBUILD_200, time.monotonic())
         if cached is not None:  # as _on_request: a resend of a transaction answered
             self.stats["retransmissions"] += 1
             if cached == REBUILD_200:
@@ -360,21 +360,22 @@ class Gb28181Server:
             self.interface.on_keepalive(sender, remote)
         except Exception:
             log.exception("GB28181: on_keepalive failed for %s", sender)
-        self._keepalive_ok(message, data, channel, key)
+        self._keepalive_ok(message, data, channel, None)  # (kept by answer())
         return True
 
     def _keepalive_ok(
         self, message: plain_message.PlainMessage, raw: bytes, channel: Channel, key: Any
     ) -> None:
-        """``respond(200)`` of ``_on_request`` for the fast path."""
+        """``respond(200)`` of ``_on_request`` for the fast path (``key``: the
+        transaction to keep the answer for, None when already kept)."""
         remote = channel.remote
         source = (remote.host, remote.port)
         tag = derive_to_tag(message.call_id, message.from_tag, message.cseq_number)
         data = message.ok(tag, source, self._fast_extra or "")
-        now = time.monotonic()
-        self._responses.finish(key, REBUILD_200, now)
+        if key is not None:  # a resend: kept again, as respond() does
+            self._responses.finish(key, REBUILD_200, time.monotonic())
         if remote.transport == "udp":
-            self._replies.finish((raw, remote.host, remote.port), data, now)
+            self._replies.finish((raw, remote.host, remote.port), data, time.monotonic())
         channel.send(data)
 
     def _on_response(self, response: sip.SipResponse) -> None:

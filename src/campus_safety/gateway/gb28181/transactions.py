@@ -81,6 +81,19 @@ class ResponseCache:
         self._put(digest, IN_PROGRESS, now)
         return None
 
+    def answer(self, key: Hashable, response: bytes, now: float) -> bytes | None:
+        """``begin`` and ``finish`` at once, for a request answered as soon as it is
+        read (the keepalive fast path): None when new (``response`` is kept), else what
+        ``begin`` answers, and nothing is changed."""
+        digest = hash(key)
+        entry = self._entries.get(digest)
+        if entry is not None:
+            if entry[0] > now:
+                return entry[1]
+            self._entries.move_to_end(digest)  # expired: starts again as the newest
+        self._put(digest, response, now)
+        return None
+
     def finish(self, key: Hashable, response: bytes, now: float) -> None:
         self._put(hash(key), response, now)
 
