@@ -14,9 +14,10 @@ from campus_safety.simulator.mqtt_devices import _remaining_length
 TOPIC = b"campus/v1/37140200111347000001/heartbeat"
 
 
-def message(generation: int, mid: int, qos: int = 1) -> tuple[int, int, int, bytes, bytes]:
-    """What the network thread hands the worker (``mqtt.Incoming``)."""
-    return (generation, mid, qos, TOPIC, b"")
+def read(generation: int, *messages: tuple[int, int]) -> tuple[int, list]:
+    """What the network thread hands the worker (``mqtt.Incoming``): the PUBLISHes of one
+    read, (packet ID, QoS) here, with the connection's generation."""
+    return (generation, [(mid, qos, TOPIC, b"") for mid, qos in messages])
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def subscriber(monkeypatch):
 
 def test_a_batch_is_acknowledged_in_one_write_in_arrival_order(subscriber):
     subscriber._generation = 3
-    subscriber._ack([message(3, 7), message(3, 5), message(3, 9, qos=0), message(2, 1)])
+    subscriber._ack([read(3, (7, 1), (5, 1)), read(3, (9, 0)), read(2, (1, 1))])
     assert len(subscriber.queued) == 1
     command, packets, _mid, _qos = subscriber.queued[0]
     assert command == paho.PUBACK
@@ -45,7 +46,7 @@ def test_a_batch_is_acknowledged_in_one_write_in_arrival_order(subscriber):
 
 
 def test_a_batch_with_nothing_to_acknowledge_writes_nothing(subscriber):
-    subscriber._ack([message(subscriber._generation, 3, qos=0)])
+    subscriber._ack([read(subscriber._generation, (3, 0))])
     assert subscriber.queued == [] and subscriber.metrics["acked"] == 0
 
 

@@ -26,12 +26,12 @@ class Reader:
     """A ``BufferedClient`` reading one end of a socket pair; the test writes the other."""
 
     def __init__(self) -> None:
-        self.got: list[tuple[bytes, bytes, int, int]] = []
+        self.got: list[tuple[int, int, bytes, bytes]] = []
         self.client = BufferedClient(
             paho.CallbackAPIVersion.VERSION2,
             protocol=paho.MQTTv311,
             manual_ack=True,
-            on_publish_raw=lambda *message: self.got.append(message),
+            on_publishes=self.got.extend,
         )
         self.ours, self.broker = socket.socketpair()
         self.ours.setblocking(False)
@@ -79,7 +79,7 @@ def test_every_publish_comes_out_once_and_whole_however_the_stream_is_cut(sent, 
         for start, end in zip([0, *cuts], [*cuts, len(stream)], strict=True):
             reader.feed(stream[start:end])
         assert reader.got == [
-            (topic, payload, qos, mid if qos else 0) for topic, payload, qos, mid, _ in sent
+            (mid if qos else 0, qos, topic, payload) for topic, payload, qos, mid, _ in sent
         ]
         assert reader.client.buffered() == 0
     finally:
@@ -92,7 +92,7 @@ def test_a_qos_2_publish_is_left_to_paho_and_reaches_on_message():
     reader.client.on_message = lambda client, userdata, message: delivered.append(message)
     try:
         reader.feed(publish_packet(b"a/b", b"x", 0, 0) + publish_packet(b"c/d", b"y", 2, 9))
-        assert reader.got == [(b"a/b", b"x", 0, 0)]
+        assert reader.got == [(0, 0, b"a/b", b"x")]
         assert delivered == []  # paho answers PUBREC and waits for PUBREL before on_message
         assert reader.client._in_messages[9].payload == b"y"
     finally:

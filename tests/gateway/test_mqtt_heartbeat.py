@@ -99,6 +99,27 @@ def test_a_well_formed_heartbeat_takes_the_fast_path(event_id, when, with_device
     assert full_path_accepts(body)
 
 
+spaces = st.text(" \t\n\r", max_size=2)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    event_id=st.one_of(
+        st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=66), st.text()
+    ),
+    ts=timestamps,
+    gaps=st.lists(spaces, min_size=9, max_size=9),
+)
+def test_the_usual_two_field_shape_gets_exactly_the_full_paths_answer(event_id, ts, gaps):
+    """The shape devices send, with any JSON spacing and any strings in it (escaped
+    where JSON must escape them): checked without decoding when it can be, and the
+    answer is the full path's, both ways."""
+    parts = ["{", '"event_id"', ":", json.dumps(event_id), ",", '"ts"', ":", json.dumps(ts), "}"]
+    body = "".join(gap + part for gap, part in zip(gaps, parts, strict=True)).strip() + gaps[0]
+    encoded = body.encode("utf-8", "surrogatepass")
+    assert is_valid_heartbeat(DEVICE, encoded, LIMIT) == full_path_accepts(encoded)
+
+
 def test_what_the_simulator_sends_takes_the_fast_path():
     body = json.dumps({"event_id": "hb-1", "ts": now_rfc3339()}).encode()
     assert is_valid_heartbeat(DEVICE, body, LIMIT)

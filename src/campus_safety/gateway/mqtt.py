@@ -44,15 +44,15 @@ from django.db import DatabaseError, close_old_connections, connection
 from campus_safety.devices import liveness
 from campus_safety.gateway import committer, contract, ingest
 from campus_safety.gateway.contract import TOPIC_ROOT
-from campus_safety.gateway.mqtt_client import BufferedClient
+from campus_safety.gateway.mqtt_client import BufferedClient, Publish
 from campus_safety.gateway.mqtt_heartbeat import is_valid_heartbeat
 
 log = logging.getLogger(__name__)
 
 _PUBACK = struct.Struct("!BBH")  # fixed header 0x40, remaining length 2, packet ID
-# what the network thread hands the worker: (connection generation, packet ID, QoS,
-# topic, payload) — topic and payload as the bytes that came in
-Incoming = tuple[int, int, int, bytes, bytes]
+# what the network thread hands the worker: the PUBLISHes of one read, (packet ID, QoS,
+# topic, payload) as the bytes came in, with the connection's generation
+Incoming = tuple[int, list[Publish]]
 
 
 @dataclass(frozen=True)
@@ -133,10 +133,10 @@ class Metrics:
             for name, count in counts.items():
                 self._counts[name] += count
 
-    def count_received(self) -> None:
-        """``received`` + 1, lock-free: only paho's network thread writes it (a dict item
-        with one writer loses no update under the GIL), once per message."""
-        self._counts["received"] += 1
+    def count_received(self, count: int = 1) -> None:
+        """``received`` + count, lock-free: only paho's network thread writes it (a dict
+        item with one writer loses no update under the GIL), once per read."""
+        self._counts["received"] += count
 
     def __getitem__(self, name: str) -> int:
         return self._counts[name]
@@ -197,7 +197,7 @@ class MqttSubscriber:
             clean_session=False,
             protocol=paho.MQTTv311,
             manual_ack=True,
-            on_publish_raw=self._on_publish,
+            on_publishes=self._on_publishes,
         )
         if config.username:
             client.username_pw_set(config.username, config.password or None)
@@ -273,16 +273,14 @@ class MqttSubscriber:
             self.metrics.add("disconnects")
             log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
 
-    def _on_publish(self, topic: bytes, payload: bytes, qos: int, mid: int) -> None:
-        """Every QoS 0/1 PUBLISH (``BufferedClient``): counted and handed to the worker."""
-        self.metrics.count_received()
-        self._queue.put((self._generation, mid, qos, topic, payload))
+    def _on_publishes(self, publishes: list[Publish]) -> None:
+        """The QoS 0/1 PUBLISHes of one read (``BufferedClient``): counted, handed over."""
+        self.metrics.count_received(len(publishes))
+        self._queue.put((self._generation, publishes))
 
     def _on_message(self, client, userdata, message: paho.MQTTMessage) -> None:
         """What paho itself delivers (QoS 2, which devices do not use)."""
-        self.metrics.count_received()
-        self._queue.put((self._generation, message.mid, message.qos, message._topic,
-                         message.payload))  # fmt: skip
+        self._on_publishes([(message.mid, message.qos, message._topic, message.payload)])
 
     # --- the worker (one thread, in order) ---
 
@@ -292,16 +290,18 @@ class MqttSubscriber:
                 batch = [self._queue.get(timeout=0.2)]
             except queue.Empty:
                 continue
-            while len(batch) < self.config.batch_size:
+            size = len(batch[0][1])
+            while size < self.config.batch_size:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+                size += len(batch[-1][1])
             try:
                 self._handle(batch)
             except Exception:  # a bug must not kill the consumer
                 log.exception("MQTT batch failed; acknowledging to avoid endless redelivery")
-                self.metrics.add("errors", len(batch))
+                self.metrics.add("errors", size)
                 self._ack(batch)
         connection.close()  # this thread's connection
 
@@ -311,7 +311,7 @@ class MqttSubscriber:
         invalid = accepted = 0
         limit = settings.INGEST_MAX_EVENT_BYTES
         live = liveness.default()
-        for _generation, _mid, _qos, raw_topic, payload in batch:
+        for _mid, _qos, raw_topic, payload in (p for _gen, publishes in batch for p in publishes):
             try:
                 topic = raw_topic.decode()
             except UnicodeDecodeError:
@@ -376,14 +376,17 @@ class MqttSubscriber:
         generation = self._generation  # stale message IDs are never acked
         pubacks = bytearray()
         count = 0
-        for message_generation, mid, qos, _topic, _payload in batch:
-            if qos == 0 or message_generation != generation:
+        for message_generation, publishes in batch:
+            if message_generation != generation:
                 continue
-            if qos == 1:
-                pubacks += _PUBACK.pack(paho.PUBACK, 2, mid)
-            else:
-                self.client.ack(mid, qos)
-            count += 1
+            for mid, qos, _topic, _payload in publishes:
+                if qos == 1:
+                    pubacks += _PUBACK.pack(paho.PUBACK, 2, mid)
+                elif qos == 2:
+                    self.client.ack(mid, qos)
+                else:
+                    continue
+                count += 1
         if pubacks:
             self._send_raw(bytes(pubacks))
         if count:

@@ -8,9 +8,10 @@ second that was most of the consumer's network thread. ``BufferedClient``:
 
 * reads the socket in large chunks and drains every complete packet in the chunk before
   going back to ``select``;
-* takes each whole MQTT 3.1.1 PUBLISH at QoS 0 or 1 out of that buffer itself and gives
-  it straight to ``on_publish_raw(topic bytes, payload bytes, qos, packet ID)`` — no
-  message object, no callback matching, no packet state;
+* takes the whole MQTT 3.1.1 PUBLISHes at QoS 0 or 1 out of that buffer itself and gives
+  them, as many as were read together, to ``on_publishes([(packet ID, qos, topic bytes,
+  payload bytes), …])`` in arrival order — no message object, no callback matching, no
+  packet state, one hand-over per read;
 * lets paho read any other packet, or one cut by the end of a read, through the same
   buffer (its one-byte and rest-of-packet reads are served from it).
 
@@ -23,19 +24,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import paho.mqtt.client as paho
 
 READ_SIZE = 1 << 16
-RawPublish = Callable[[bytes, bytes, int, int], None]
+Publish = tuple[int, int, bytes, bytes]  # packet ID (0 at QoS 0), QoS, topic, payload
 
 
 class BufferedClient(paho.Client):
     """A paho ``Client`` with buffered reads and a direct PUBLISH hand-off."""
 
-    def __init__(self, *args, on_publish_raw: RawPublish, **kwargs) -> None:
+    def __init__(
+        self, *args: Any, on_publishes: Callable[[list[Publish]], None], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.on_publish_raw = on_publish_raw
+        self.on_publishes = on_publishes
         self._read_buffer = b""
         self._read_at = 0
         self._read_socket: object = None  # the socket the buffer's bytes came from
@@ -77,7 +81,7 @@ class BufferedClient(paho.Client):
         remaining length (1–4 bytes of 7 bits), the topic (2-byte length), the packet ID
         at QoS > 0, then the payload."""
         buffer, at, size = self._read_buffer, self._read_at, len(self._read_buffer)
-        start, handle = at, self.on_publish_raw
+        start, taken = at, []
         while at + 2 <= size:
             command = buffer[at]
             if command & 0xF0 != 0x30 or command & 0x06 > 2:  # not PUBLISH at QoS 0/1
@@ -100,10 +104,11 @@ class BufferedClient(paho.Client):
             if topic_end + 2 * qos > end:
                 break  # malformed: paho refuses it
             mid = (buffer[topic_end] << 8 | buffer[topic_end + 1]) if qos else 0
-            handle(buffer[pos + 2 : topic_end], buffer[topic_end + 2 * qos : end], qos, mid)
+            taken.append((mid, qos, buffer[pos + 2 : topic_end], buffer[topic_end + 2 * qos : end]))
             at = end
         if at != start:
             self._read_at = at
+            self.on_publishes(taken)
             with self._msgtime_mutex:  # paho's keepalive timer: bytes came in
                 self._last_bytes_received = time.monotonic()
 
@@ -117,5 +122,5 @@ class BufferedClient(paho.Client):
         if len(packet) < 2 or len(packet) < end + 2 * qos:
             return paho.MQTT_ERR_PROTOCOL  # a truncated PUBLISH (paho: MalformedPacket)
         mid = int.from_bytes(packet[end : end + 2], "big") if qos else 0
-        self.on_publish_raw(bytes(packet[2:end]), bytes(packet[end + 2 * qos :]), qos, mid)
+        self.on_publishes([(mid, qos, bytes(packet[2:end]), bytes(packet[end + 2 * qos :]))])
         return paho.MQTT_ERR_SUCCESS

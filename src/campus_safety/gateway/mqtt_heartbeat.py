@@ -22,6 +22,15 @@ import json
 import re
 
 _CONTROL = re.compile(r"[\x00-\x1f]")
+# What devices send (the simulator, docs/devices.md): {"event_id": "…", "ts": "…"} with
+# JSON's own spacing, an ASCII event ID with nothing to unescape (no quote, backslash or
+# control character) and a time made of digits and separators. A body that matches is a
+# JSON object with just these two keys and these two strings, so it is checked without
+# decoding; any other body is decoded.
+_USUAL = re.compile(
+    rb'\{[ \t\n\r]*"event_id"[ \t\n\r]*:[ \t\n\r]*"([\x20\x21\x23-\x5b\x5d-\x7e]{1,64})"'
+    rb'[ \t\n\r]*,[ \t\n\r]*"ts"[ \t\n\r]*:[ \t\n\r]*"([0-9T:.+\-Z]{10,40})"[ \t\n\r]*\}[ \t\n\r]*'
+)
 
 
 def _no_constants(name: str) -> None:
@@ -39,6 +48,9 @@ def is_valid_heartbeat(device_id: str, body: bytes, limit: int) -> bool:
     # '{' then a non-NUL byte: what json.loads would decode as UTF-8 (not UTF-16/32)
     if len(body) > limit or body[:1] != b"{" or body[1:2] == b"\x00":
         return False
+    usual = _USUAL.fullmatch(body)
+    if usual is not None:
+        return _is_aware_time(usual[2].decode())
     try:
         data = _DECODE(body.decode())
     except (ValueError, RecursionError):  # (UnicodeDecodeError is a ValueError)
@@ -56,12 +68,15 @@ def is_valid_heartbeat(device_id: str, body: bytes, limit: int) -> bool:
             return False
     if "ts" in data:
         ts = data["ts"]
-        if type(ts) is not str or not 10 <= len(ts) <= 40:
-            return False
-        try:
-            parsed = dt.datetime.fromisoformat(ts)
-        except ValueError:
-            return False
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
+        if type(ts) is not str or not 10 <= len(ts) <= 40 or not _is_aware_time(ts):
             return False
     return True
+
+
+def _is_aware_time(ts: str) -> bool:
+    """RFC 3339 with an offset, as ``ingest.parse_timestamp`` reads it."""
+    try:
+        parsed = dt.datetime.fromisoformat(ts)
+    except ValueError:
+        return False
+    return parsed.tzinfo is not None and parsed.utcoffset() is not None
