@@ -20,7 +20,6 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-import paho.mqtt.client as paho
 import pytest
 
 from campus_safety.gateway import committer
@@ -231,12 +230,9 @@ def test_mqtt_acknowledges_nothing_the_stopped_writer_did_not_store(monkeypatch)
     monkeypatch.setattr(
         subscriber.client, "_packet_queue", lambda *packet: sent.append(packet), raising=False
     )
-    alarm = paho.MQTTMessage(7, b"campus/v1/37140200111347000001/alarm")
-    alarm.qos = 1
-    alarm.payload = json.dumps(
-        {"event_id": "stop-1", "ts": "2026-03-02T08:00:00+08:00", "priority": 1}
-    ).encode()
-    subscriber._queue.put((subscriber._generation, alarm))
+    alarm = json.dumps({"event_id": "stop-1", "ts": "2026-03-02T08:00:00+08:00", "priority": 1})
+    # as the network thread hands it over: (packet ID, QoS, topic, payload)
+    subscriber._on_publishes([(7, 1, b"campus/v1/37140200111347000001/alarm", alarm.encode())])
     subscriber._worker.start()
     deadline = time.monotonic() + 5
     while not subscriber._queue.empty() and time.monotonic() < deadline:
