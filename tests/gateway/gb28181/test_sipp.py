@@ -141,6 +141,20 @@ def test_sipp_keepalive_is_answered_200_and_marks_the_device_seen(start_server, 
     assert [device_id for device_id, _ in platform.keepalives] == [NVR_ID]
 
 
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_sipp_keepalives_after_the_first_take_the_fast_path(
+    start_server, platform, tmp_path, transport
+):
+    """The first keepalive of a shape is parsed; the next ones (other SN digits) are
+    read by the fast path (plain_message.py) and answered as the parser's path would:
+    the scenario checks each 200's CSeq, Via (rport filled in) and To tag."""
+    server = start_server()
+    result = run_sipp(server.port, "keepalives.xml", tmp_path, transport=transport)
+    assert result.returncode == 0, explain(result, tmp_path)
+    assert [device_id for device_id, _ in platform.keepalives] == [NVR_ID] * 4
+    assert server.server.stats["keepalives_fast"] == 3
+
+
 def test_sipp_catalog_in_two_parts_is_collected_until_sumnum(start_server, platform, tmp_path):
     server = start_server(catalog_on_register=True)
     result = run_sipp(server.port, "catalog.xml", tmp_path, ooc="catalog_answer.xml")

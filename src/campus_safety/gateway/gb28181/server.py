@@ -356,6 +356,7 @@ class Gb28181Server:
         if registration.channel.remote != remote or not registration.channel.is_open():
             registration.channel = channel  # NAT rebinding or a new TCP connection
         self.stats["keepalives"] += 1
+        self.stats["keepalives_fast"] += 1  # (of them, how many took this path)
         try:
             self.interface.on_keepalive(sender, remote)
         except Exception:
