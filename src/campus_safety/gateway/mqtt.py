@@ -71,6 +71,10 @@ class MqttConfig:
     reconnect_min: float = 1
     reconnect_max: float = 30
     batch_size: int = 500
+    # a batch that is not full waits this long for company: at 10,000 keepalives a second
+    # one PUBACK write (and the two wake-ups of paho's thread it costs) per ~20 messages
+    # instead of per one or two; it is 2 ms more before a PUBACK, never before a commit
+    batch_wait: float = 0.002
 
     @classmethod
     def from_settings(cls, url: str | None = None, **overrides: Any) -> MqttConfig:
@@ -291,6 +295,8 @@ class MqttSubscriber:
             except queue.Empty:
                 continue
             size = len(batch[0][1])
+            if size < self.config.batch_size and self.config.batch_wait:
+                time.sleep(self.config.batch_wait)
             while size < self.config.batch_size:
                 try:
                     batch.append(self._queue.get_nowait())
