@@ -20,7 +20,7 @@ DAY = dt.date(2026, 11, 18)
 
 @pytest.fixture
 def results(school, other_school, far_school):
-    daily.run_daily_inspection(DAY)
+    daily.run_daily_inspection(DAY, issue_notices=False)  # the inspector issues them here
 
 
 def test_board_ranks_only_the_schools_in_scope(client, inspector, results, school, far_school):
@@ -153,7 +153,7 @@ def test_board_and_notice_list_need_as_many_queries_for_many_rows(
 
     for _ in range(12):
         SchoolFactory(region=county, police_station=station)
-    daily.run_daily_inspection(DAY)
+    daily.run_daily_inspection(DAY, issue_notices=False)  # one notice each, by hand
     for result in DailyResult.objects.all():
         notices.issue_notice(
             inspector,
@@ -205,7 +205,7 @@ def test_board_notices_and_patrol_lists_page_instead_of_stopping(
     from tests.factories import SchoolFactory
 
     schools = [SchoolFactory(region=county, police_station=station) for _ in range(7)]
-    daily.run_daily_inspection(DAY)
+    daily.run_daily_inspection(DAY, issue_notices=False)  # one notice each, by hand
     for result in DailyResult.objects.all():
         notices.issue_notice(
             inspector,

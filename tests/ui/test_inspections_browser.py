@@ -106,7 +106,8 @@ def world(transactional_db, snapshot_server, settings, tmp_path):
     _Snapshots.pictures[blocked.device_id] = covered  # what the patrol sees now
     quality.diagnose_picture(blocked, covered)
     for back in range(7, 0, -1):
-        daily.run_daily_inspection(dt.date.today() - dt.timedelta(days=back))
+        # History only: the notice of this test is the patrol's (run's own: test_auto_notices)
+        daily.run_daily_inspection(dt.date.today() - dt.timedelta(days=back), issue_notices=False)
     inspector = UserFactory(
         username="inspector", role="education_staff", organisation=bureau, display_name="王科长"
     )

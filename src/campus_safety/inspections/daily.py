@@ -28,6 +28,7 @@ class RunSummary:
     mean_score: float
     below_pass: int
     seconds: float
+    notices: int = 0  # issued automatically by this run (rules.NOTICE_*)
 
 
 def inspection_moment(day: dt.date, now: dt.datetime | None = None) -> dt.datetime:
@@ -101,9 +102,13 @@ def _rank(results: list[DailyResult], ctx: rules.Context) -> None:
     assign(list(results), "city_rank")
 
 
-def run_daily_inspection(day: dt.date | None = None, now: dt.datetime | None = None) -> RunSummary:
-    """Inspect every school for ``day`` (default: today) and store the results; a second
-    run of the same day replaces the figures and keeps the notices issued from them."""
+def run_daily_inspection(
+    day: dt.date | None = None, now: dt.datetime | None = None, *, issue_notices: bool = True
+) -> RunSummary:
+    """Inspect every school for ``day`` (default: today) and store the results, then
+    issue the notices the rule set asks for (notices.issue_daily_notices); a second run
+    of the same day replaces the figures, keeps the notices issued from them and issues
+    none twice."""
     started = time.perf_counter()
     now = now or clock.now()
     day = day or timezone.localdate(now)
@@ -140,4 +145,8 @@ def run_daily_inspection(day: dt.date | None = None, now: dt.datetime | None = N
             schools=summary.schools,
             mean_score=summary.mean_score,
         )
+    if issue_notices:
+        from campus_safety.inspections.notices import issue_daily_notices
+
+        summary.notices = len(issue_daily_notices(day).issued)
     return summary

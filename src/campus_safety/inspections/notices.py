@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,7 +25,7 @@ from campus_safety.devices.models import KeyArea
 from campus_safety.hazards import services as hazards
 from campus_safety.hazards.models import Hazard
 from campus_safety.inspections.models import DailyResult, Finding, Notice
-from campus_safety.orgs.models import School
+from campus_safety.orgs.models import Organisation, School
 
 MAX_ITEMS = 30
 DEFAULT_DAYS = 7
@@ -240,3 +241,159 @@ def state_label(notice: Notice) -> str:
 def deadline_local(notice: Notice) -> str:
     deadline = notice.hazard.deadline
     return timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M") if deadline else ""
+
+
+# --- notices the daily run issues by itself ---------------------------------------------------
+
+SYSTEM_USERNAME = "system.inspection.{pk}"
+
+
+def district_bureau(school: School) -> Organisation | None:
+    """The education bureau of the school's district (the one the hazard escalation
+    tells first), if the registry has one."""
+    return (
+        Organisation.objects.filter(
+            kind=Organisation.Kind.EDUCATION_BUREAU, region_id=school.region_id
+        )
+        .order_by("pk")
+        .first()
+    )
+
+
+def system_issuer(bureau: Organisation) -> Any:
+    """The bureau's online-inspection system: an explicit account of the bureau (role
+    education staff, scope the bureau) that cannot sign in (no usable password), in
+    whose name the daily run issues notices. The bureau's inspectors accept or return
+    the answers, as for their own notices (the hazard's verifying side is education)."""
+    from campus_safety.accounts.models import User
+
+    user, created = User.objects.get_or_create(
+        username=SYSTEM_USERNAME.format(pk=bureau.pk),
+        defaults={
+            "role": User.Role.EDUCATION_STAFF,
+            "organisation": bureau,
+            "region_id": bureau.region_id,
+            "display_name": f"{bureau.name}·网上巡查系统"[:64],
+            "is_active": True,
+        },
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        audit.record("inspection.system_issuer", user, user=None, detail={"bureau": bureau.pk})
+    return user
+
+
+@dataclass
+class AutoNotices:
+    issued: list[Notice] = field(default_factory=list)
+    below: int = 0  # schools below the line
+    streaks: int = 0  # schools failing a critical item day after day
+    already: int = 0  # schools whose failed items are all on open notices
+    no_bureau: int = 0  # schools whose district has no education bureau
+
+
+def open_items(school_ids: set[int]) -> dict[int, set[str]]:
+    """Item codes on each school's open notices."""
+    rows = Notice.objects.filter(
+        school_id__in=school_ids, hazard__status__in=Hazard.OPEN_STATUSES
+    ).values_list("school_id", "items")
+    out: dict[int, set[str]] = {}
+    for school_id, items in rows:
+        out.setdefault(school_id, set()).update(str(i.get("code", "")) for i in items or ())
+    return out
+
+
+def _streaks(day: dt.date, candidates: dict[int, set[str]]) -> dict[int, set[str]]:
+    """Of each candidate's critical items failed on ``day``, those failed every one of
+    the ``NOTICE_STREAK_DAYS - 1`` days before as well."""
+    from campus_safety.inspections import rules
+
+    days = rules.NOTICE_STREAK_DAYS
+    if days <= 1:
+        return candidates
+    first = day - dt.timedelta(days=days - 1)
+    failed_days: dict[tuple[int, str], int] = {}
+    rows = DailyResult.objects.filter(
+        school_id__in=candidates, day__gte=first, day__lt=day
+    ).values_list("school_id", "items")
+    for school_id, items in rows:
+        for code in candidates[school_id]:
+            if not (items or {}).get(code, {}).get("ok", True):
+                failed_days[(school_id, code)] = failed_days.get((school_id, code), 0) + 1
+    out: dict[int, set[str]] = {}
+    for school_id, codes in candidates.items():
+        kept = {c for c in codes if failed_days.get((school_id, c), 0) >= days - 1}
+        if kept:
+            out[school_id] = kept
+    return out
+
+
+def issue_daily_notices(day: dt.date) -> AutoNotices:
+    """Issue the notices the rule set asks for on ``day``'s stored results (rules.py
+    NOTICE_*), each in the name of the school's district education bureau. Idempotent:
+    an item already on an open notice of the school is left out, and a school with no
+    item left gets none."""
+    from campus_safety.inspections import rules
+
+    outcome = AutoNotices()
+    results = {r.school_id: r for r in DailyResult.objects.filter(day=day).select_related("school")}
+    wanted: dict[int, set[str]] = {}
+    critical: dict[int, set[str]] = {}
+    for school_id, result in results.items():
+        failed = {code for code, v in result.items.items() if not v.get("ok", True)}
+        if result.score < rules.NOTICE_BELOW and failed:
+            wanted[school_id] = failed
+            outcome.below += 1
+        elif failed & set(rules.NOTICE_CRITICAL):
+            critical[school_id] = failed & set(rules.NOTICE_CRITICAL)
+    streaks = _streaks(day, critical) if critical else {}
+    outcome.streaks = len(streaks)
+    wanted.update(streaks)
+    if not wanted:
+        return outcome
+    on_notices = open_items(set(wanted))
+    issuers: dict[int, Any] = {}
+    deadline = clock.now() + dt.timedelta(days=rules.NOTICE_DEADLINE_DAYS)
+    for school_id in sorted(wanted):
+        result = results[school_id]
+        codes = wanted[school_id] - on_notices.get(school_id, set())
+        if not codes:
+            outcome.already += 1
+            continue
+        school = result.school
+        bureau = district_bureau(school)
+        if bureau is None:
+            outcome.no_bureau += 1
+            continue
+        if bureau.pk not in issuers:
+            issuers[bureau.pk] = system_issuer(bureau)
+        items = [i for i in items_from_result(result) if i["code"] in codes]
+        note = _("Issued automatically by the daily inspection of %(day)s (rule set %(v)s).") % {
+            "day": day.isoformat(),
+            "v": result.ruleset,
+        }
+        with transaction.atomic():
+            notice = issue_notice(
+                issuers[bureau.pk],
+                school=school,
+                source=Notice.Source.DAILY,
+                items=items,
+                deadline=deadline,
+                note=note,
+                daily_result=result if result.notice_id is None else None,
+            )
+            audit.record(
+                "inspection.notice_auto",
+                notice,
+                user=issuers[bureau.pk],
+                detail={
+                    "day": day.isoformat(),
+                    "ruleset": rules.VERSION,
+                    "score": result.score,
+                    "items": sorted(codes),
+                    "bureau": bureau.pk,
+                },
+            )
+        outcome.issued.append(notice)
+    return outcome

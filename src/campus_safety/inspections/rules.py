@@ -25,7 +25,8 @@ from campus_safety.hazards.models import Hazard
 from campus_safety.orgs.models import School
 from campus_safety.patrols.models import PeakPost, PostAssignment, PostCheckIn, TourRound
 
-VERSION = "2026.4"  # 2026.4: picture quality judged by the share of faulty cameras (完好率)
+VERSION = "2026.5"  # 2026.5: the daily run issues notices by itself (NOTICE_* below)
+# 2026.4: picture quality judged by the share of faulty cameras (完好率)
 # 2026.3: alarm tests within a quarter; a day in progress judged so far
 # 2026.2: gate registers weigh 5 (taken from cameras offline > 24 h)
 ONLINE_RATE = 0.9  # devices online at inspection time
@@ -46,6 +47,15 @@ KINDERGARTEN_AREAS = (KeyArea.KINDERGARTEN_ROOMS,)
 # it), not a failed day: with any fault failing, about 65 % of the demo's schools failed
 # the item every day, and the board could not tell the worst from the rest.
 VIDEO_FAULT_SHARE = 0.1
+# Automatic notices (整改通知), issued by the daily run in the name of the school's
+# district education bureau: a school scoring below NOTICE_BELOW gets one listing every
+# item it failed; a school that passes but fails a critical item NOTICE_STREAK_DAYS
+# days running gets one for those items. An item already on an open notice of the
+# school is never put on a second (a rerun of the same day issues nothing new).
+NOTICE_BELOW = 60.0
+NOTICE_CRITICAL = ("key_area_cameras", "staffing", "hazards_overdue")
+NOTICE_STREAK_DAYS = 3
+NOTICE_DEADLINE_DAYS = 7
 ROUND_DONE = (TourRound.Status.COMPLETE, TourRound.Status.LATE, TourRound.Status.WRONG_ORDER)
 
 
@@ -351,6 +361,39 @@ ITEMS: tuple[Item, ...] = (
     ),
 )
 ITEMS_BY_CODE = {item.code: item for item in ITEMS}
+
+
+NOTICE_RULES = (
+    _(
+        "A school scoring below %(below)s on a day receives a rectification notice listing "
+        "every item it failed that day."
+    ),
+    _(
+        "A school that passes but fails one of these critical items %(days)s days running "
+        "receives a notice for it: %(critical)s."
+    ),
+    _(
+        "The notice is issued the same night by the school's district education bureau "
+        "(shown as the bureau's online-inspection system), with a deadline of %(deadline)s "
+        "days; the bureau's inspectors accept or return the school's answer, and an "
+        "overdue notice escalates like a hazard."
+    ),
+    _(
+        "An item already on an open notice of the school is not put on another one, so "
+        "running the inspection of a day again issues nothing new."
+    ),
+)
+
+
+def notice_rules() -> list[str]:
+    """The automatic-notice rule in words, for the rule page."""
+    figures = {
+        "below": f"{NOTICE_BELOW:.0f}",
+        "days": NOTICE_STREAK_DAYS,
+        "critical": "、".join(item_label(code) for code in NOTICE_CRITICAL),
+        "deadline": NOTICE_DEADLINE_DAYS,
+    }
+    return [str(words) % figures for words in NOTICE_RULES]
 
 
 def item_label(code: str) -> str:

@@ -30,7 +30,13 @@ def run_daily_if_due(now: dt.datetime | None = None) -> bool:
     if InspectionRun.objects.filter(day=day).exists():
         return False
     summary = run_daily_inspection(day, now)
-    log.info("daily inspection %s: %s schools in %.1f s", day, summary.schools, summary.seconds)
+    log.info(
+        "daily inspection %s: %s schools in %.1f s, %s notices issued",
+        day,
+        summary.schools,
+        summary.seconds,
+        summary.notices,
+    )
     return True
 
 

@@ -195,12 +195,20 @@ def issue_from_result(request: HttpRequest, pk: int) -> HttpResponse:
     """Turn a daily result's failed items into a notice to the school."""
     result = get_visible_or_404(DailyResult, request.user, pk=pk)
     days = _int(request.POST.get("days"), notices.DEFAULT_DAYS, 1, 90)
+    # Never two open notices for one school and item (the daily run may have sent it).
+    on_notices = notices.open_items({result.school_id}).get(result.school_id, set())
+    items = [i for i in notices.items_from_result(result) if i["code"] not in on_notices]
+    if not items and on_notices:
+        messages.info(request, _("Every failed item is already on an open notice."))
+        if result.notice_id:
+            return redirect("inspections:notice", pk=result.notice_id)
+        return redirect("inspections:school", pk=result.school_id)
     try:
         notice = notices.issue_notice(
             request.user,
             school=result.school,
             source=Notice.Source.DAILY,
-            items=notices.items_from_result(result),
+            items=items,
             deadline=clock.now() + dt.timedelta(days=days),
             daily_result=result,
         )
@@ -232,7 +240,12 @@ def rule_set(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "inspections/rules.html",
-        {"items": rules.ITEMS, "version": rules.VERSION, "pass_score": 60},
+        {
+            "items": rules.ITEMS,
+            "version": rules.VERSION,
+            "pass_score": 60,
+            "notice_rules": rules.notice_rules(),
+        },
     )
 
 

@@ -25,5 +25,6 @@ class Command(BaseCommand):
         summary = run_daily_inspection(day)
         self.stdout.write(
             f"{summary.day}: {summary.schools} schools, mean score {summary.mean_score}, "
-            f"{summary.below_pass} below 60, {summary.seconds} s"
+            f"{summary.below_pass} below 60, {summary.notices} notices issued, "
+            f"{summary.seconds} s"
         )
