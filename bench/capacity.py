@@ -46,6 +46,7 @@ from keepalive import (  # the keepalive bench: sender, broker, pacing
     SETUP,
     Broker,
     Platform,
+    RawKeepalives,
     is_sustained,
     paced,
     run,
@@ -112,6 +113,10 @@ async def sip_capacity(args, env, data_dir: Path, count: int) -> dict:
             missing = [d for d in own if not d.is_registered]
             if missing:
                 await fleet.register_all(missing, concurrency=50)
+            if args.sip_sender == "raw":
+                fleet.close()  # registered: the raw sender takes over
+                fleet = RawKeepalives(("127.0.0.1", platform.sip_port), own, fleet)
+                await fleet.start()
             fleets.append(fleet)
             devices.append(own)
         await asyncio.sleep(3)
@@ -300,6 +305,8 @@ def main() -> None:
     parser.add_argument("--mqtt-rates", default="4000,6000,8000,10000,12000,14000,16000")
     parser.add_argument("--alarms", type=int, default=2000)
     parser.add_argument("--only", default="sip,mqtt,alarms")
+    parser.add_argument("--sip-sender", choices=["simulator", "raw"], default="simulator",
+                        help="raw: keepalives from pre-built bytes (RawKeepalives)")  # fmt: skip
     args = parser.parse_args()
     if not args.database_url.startswith("postgres") or not args.redis_url:
         sys.exit("capacity is measured on PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")

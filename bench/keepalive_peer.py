@@ -16,7 +16,7 @@ within a second of the last send. Printed: the highest sustained rate of each si
 per message of the receiving processes (from /proc), and the platform : peer ratios.
 
     .venv/bin/python bench/keepalive_peer.py [--devices 20000] [--seconds 10]
-        [--rates 5000,10000,15000,20000,30000,40000] [--only sip|mqtt]
+        [--rates 5000,10000,15000,20000,30000,40000] [--only sip|mqtt] [--sender raw]
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from keepalive import (
     SETUP,
     Broker,
     Platform,
+    RawKeepalives,
     is_sustained,
     mqtt_phase,
     paced,
@@ -242,8 +243,11 @@ async def sip_figures(args, devices: list, platform: Platform, peer: Kamailio, f
     from campus_safety.simulator.sip_devices import SipFleet, SipTarget
 
     # GB/T 28181 — the peer first: it needs no registration
-    kam = SipFleet(SipTarget("127.0.0.1", peer.port, PLATFORM_ID, DOMAIN, PASSWORD), devices,
-                   devices_per_socket=500)  # fmt: skip
+    if args.sender == "raw":
+        kam = RawKeepalives(("127.0.0.1", peer.port), devices)
+    else:
+        kam = SipFleet(SipTarget("127.0.0.1", peer.port, PLATFORM_ID, DOMAIN, PASSWORD),
+                       devices, devices_per_socket=500)  # fmt: skip
     await kam.start()
 
     async def kam_step(rate: float) -> dict:
@@ -261,6 +265,10 @@ async def sip_figures(args, devices: list, platform: Platform, peer: Kamailio, f
     if missing:
         await fleet.register_all(missing, concurrency=100)
     print(f"  registered {sum(d.is_registered for d in devices):,} devices with the platform")
+    if args.sender == "raw":  # registered: the raw sender takes over
+        fleet.close()
+        fleet = RawKeepalives(("127.0.0.1", args.sip_port), devices, fleet)
+        await fleet.start()
     await asyncio.sleep(3)
     await paced(
         lambda d: fleet.send_keepalive(d, lambda response: None), devices, 2000, len(devices) / 2000
@@ -314,6 +322,9 @@ def main() -> None:
     parser.add_argument("--rates", default="5000,10000,15000,20000,30000,40000")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--only", default="sip,mqtt", help="sip, mqtt or both")
+    parser.add_argument("--sender", choices=["simulator", "raw"], default="simulator",
+                        help="SIP keepalives from the simulator or pre-built bytes "
+                             "(keepalive.RawKeepalives: no resends, less CPU)")  # fmt: skip
     args = parser.parse_args()
     args.only = set(args.only.split(","))
     args.rates = [float(rate) for rate in args.rates.split(",")]

@@ -10,9 +10,16 @@ takes the general path) on anything not plain: another method, a folded line, a 
 outside ASCII, a control character, Expires or Contact, a conflicting or bad
 Content-Length, a header the general parser would refuse. Whatever it does not give up
 on, it reads exactly as ``sip.parse_message`` does: the values are checked by the same
-functions (``parse_via``, ``parse_name_addr``, the CSeq and Call-ID rules), and the
-answer is the bytes ``sip.build_response`` makes (tests/gateway/gb28181 hold the two
-paths side by side under hypothesis). Pure: bytes in, bytes out.
+rules (a plain Via, From and To by the parser's own expressions for them, any other by
+``parse_via`` and ``parse_name_addr``; the CSeq and Call-ID rules), and the answer is
+the bytes ``sip.build_response`` makes (test_plain_message.py holds the two paths side
+by side under hypothesis, whole servers included). Pure: bytes in, bytes out. The server
+(``Gb28181Server._keepalive``) takes it only for a keepalive of a device registered from
+the sender's address whose body the keepalive memo knows.
+
+On this machine (bench/keepalive_peer.py, 20,000 devices): ~50 µs of the platform's CPU
+per keepalive at 6,000-12,000/s, against ~110-140 µs through the general path; in
+process (the datagram handed to ``Gb28181Server.receive``), ~21 µs against ~52 µs.
 """
 
 from __future__ import annotations
