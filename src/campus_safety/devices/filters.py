@@ -34,6 +34,12 @@ class DeviceFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label=_("Status"), choices=Device.Status.choices)
     protocol = django_filters.ChoiceFilter(label=_("Protocol"), choices=Device.Protocol.choices)
     is_flapping = django_filters.BooleanFilter(label=_("Flapping"))
+    picture_fault = django_filters.BooleanFilter(
+        label=_("Picture fault"),
+        field_name="picture_fault_since",
+        lookup_expr="isnull",
+        exclude=True,
+    )
     standalone = django_filters.BooleanFilter(
         label=_("Connects on its own"), field_name="parent", lookup_expr="isnull"
     )

@@ -109,6 +109,13 @@ class Device(models.Model):
     )
     status_since = models.DateTimeField(_("status since"), null=True, blank=True)
     is_flapping = models.BooleanField(_("flapping"), default=False)
+    # Picture faults of a camera (video quality diagnosis, inspections/quality.py): a
+    # flag beside the status, so a camera whose picture is covered stays "online" for
+    # liveness and the online rate, yet shows and filters as faulty on the device pages.
+    picture_faults = models.JSONField(_("picture faults"), default=list, blank=True)
+    picture_fault_since = models.DateTimeField(
+        _("picture faulty since"), null=True, blank=True, db_index=True
+    )
     last_seen_at = models.DateTimeField(_("last seen"), null=True, blank=True)
     registered_at = models.DateTimeField(_("registered"), null=True, blank=True)
     register_expires_at = models.DateTimeField(_("registration expires"), null=True, blank=True)

@@ -98,6 +98,48 @@ def faults_to_repair(
     ).order_by("status_since", "device_id")
 
 
+def set_picture_faults(changes: dict[int, list[str]], at: dt.datetime) -> int:
+    """Cameras whose picture faults changed (video quality diagnosis): device pk → the
+    faults now (empty: the picture is fine again). Sets the picture-fault flag beside
+    the status — liveness keeps saying online or offline — and records each change in
+    the status history (status unchanged, the reason says what the picture shows).
+    Returns how many devices changed."""
+    if not changes:
+        return 0
+    rows = Device.objects.filter(pk__in=list(changes)).values_list("pk", "picture_faults", "status")
+    current = {pk: faults for pk, faults, _status in rows}
+    statuses = {pk: status for pk, _faults, status in rows}
+    records: list[StatusChange] = []
+    groups: dict[tuple[tuple[str, ...], bool], list[int]] = {}  # one UPDATE per group
+    for pk, faults in changes.items():
+        if pk not in current or sorted(current[pk] or []) == sorted(faults):
+            continue
+        groups.setdefault((tuple(faults), not current[pk]), []).append(pk)
+    with transaction.atomic():
+        for (faults, is_new), pks in groups.items():
+            if faults:
+                update: dict[str, Any] = {"picture_faults": list(faults)}
+                if is_new:
+                    update["picture_fault_since"] = at
+                reason = status_reasons.PICTURE_FAULT.text(detail=", ".join(faults))
+            else:
+                update = {"picture_faults": [], "picture_fault_since": None}
+                reason = status_reasons.PICTURE_FINE.text()
+            Device.objects.filter(pk__in=pks).update(**update)
+            records.extend(
+                StatusChange(
+                    device_id=pk,
+                    at=at,
+                    from_status=statuses[pk],
+                    to_status=statuses[pk],
+                    reason=reason,
+                )
+                for pk in pks
+            )
+        StatusChange.objects.bulk_create(records)
+    return len(records)
+
+
 @dataclass(frozen=True)
 class OnlineRate:
     """Online devices out of all devices in a group (the key is the group's id/code)."""

@@ -58,6 +58,12 @@ WELL_AGAIN_WHY = Reason(
     "device reports it is well again: {detail}",
     _("the device reports it is well again: %(detail)s"),
 )
+PICTURE_FAULT = Reason(
+    "picture fault: {detail}", _("video quality diagnosis finds a picture fault: %(detail)s")
+)
+PICTURE_FINE = Reason(
+    "picture fine again", _("video quality diagnosis finds the picture fine again")
+)
 DOWN_AFTER_MAINTENANCE = Reason(
     "still down after the maintenance window", _("still down after the maintenance window")
 )
@@ -95,6 +101,8 @@ REASONS = (
     FAULT_REPORTED_WHY,
     WELL_AGAIN,
     WELL_AGAIN_WHY,
+    PICTURE_FAULT,
+    PICTURE_FINE,
     DOWN_AFTER_MAINTENANCE,
     PARENT_OFFLINE,
     PARENT_BACK,

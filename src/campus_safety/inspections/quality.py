@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.db import connections, router, transaction
 
 from campus_safety import bus, clock
+from campus_safety.devices import services as device_services
 from campus_safety.devices import snapshots
 from campus_safety.devices.models import Device
 from campus_safety.devices.snapshots import SnapshotUnavailable
@@ -206,6 +207,11 @@ def _store(outcomes: list[Outcome], states: dict[int, CameraQuality]) -> list[Qu
             state.last_check = check
         CameraQuality.objects.bulk_create(new_states)
         _update_states(changed_states)
+        # The device pages show and filter a camera whose picture is faulty (a flag
+        # beside the status: liveness keeps online/offline), and clear it when fine.
+        device_services.set_picture_faults(
+            {o.device.pk: list(o.diagnosis.faults) for o in outcomes if o.diagnosis}, now
+        )
     return checks
 
 
@@ -250,5 +256,6 @@ def reset_reference(state: CameraQuality, by, at: dt.datetime | None = None) -> 
         state.reference, state.reference_at = state.last, at or clock.now()
         state.faults = [f for f in state.faults if f != vqd.MOVED]
         state.save(update_fields=["reference", "reference_at", "faults"])
+        device_services.set_picture_faults({state.device_id: list(state.faults)}, clock.now())
         audit.record("inspection.vqd_reference", state, user=by)
     return state

@@ -154,6 +154,13 @@ def write_camera_faults(now: dt.datetime) -> int:
         for state, check in zip(states, checks, strict=True):
             state.last_check = check
         CameraQuality.objects.bulk_create(states, batch_size=1000, ignore_conflicts=True)
+        # The device pages show these cameras as having a picture fault (as a sweep sets).
+        for state in states:
+            state.device.picture_faults = state.faults
+            state.device.picture_fault_since = state.faulty_since
+        Device.objects.bulk_update(
+            [s.device for s in states], ["picture_faults", "picture_fault_since"], batch_size=1000
+        )
     return len(states)
 
 
