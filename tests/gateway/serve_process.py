@@ -61,7 +61,26 @@ def set_up_devices(env: dict[str, str], count: int) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-class Platform:
+class ProcessGroup:
+    """A child started in its own session: stopped with SIGTERM (SIGKILL after 15 s),
+    or killed the hard way, group and all."""
+
+    process: subprocess.Popen | None = None
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+
+
+class Platform(ProcessGroup):
     """``campus-safety serve`` as its own process group, killed the hard way.
 
     ``open_files`` (soft, hard) starts it under that RLIMIT_NOFILE, as ``ulimit -n``
@@ -100,18 +119,6 @@ class Platform:
             except OSError:
                 time.sleep(0.2)
         raise AssertionError("the platform did not start:\n" + self.log_path.read_text()[-3000:])
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 class MqttDevices:
@@ -152,7 +159,7 @@ class MqttDevices:
         self.client.disconnect()
 
 
-class Process:
+class Process(ProcessGroup):
     """One ``serve --role …`` process in its own process group."""
 
     def __init__(self, name: str, roles: str, env: dict[str, str], log_dir: Path) -> None:
@@ -179,18 +186,6 @@ class Process:
             except OSError:
                 time.sleep(0.3)
         raise AssertionError(f"{self.name} did not start:\n{self.tail()}")
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
