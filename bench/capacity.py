@@ -120,6 +120,14 @@ async def sip_capacity(args, env, data_dir: Path, count: int) -> dict:
             fleets.append(fleet)
             devices.append(own)
         await asyncio.sleep(3)
+        # first sign of life, paced, as keepalive.py does: the online transitions (and the
+        # one parse of each device's keepalive shape) are done before measuring
+        await asyncio.gather(*(
+            paced(lambda d, f=fleet: f.send_keepalive(d, lambda response: None), own, 1000,
+                  len(own) / 1000)
+            for fleet, own in zip(fleets, devices, strict=True)
+        ))  # fmt: skip
+        await asyncio.sleep(5)
         best = None
         for rate in args.sip_rates:
             step = await sip_step(platforms, fleets, devices, rate, args.seconds)
