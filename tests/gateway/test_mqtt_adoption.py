@@ -123,3 +123,20 @@ def test_a_killed_consumers_share_is_stored_by_the_live_one_until_it_is_back(
         publisher.close()
         for consumer in consumers:
             consumer.stop()
+
+
+def test_an_adopted_sessions_counts_are_the_processs_and_stay_when_it_ends(monkeypatch):
+    from campus_safety.gateway import mqtt
+
+    own = mqtt.MqttSubscriber(mqtt.MqttConfig(client_id="own"))
+    adopter = mqtt.MqttSubscriber(mqtt.MqttConfig(client_id="peer"))
+    monkeypatch.setattr(mqtt, "_current", own)
+    monkeypatch.setattr(mqtt, "adopters", {adopter})
+    own.metrics.add("accepted", 5)
+    adopter.metrics.add("accepted", 3)
+    adopter.metrics.add("acked", 3)
+    assert (mqtt.metrics()["accepted"], mqtt.metrics()["acked"]) == (8, 3)
+    mqtt.fold_adopter(own, adopter)
+    mqtt.fold_adopter(own, adopter)  # ended twice (stop and hand-back): counted once
+    assert mqtt.adopters == set()
+    assert (mqtt.metrics()["accepted"], mqtt.metrics()["acked"]) == (8, 3)

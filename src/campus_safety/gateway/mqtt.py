@@ -99,6 +99,14 @@ class MqttConfig:
         )
         return replace(config, **overrides)
 
+    def apply(self, client: paho.Client) -> None:
+        """Credentials, TLS and reconnect backoff on a client made for this broker."""
+        if self.username:
+            client.username_pw_set(self.username, self.password or None)
+        if self.use_tls:
+            client.tls_set()
+        client.reconnect_delay_set(self.reconnect_min, self.reconnect_max)
+
     @property
     def subscription(self) -> str:
         topic = f"{self.topic_root}/+/+"
@@ -203,11 +211,7 @@ class MqttSubscriber:
             manual_ack=True,
             on_publishes=self._on_publishes,
         )
-        if config.username:
-            client.username_pw_set(config.username, config.password or None)
-        if config.use_tls:
-            client.tls_set()
-        client.reconnect_delay_set(config.reconnect_min, config.reconnect_max)
+        config.apply(client)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
@@ -421,6 +425,29 @@ def start_mqtt(url: str | None = None, **overrides: Any) -> MqttSubscriber:
     return subscriber
 
 
+# sessions of dead peers this process drains (mqtt_adoption): their counts are ours
+adopters: set[MqttSubscriber] = set()
+adopters_lock = threading.Lock()
+
+
 def metrics() -> dict[str, Any]:
-    """The running subscriber's counters (empty when MQTT is not running here)."""
-    return _current.metrics.snapshot() if _current is not None else {}
+    """The running subscriber's counters, those of the sessions it adopted included
+    (empty when MQTT is not running here)."""
+    if _current is None:
+        return {}
+    snapshot = _current.metrics.snapshot()
+    with adopters_lock:
+        for adopter in adopters:
+            counts = adopter.metrics.snapshot()
+            for name in Metrics.NAMES:
+                snapshot[name] += counts[name]
+    return snapshot
+
+
+def fold_adopter(subscriber: MqttSubscriber, adopter: MqttSubscriber) -> None:
+    """An adopter has ended: its counts become ``subscriber``'s, so no total goes back."""
+    with adopters_lock:
+        if adopter in adopters:
+            adopters.discard(adopter)
+            counts = adopter.metrics.snapshot()
+            subscriber.metrics.add_all(Counter({name: counts[name] for name in Metrics.NAMES}))

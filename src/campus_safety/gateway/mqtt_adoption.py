@@ -37,6 +37,7 @@ from dataclasses import replace
 import paho.mqtt.client as paho
 from django.conf import settings
 
+from campus_safety.gateway import mqtt
 from campus_safety.gateway.mqtt import MqttConfig, MqttSubscriber, start_mqtt
 
 log = logging.getLogger(__name__)
@@ -103,12 +104,8 @@ class Presence:
             clean_session=True,
             protocol=paho.MQTTv311,
         )
-        if config.username:
-            client.username_pw_set(config.username, config.password or None)
-        if config.use_tls:
-            client.tls_set()
+        config.apply(client)
         client.will_set(self._own_topic, _announcement(OFFLINE), qos=1, retain=True)
-        client.reconnect_delay_set(config.reconnect_min, config.reconnect_max)
         client.on_connect = self._on_connect
         client.on_message = self._on_message
         return client
@@ -139,6 +136,7 @@ class Presence:
         self.client.loop_stop()
         for adopter in adopters:
             adopter.stop(timeout / 4)
+            mqtt.fold_adopter(self.subscriber, adopter)
 
     # --- paho callbacks (the presence client's network thread) ---
 
@@ -198,6 +196,8 @@ class Presence:
             if self._stopping:
                 return
             self.adopted[peer] = adopter
+        with mqtt.adopters_lock:
+            mqtt.adopters.add(adopter)
         log.warning("MQTT consumer %s is offline: %s drains its session", peer, self.me)
         adopter.start()
 
@@ -206,6 +206,7 @@ class Presence:
             if self.adopted.get(peer) is adopter:
                 del self.adopted[peer]
         adopter.stop(2.0)
+        mqtt.fold_adopter(self.subscriber, adopter)
 
 
 def start(subscriber: MqttSubscriber, topic: str) -> Presence | None:
