@@ -2,9 +2,10 @@
 serves them), diagnose it against the camera's reference and previous signature
 (vqd.py) and store the outcome — set-based, a chunk of cameras per transaction.
 
-The first picture of a camera that has a signal becomes its reference (faults found
-on it by the absolute rules are still reported); an inspector resets the reference
-after a repair or a deliberate move (``reset_reference``). A faulty picture
+The first clean picture of a camera becomes its reference (until then the absolute
+rules judge it, and a faulty first picture does not make its fault the camera's
+normal); an inspector resets the reference after a repair or a deliberate move
+(``reset_reference``). A faulty picture
 is kept as evidence (QualityCheck.picture) and a new fault is announced on the bus.
 Live video (issue #16) can replace the snapshot by a frame from a short stream by
 passing another ``fetch``.
@@ -190,9 +191,11 @@ def _store(outcomes: list[Outcome], states: dict[int, CameraQuality]) -> list[Qu
                     state.faulty_since = now
                 elif not diagnosis.faults:
                     state.faulty_since = None
-                # The first picture with a signal becomes the reference (a camera's
-                # picture "as installed"); an inspector resets it after a fix or a move.
-                if not state.reference and vqd.NO_SIGNAL not in diagnosis.faults:
+                # The first clean picture becomes the reference (a camera's picture "as
+                # installed"): a dark, covered or blurred one would make the fault the
+                # camera's normal. Until then the absolute rules judge it; an inspector
+                # resets the reference after a fix or a deliberate move.
+                if not state.reference and not diagnosis.faults:
                     state.reference, state.reference_at = state.last, now
                 if check.is_new_fault:  # type: ignore[attr-defined]
                     bus.publish_on_commit(

@@ -255,13 +255,13 @@ def _demo_expose(frame: np.ndarray, rng: random.Random, gain: float) -> np.ndarr
     return np.clip(lit.astype(np.int16) + noise, 0, 255).astype(np.uint8)
 
 
-def demo_frame(device_id: str, frame: np.ndarray, fault: str | None, *, first: bool) -> np.ndarray:
+def demo_frame(device_id: str, frame: np.ndarray, fault: str | None) -> np.ndarray:
     """A demo camera's picture: the clean frame under slightly changing light with
-    sensor noise; from its second picture on, its fault (the first one is what the
-    platform takes as the camera's reference)."""
+    sensor noise, and its fault from the first picture on (the seeded history says
+    since when, and seeds the camera's reference: demo_inspections.write_camera_faults)."""
     rng = random.Random(f"{device_id}-{_served.get(device_id, 0)}")
     clean = _demo_expose(frame, rng, gain=rng.uniform(0.92, 1.08))
-    if first or fault is None or fault == "frozen":
+    if fault is None or fault == "frozen":
         return clean
     grade = int(device_id[-1]) % 3 if device_id[-1:].isdigit() else 1
     if fault == "moved":
@@ -272,12 +272,11 @@ def demo_frame(device_id: str, frame: np.ndarray, fault: str | None, *, first: b
 
 def demo_snapshot(device_id: str, frame: np.ndarray, quality: int = 80) -> bytes:
     """The JPEG the demo's snapshot server answers for ``device_id``."""
-    count = _served.get(device_id, 0)
-    _served[device_id] = count + 1
+    _served[device_id] = _served.get(device_id, 0) + 1
     fault = demo_fault(device_id)
     if fault == "frozen" and device_id in _frozen:
         return _frozen[device_id]
-    data = jpeg(demo_frame(device_id, frame, fault, first=count == 0), quality)
-    if fault == "frozen" and count > 0:
+    data = jpeg(demo_frame(device_id, frame, fault), quality)
+    if fault == "frozen":  # the feed stuck on its first picture
         _frozen[device_id] = data
     return data

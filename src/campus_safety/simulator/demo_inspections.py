@@ -68,8 +68,11 @@ def fill_inspections(now: dt.datetime | None = None, *, is_fresh: bool = False) 
         counts["camera_faults"] = write_camera_faults(now)
         counts["inspection_results"] = write_history(now, yesterday)
     if not InspectionRun.objects.filter(day=yesterday).exists():
+        # Scores only: the demo's notices are the ones written below at every stage, and
+        # a demo started days later dates nothing new into its hazards' history; the
+        # running platform's nightly run (inspections/tasks.py) issues them from then on.
         counts["inspection_results"] = counts.get("inspection_results", 0) + (
-            daily.run_daily_inspection(yesterday, now).schools
+            daily.run_daily_inspection(yesterday, now, issue_notices=False).schools
         )
     if is_fresh:
         counts.update(write_patrols_and_notices(now, yesterday))
@@ -134,20 +137,22 @@ def write_camera_faults(now: dt.datetime) -> int:
         check = QualityCheck(
             device=camera, school_id=camera.school_id, at=since, faults=[fault], measures={}
         )
+        # The picture as installed is the camera's reference, as the platform took it
+        # from its first clean picture: the simulator serves the fault from its first
+        # snapshot on, and the first sweep finds it against this reference.
+        place = camera.school.name if camera.school else ""
+        installed = render_snapshot(camera.device_id, camera.name, place, clean=True)
+        reference = vqd.measure_jpeg(installed)
         if index < PICTURES:
-            place = camera.school.name if camera.school else ""
-            reference = render_snapshot(camera.device_id, camera.name, place)
             data = render_snapshot(camera.device_id, camera.name, place)
-            if fault == "frozen":
-                data = render_snapshot(camera.device_id, camera.name, place)
-            ref = vqd.measure(vqd.decode(reference))
-            diagnosis = vqd.diagnose(vqd.decode(data), ref, None)
+            diagnosis = vqd.diagnose_jpeg(data, reference, None)
             check.measures = diagnosis.measures
             check.picture.save(f"demo-{camera.device_id}.jpg", ContentFile(data), save=False)
         checks.append(check)
         states.append(CameraQuality(
             device=camera, school_id=camera.school_id, faults=[fault], faulty_since=since,
-            checked_at=since,
+            checked_at=since, reference=reference.to_json(),
+            reference_at=since - dt.timedelta(days=30),
         ))  # fmt: skip
     with transaction.atomic():
         QualityCheck.objects.bulk_create(checks, batch_size=1000)
