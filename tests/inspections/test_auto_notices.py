@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from campus_safety.audit.models import AuditEntry
+from campus_safety.devices.models import Device
 from campus_safety.hazards.models import Hazard
 from campus_safety.inspections import daily, notices, rules
 from campus_safety.inspections.models import DailyResult, Notice
@@ -107,20 +108,33 @@ def test_a_closed_notice_does_not_hold_back_a_new_one(other_school, bureau, nigh
     assert notices.issue_daily_notices(DAY).issued  # the school still falls short
 
 
+def _gate_camera_down(world) -> None:
+    """The gate's camera offline (not yet 24 h): key areas uncovered, 85 points."""
+    gate = next(c for c in world["cameras"] if c.key_area == "outside_gate")
+    Device.objects.filter(pk=gate.pk).update(status=Device.Status.OFFLINE, status_since=NOW)
+
+
 def test_a_critical_item_failed_three_days_running(school, world, bureau, night):
-    Guard.objects.filter(school=school).first().delete()  # one guard short: 85 points
-    _history(school, rules.NOTICE_STREAK_DAYS - 1, {"staffing"})
+    _gate_camera_down(world)
+    _history(school, rules.NOTICE_STREAK_DAYS - 1, {"key_area_cameras"})
     summary = daily.run_daily_inspection(DAY, NIGHT)
     assert DailyResult.objects.get(school=school, day=DAY).score >= rules.NOTICE_BELOW
     assert summary.notices == 1
-    assert [i["code"] for i in Notice.objects.get(school=school).items] == ["staffing"]
+    codes = [i["code"] for i in Notice.objects.get(school=school).items]
+    assert codes == ["key_area_cameras"]
 
 
 def test_a_critical_item_failed_once_is_not_yet_a_notice(school, world, bureau, night):
-    Guard.objects.filter(school=school).first().delete()
-    _history(school, rules.NOTICE_STREAK_DAYS - 2, {"staffing"})
+    _gate_camera_down(world)
+    _history(school, rules.NOTICE_STREAK_DAYS - 2, {"key_area_cameras"})
     assert daily.run_daily_inspection(DAY, NIGHT).notices == 0
     assert not Notice.objects.exists()
+
+
+def test_a_guard_short_is_scored_not_noticed_while_the_school_passes(school, world, bureau, night):
+    Guard.objects.filter(school=school).first().delete()  # staffing is not critical
+    _history(school, rules.NOTICE_STREAK_DAYS, {"staffing"})
+    assert daily.run_daily_inspection(DAY, NIGHT).notices == 0
 
 
 def test_a_school_keeping_the_rules_gets_none(school, world, bureau, night):

@@ -53,7 +53,12 @@ VIDEO_FAULT_SHARE = 0.1
 # days running gets one for those items. An item already on an open notice of the
 # school is never put on a second (a rerun of the same day issues nothing new).
 NOTICE_BELOW = 60.0
-NOTICE_CRITICAL = ("key_area_cameras", "staffing", "hazards_overdue")
+# Critical: what a school can put right within the deadline and what leaves it exposed
+# now — a gate without a working camera, hazards left past their deadline. Not staffing:
+# hiring guards takes a budget, not a week; it weighs 15 in the score (and a school
+# below the line gets it listed), but as a streak it sent 644 of the demo city's 2,029
+# schools a notice on the first night.
+NOTICE_CRITICAL = ("key_area_cameras", "hazards_overdue")
 NOTICE_STREAK_DAYS = 3
 NOTICE_DEADLINE_DAYS = 7
 ROUND_DONE = (TourRound.Status.COMPLETE, TourRound.Status.LATE, TourRound.Status.WRONG_ORDER)
