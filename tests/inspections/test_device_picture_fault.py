@@ -75,3 +75,18 @@ def test_an_offline_camera_keeps_its_status_and_its_picture_flag_apart(school):
     quality.diagnose_picture(cam, camera_faults.jpeg(camera_faults.expose(scene(5), rng)))
     cam.refresh_from_db()
     assert cam.status == Device.Status.OFFLINE and cam.picture_fault_since is None
+
+
+def test_a_picture_fault_in_a_cameras_history_is_said_in_the_readers_words():
+    from django.utils import translation
+
+    from campus_safety.devices import status_reasons
+
+    stored = status_reasons.PICTURE_FAULT.text(detail="dark, occluded")
+    assert stored == "picture fault: dark, occluded"  # the stored sentence stays English
+    with translation.override("zh-hans"):
+        assert status_reasons.in_words(stored) == "视频质量诊断发现画面故障：过暗、遮挡"
+    with translation.override("en"):
+        assert status_reasons.in_words(stored) == (
+            "video quality diagnosis finds a picture fault: Too dark, Covered"
+        )

@@ -11,6 +11,7 @@ knows (an older row, a device's own text) is shown as it is.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.functional import Promise
@@ -25,6 +26,8 @@ class Reason:
 
     def __init__(self, english: str, words: Promise) -> None:
         self.english, self.words = english, words
+        # how an app above this one says the stored ``{detail}`` (e.g. fault codes)
+        self.detail_words: Callable[[str], str] | None = None
         pattern = _PLACEHOLDER.sub(r"(?P<\1>.+?)", re.escape(english))
         self._pattern = re.compile(f"^{pattern}$", re.DOTALL)
 
@@ -119,5 +122,7 @@ def in_words(stored: str) -> str:
         if params is not None:
             if "reason" in params:
                 params["reason"] = in_words(params["reason"])
+            if "detail" in params and reason.detail_words is not None:
+                params["detail"] = reason.detail_words(params["detail"])
             return str(reason.words) % params
     return stored

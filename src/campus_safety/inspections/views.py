@@ -15,7 +15,6 @@ from django.db.models import Avg, Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from campus_safety import clock
@@ -25,6 +24,7 @@ from campus_safety.audit.services import record
 from campus_safety.devices.models import Device
 from campus_safety.hazards.models import Hazard
 from campus_safety.inspections import exports, notices, patrols, quality, rules, vqd
+from campus_safety.inspections.fault_words import FAULT_LABELS, fault_words
 from campus_safety.inspections.models import (
     CameraQuality,
     DailyResult,
@@ -39,22 +39,6 @@ from campus_safety.scoping import get_visible_or_404
 from campus_safety.web import listing
 
 TREND_DAYS = 30
-
-FAULT_LABELS = {
-    vqd.NO_SIGNAL: gettext_lazy("No signal"),
-    vqd.BLUR: gettext_lazy("Blurred"),
-    vqd.DARK: gettext_lazy("Too dark"),
-    vqd.BRIGHT: gettext_lazy("Overexposed"),
-    vqd.COLOR_CAST: gettext_lazy("Colour cast"),
-    vqd.NOISE: gettext_lazy("Heavy noise"),
-    vqd.FROZEN: gettext_lazy("Frozen picture"),
-    vqd.OCCLUDED: gettext_lazy("Covered"),
-    vqd.MOVED: gettext_lazy("Camera moved"),
-}
-
-
-def fault_words(faults: list[str]) -> str:
-    return "、".join(str(FAULT_LABELS.get(f, f)) for f in faults)
 
 
 def _latest_day(results) -> dt.date | None:
