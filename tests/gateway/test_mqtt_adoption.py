@@ -140,3 +140,38 @@ def test_an_adopted_sessions_counts_are_the_processs_and_stay_when_it_ends(monke
     mqtt.fold_adopter(own, adopter)  # ended twice (stop and hand-back): counted once
     assert mqtt.adopters == set()
     assert (mqtt.metrics()["accepted"], mqtt.metrics()["acked"]) == (8, 3)
+
+
+def test_presence_that_connects_again_forgets_its_adopters_and_what_it_knew(monkeypatch):
+    """After a broker restart every adopter's connection is gone for good (it never
+    reconnects): the presence client starts again from the retained announcements."""
+    import threading
+
+    import paho.mqtt.client as paho
+
+    from campus_safety.gateway import mqtt
+
+    ended = threading.Event()
+    own = mqtt.MqttSubscriber(mqtt.MqttConfig(client_id="cs-a"))
+    presence = mqtt_adoption.Presence(own, "test/presence")
+    adopter = mqtt.MqttSubscriber(mqtt.MqttConfig(client_id="cs-b"))
+    monkeypatch.setattr(adopter, "stop", lambda timeout=5.0: ended.set())
+    presence.adopted["cs-b"] = adopter
+    presence._handled.add("cs-b")
+    presence.states.update({"cs-a": ONLINE, "cs-b": OFFLINE})
+    sent = []
+    monkeypatch.setattr(presence.client, "publish", lambda *a, **k: sent.append(a))
+    monkeypatch.setattr(presence.client, "subscribe", lambda *a, **k: sent.append(a))
+    success = paho.ReasonCode(paho.PacketTypes.CONNACK, identifier=0)
+    presence._on_connect(presence.client, None, None, success, None)
+    assert ended.wait(5)
+    assert presence.adopted == {} and presence._handled == set() and presence.states == {}
+    assert [a[0] for a in sent] == ["test/presence/cs-a", "test/presence/+"]
+    # the retained announcements then bring the dead peer again: adopted again
+    adopted = []
+    monkeypatch.setattr(presence, "_adopt", adopted.append)
+    for peer, state in (("cs-a", b'{"state": "online"}'), ("cs-b", b'{"state": "offline"}')):
+        message = paho.MQTTMessage(topic=f"test/presence/{peer}".encode())
+        message.payload = state
+        presence._on_message(presence.client, None, message)
+    assert adopted == ["cs-b"]

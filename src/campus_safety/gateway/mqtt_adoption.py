@@ -144,6 +144,16 @@ class Presence:
         if reason_code.is_failure:
             log.warning("MQTT presence refused by the broker: %s", reason_code)
             return
+        # (re)connected: what was known before may be stale (a broker restart ends every
+        # adopter's connection, and an adopter never reconnects): start from the retained
+        # announcements the subscription brings again
+        with self._lock:
+            stale = list(self.adopted.items())
+            self.adopted.clear()
+            self._handled.clear()
+            self.states.clear()
+        for peer, adopter in stale:
+            threading.Thread(target=self._release, args=(peer, adopter), daemon=True).start()
         client.publish(self._own_topic, _announcement(ONLINE), qos=1, retain=True)
         client.subscribe(f"{self.topic}/+", qos=1)
 
