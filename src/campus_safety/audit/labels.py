@@ -186,6 +186,12 @@ EXPLICIT_GROUPS: tuple[Group, ...] = (
             "inspection.patrol_finish": _("Finished a video patrol"),
             "inspection.finding": _("Noted a finding on a video patrol"),
             "inspection.notice": _("Issued a rectification notice"),
+            "inspection.notice_auto": _(
+                "Issued a rectification notice automatically after the daily inspection"
+            ),
+            "inspection.system_issuer": _(
+                "Created a bureau's system account for automatic inspection notices"
+            ),
             "inspection.notice_answer": _("Answered a rectification notice"),
             "inspection.notice_accept": _("Accepted a rectification notice's answer"),
             "inspection.notice_return": _("Returned a rectification notice's answer"),
