@@ -72,14 +72,7 @@ class ResponseCache:
     def begin(self, key: Hashable, now: float) -> bytes | None:
         """None for a new request (now marked in progress), else the cached answer or
         ``IN_PROGRESS``."""
-        digest = hash(key)
-        entry = self._entries.get(digest)
-        if entry is not None:
-            if entry[0] > now:
-                return entry[1]
-            self._entries.move_to_end(digest)  # expired: starts again as the newest
-        self._put(digest, IN_PROGRESS, now)
-        return None
+        return self.answer(key, IN_PROGRESS, now)
 
     def answer(self, key: Hashable, response: bytes, now: float) -> bytes | None:
         """``begin`` and ``finish`` at once, for a request answered as soon as it is
